@@ -1,0 +1,624 @@
+//! Validation of a whole migrations directory: every rule, every problem at once.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::checksum::Checksum;
+use crate::directive::{self, Directives};
+use crate::name::{self, Direction, FileName};
+use crate::problem::Problem;
+use crate::source::SourceFile;
+use crate::sql;
+use crate::table::{Migration, Script, strip_bom};
+
+/// A file whose name follows the grammar, with its text when it could be read as UTF-8.
+struct Entry<'a> {
+    file: &'a str,
+    name: FileName,
+    text: Option<&'a str>,
+    directives: Directives,
+}
+
+/// Checks a directory's files (as read by [`read_dir`](crate::source::read_dir)) against every
+/// rule and returns the migrations in version order.
+///
+/// # Errors
+/// Every problem found, sorted by file name, when there is at least one.
+///
+/// # Example
+/// ```
+/// use migrate_core::{check, source::SourceFile};
+/// let file = |name: &str, sql: &str| SourceFile { file_name: name.into(), contents: Ok(sql.into()) };
+/// let problems = check(&[file("000001_a.up.sql", "CREATE TABLE a (x);")]).unwrap_err();
+/// assert_eq!(
+///     problems[0].to_string(),
+///     "missing `000001_a.down.sql` for `000001_a.up.sql`: add it with the SQL that undoes the up, \
+///      or, if the migration cannot be undone, with the line `-- migrate:irreversible <reason>`"
+/// );
+/// ```
+pub fn check(files: &[SourceFile]) -> Result<Vec<Migration>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut by_version: BTreeMap<u64, Vec<Entry<'_>>> = BTreeMap::new();
+    for file in files {
+        if let Some(entry) = check_file(file, &mut problems) {
+            by_version
+                .entry(entry.name.version)
+                .or_default()
+                .push(entry);
+        }
+    }
+    check_sequence(&by_version, &mut problems);
+    let mut migrations = Vec::with_capacity(by_version.len());
+    for (version, entries) in &by_version {
+        if let Some((up, down)) = check_pair(*version, entries, &mut problems) {
+            migrations.push(build(up, down));
+        }
+    }
+    if problems.is_empty() {
+        Ok(migrations)
+    } else {
+        problems.sort_by_key(|p| (p.file(), p.line()));
+        Err(problems)
+    }
+}
+
+/// Everything that can be checked of one file on its own: readable, named by the grammar,
+/// UTF-8, directives, and content.
+fn check_file<'a>(file: &'a SourceFile, problems: &mut Vec<Problem>) -> Option<Entry<'a>> {
+    let file_name = file.file_name.as_str();
+    // A misnamed file is never silently skipped: golang-migrate's users lose migrations that way.
+    let name = match name::parse(file_name) {
+        Ok(name) => name,
+        Err(error) => {
+            problems.push(Problem::BadName {
+                file: file_name.to_owned(),
+                error,
+            });
+            return None;
+        }
+    };
+    let text = match &file.contents {
+        Err(error) => {
+            problems.push(Problem::Unreadable {
+                file: file_name.to_owned(),
+                error: error.clone(),
+            });
+            None
+        }
+        Ok(bytes) => check_utf8(file_name, bytes, problems),
+    };
+    let mut directives = Directives::default();
+    if let Some(text) = text {
+        let before = problems.len();
+        directives = check_directives(file_name, &name, text, problems);
+        let directives_ok = problems.len() == before;
+        check_content(
+            file_name,
+            name.direction,
+            text,
+            &directives,
+            directives_ok,
+            problems,
+        );
+    }
+    Some(Entry {
+        file: file_name,
+        name,
+        text,
+        directives,
+    })
+}
+
+/// SQLite reads text; a file in another encoding would run as garbage.
+fn check_utf8<'a>(file: &str, bytes: &'a [u8], problems: &mut Vec<Problem>) -> Option<&'a str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(strip_bom(text)),
+        Err(error) => {
+            let valid = &bytes[..error.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            problems.push(Problem::NotUtf8 {
+                file: file.to_owned(),
+                line,
+            });
+            None
+        }
+    }
+}
+
+/// A mistyped directive must not silently turn a rule off; and the down's directives belong
+/// in the down, where a reader looks for them.
+fn check_directives(
+    file: &str,
+    name: &FileName,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Directives {
+    let (directives, errors) = directive::parse(text);
+    for error in errors {
+        problems.push(Problem::Directive {
+            file: file.to_owned(),
+            line: error.line,
+            error: error.kind,
+        });
+    }
+    if name.direction == Direction::Up {
+        for (line, directive) in &directives.found {
+            if matches!(*directive, "irreversible" | "lossy-down") {
+                problems.push(Problem::MisplacedDirective {
+                    file: file.to_owned(),
+                    line: *line,
+                    directive,
+                    belongs_in: file.replace(".up.sql", ".down.sql"),
+                });
+            }
+        }
+    }
+    directives
+}
+
+/// An empty up does nothing and is always a mistake; an empty down turns a rollback into a
+/// silent no-op (golang-migrate's behaviour), unless the author says it cannot be undone.
+/// A down whose directives are wrong is not also called empty: the author most likely meant
+/// `irreversible`, and the directive error says what to fix.
+fn check_content(
+    file: &str,
+    direction: Direction,
+    text: &str,
+    directives: &Directives,
+    directives_ok: bool,
+    problems: &mut Vec<Problem>,
+) {
+    let has_code = sql::has_code(text);
+    let file = file.to_owned();
+    match direction {
+        Direction::Up if !has_code => problems.push(Problem::EmptyUp { file }),
+        Direction::Up => {}
+        Direction::Down => match (&directives.irreversible, has_code) {
+            (None, false) if directives_ok => problems.push(Problem::EmptyDown { file }),
+            (Some(_), true) => problems.push(Problem::IrreversibleWithSql { file }),
+            (Some(_), false) if directives.lossy_down.is_some() => {
+                problems.push(Problem::IrreversibleAndLossy { file });
+            }
+            _ => {}
+        },
+    }
+}
+
+/// Versions run 1, 2, 3, …: a hole usually means a migration was lost in a merge or renumbered
+/// on one branch only.
+fn check_sequence(by_version: &BTreeMap<u64, Vec<Entry<'_>>>, problems: &mut Vec<Problem>) {
+    let mut previous: Option<(u64, &str)> = None;
+    for (version, entries) in by_version {
+        let file = representative(entries);
+        let expected = previous.map_or(1, |(v, _)| v + 1);
+        if *version > expected {
+            problems.push(Problem::Gap {
+                from: expected,
+                to: version - 1,
+                before: previous.map(|(_, f)| f.to_owned()),
+                after: file.to_owned(),
+            });
+        }
+        previous = Some((*version, file));
+    }
+}
+
+/// The file that stands for a version in messages: its up file if it has one.
+fn representative<'a>(entries: &[Entry<'a>]) -> &'a str {
+    entries
+        .iter()
+        .find(|e| e.name.direction == Direction::Up)
+        .or(entries.first())
+        .map_or("", |e| e.file)
+}
+
+/// Each version has exactly one up and one down, with the same name: the runtime needs both
+/// ways, and two files for one version would make the order depend on the file system.
+fn check_pair<'e, 'a>(
+    version: u64,
+    entries: &'e [Entry<'a>],
+    problems: &mut Vec<Problem>,
+) -> Option<(&'e Entry<'a>, &'e Entry<'a>)> {
+    let ups: Vec<&Entry<'_>> = entries
+        .iter()
+        .filter(|e| e.name.direction == Direction::Up)
+        .collect();
+    let downs: Vec<&Entry<'_>> = entries
+        .iter()
+        .filter(|e| e.name.direction == Direction::Down)
+        .collect();
+    match (ups.as_slice(), downs.as_slice()) {
+        ([up], [down]) if up.name.name != down.name.name => {
+            problems.push(Problem::NameMismatch {
+                up: up.file.to_owned(),
+                down: down.file.to_owned(),
+            });
+            None
+        }
+        ([up], [down]) => Some((*up, *down)),
+        ([up], []) => {
+            problems.push(Problem::MissingDown {
+                up: up.file.to_owned(),
+                expected: up.file.replace(".up.sql", ".down.sql"),
+            });
+            None
+        }
+        ([], [down]) => {
+            problems.push(Problem::MissingUp {
+                down: down.file.to_owned(),
+                expected: down.file.replace(".down.sql", ".up.sql"),
+            });
+            None
+        }
+        _ => {
+            let mut files: Vec<String> = entries.iter().map(|e| e.file.to_owned()).collect();
+            files.sort();
+            problems.push(Problem::Duplicate { version, files });
+            None
+        }
+    }
+}
+
+/// Builds the table entry of a checked pair. Only called when no problem was found, so both
+/// texts are present.
+fn build(up: &Entry<'_>, down: &Entry<'_>) -> Migration {
+    let script = |entry: &Entry<'_>| {
+        let text = entry.text.unwrap_or_default();
+        Script {
+            file_name: Cow::Owned(entry.file.to_owned()),
+            sql: Cow::Owned(text.to_owned()),
+            checksum: Checksum::of(text),
+            no_transaction: entry.directives.no_transaction,
+            disables_foreign_keys: sql::disables_foreign_keys(text),
+        }
+    };
+    Migration {
+        version: up.name.version,
+        name: Cow::Owned(up.name.name.clone()),
+        up: script(up),
+        down: script(down),
+        irreversible: down.directives.irreversible.clone().map(Cow::Owned),
+        lossy_down: down.directives.lossy_down.clone().map(Cow::Owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::DirectiveErrorKind;
+    use crate::name::NameError;
+
+    fn file(name: &str, sql: &str) -> SourceFile {
+        SourceFile {
+            file_name: name.into(),
+            contents: Ok(sql.as_bytes().to_vec()),
+        }
+    }
+
+    fn pair(version: u64, name: &str) -> [SourceFile; 2] {
+        [
+            file(
+                &FileName::canonical(version, name, Direction::Up),
+                "CREATE TABLE t (x);",
+            ),
+            file(
+                &FileName::canonical(version, name, Direction::Down),
+                "DROP TABLE t;",
+            ),
+        ]
+    }
+
+    fn problems(files: &[SourceFile]) -> Vec<Problem> {
+        check(files).expect_err("expected problems")
+    }
+
+    #[test]
+    fn accepts_a_valid_set_in_order() {
+        let mut files: Vec<SourceFile> = pair(2, "b").into_iter().chain(pair(1, "a")).collect();
+        files.push(file(
+            "000003_c.up.sql",
+            "-- migrate:no-transaction\nVACUUM;",
+        ));
+        files.push(file(
+            "000003_c.down.sql",
+            "-- migrate:irreversible vacuum cannot be undone\n",
+        ));
+        let set = check(&files).unwrap();
+        assert_eq!(
+            set.iter().map(Migration::version).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(set[0].name(), "a");
+        assert!(set[2].up().no_transaction());
+        assert_eq!(set[2].irreversible(), Some("vacuum cannot be undone"));
+        assert_eq!(set[0].up().checksum(), Checksum::of("CREATE TABLE t (x);"));
+    }
+
+    #[test]
+    fn rejects_misnamed_files() {
+        let mut files = pair(1, "a").to_vec();
+        files.push(file("000002-tags.up.sql", "SELECT 1;"));
+        let p = problems(&files);
+        assert_eq!(
+            p,
+            [Problem::BadName {
+                file: "000002-tags.up.sql".into(),
+                error: NameError::NoSeparator
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_missing_down() {
+        let p = problems(&[file("000001_a.up.sql", "SELECT 1;")]);
+        assert_eq!(
+            p,
+            [Problem::MissingDown {
+                up: "000001_a.up.sql".into(),
+                expected: "000001_a.down.sql".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_missing_up() {
+        let p = problems(&[file("000001_a.down.sql", "SELECT 1;")]);
+        assert!(
+            matches!(&p[..], [Problem::MissingUp { expected, .. }] if expected == "000001_a.up.sql")
+        );
+    }
+
+    #[test]
+    fn rejects_name_mismatch() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file("000001_b.down.sql", "SELECT 1;"),
+        ]);
+        assert!(matches!(&p[..], [Problem::NameMismatch { .. }]));
+    }
+
+    #[test]
+    fn rejects_duplicate_versions() {
+        let files: Vec<SourceFile> = pair(1, "a").into_iter().chain(pair(1, "b")).collect();
+        let p = problems(&files);
+        assert_eq!(
+            p,
+            [Problem::Duplicate {
+                version: 1,
+                files: vec![
+                    "000001_a.down.sql".into(),
+                    "000001_a.up.sql".into(),
+                    "000001_b.down.sql".into(),
+                    "000001_b.up.sql".into()
+                ]
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_gaps_naming_the_neighbours() {
+        let files: Vec<SourceFile> = pair(1, "a").into_iter().chain(pair(4, "d")).collect();
+        let p = problems(&files);
+        assert_eq!(
+            p[0].to_string(),
+            "versions 000002 to 000003 are missing between `000001_a.up.sql` and `000004_d.up.sql`: \
+             versions must run 1, 2, 3, … without a hole; add the missing migration or renumber the ones after it"
+        );
+    }
+
+    #[test]
+    fn rejects_a_set_not_starting_at_one() {
+        let p = problems(&pair(2, "b"));
+        assert!(
+            matches!(
+                &p[..],
+                [Problem::Gap {
+                    from: 1,
+                    to: 1,
+                    before: None,
+                    ..
+                }]
+            ),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_version_zero() {
+        let p = problems(&[file("000000_a.up.sql", "SELECT 1;")]);
+        assert!(matches!(
+            &p[..],
+            [Problem::BadName {
+                error: NameError::VersionZero,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn rejects_empty_up() {
+        let p = problems(&[
+            file("000001_a.up.sql", "-- nothing yet\n"),
+            file("000001_a.down.sql", "SELECT 1;"),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::EmptyUp {
+                file: "000001_a.up.sql".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_empty_down_unless_irreversible() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file("000001_a.down.sql", "  \n-- todo\n"),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::EmptyDown {
+                file: "000001_a.down.sql".into()
+            }]
+        );
+        let ok = check(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file(
+                "000001_a.down.sql",
+                "-- migrate:irreversible data is archived",
+            ),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_bad_directive_in_an_empty_down_is_one_problem() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file("000001_a.down.sql", "-- migrate:irreversable archived"),
+        ]);
+        assert!(matches!(&p[..], [Problem::Directive { .. }]), "{p:?}");
+    }
+
+    #[test]
+    fn rejects_irreversible_down_with_sql() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file(
+                "000001_a.down.sql",
+                "-- migrate:irreversible no\nDROP TABLE a;",
+            ),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::IrreversibleWithSql {
+                file: "000001_a.down.sql".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_irreversible_and_lossy() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;"),
+            file(
+                "000001_a.down.sql",
+                "-- migrate:irreversible no\n-- migrate:lossy-down also",
+            ),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::IrreversibleAndLossy {
+                file: "000001_a.down.sql".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_down_directives_in_the_up() {
+        let p = problems(&[
+            file("000001_a.up.sql", "SELECT 1;\n-- migrate:irreversible oops"),
+            file("000001_a.down.sql", "SELECT 1;"),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::MisplacedDirective {
+                file: "000001_a.up.sql".into(),
+                line: 2,
+                directive: "irreversible",
+                belongs_in: "000001_a.down.sql".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_directives() {
+        let p = problems(&[
+            file("000001_a.up.sql", "-- migrate:no-transation\nSELECT 1;"),
+            file("000001_a.down.sql", "SELECT 1;"),
+        ]);
+        assert!(matches!(
+            &p[..],
+            [Problem::Directive {
+                line: 1,
+                error: DirectiveErrorKind::Unknown {
+                    suggestion: Some("no-transaction"),
+                    ..
+                },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn rejects_non_utf8_with_line() {
+        let mut bad = file("000001_a.up.sql", "");
+        bad.contents = Ok(b"SELECT 1;\nSELECT '\xff';".to_vec());
+        let p = problems(&[bad, file("000001_a.down.sql", "SELECT 1;")]);
+        assert_eq!(
+            p,
+            [Problem::NotUtf8 {
+                file: "000001_a.up.sql".into(),
+                line: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn rejects_unreadable_files() {
+        let mut bad = file("000001_a.up.sql", "");
+        bad.contents = Err("permission denied".into());
+        let p = problems(&[bad, file("000001_a.down.sql", "SELECT 1;")]);
+        assert_eq!(
+            p[0].to_string(),
+            "cannot read `000001_a.up.sql`: permission denied; make it a readable file"
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_at_once_sorted_by_file() {
+        let files = [
+            file("000001_a.up.sql", ""),
+            file("000003_c.up.sql", "SELECT 1;"),
+            file("tags.up.sql", "SELECT 1;"),
+        ];
+        let p = problems(&files);
+        let kinds: Vec<String> = p
+            .iter()
+            .map(|p| format!("{}: {:?}", p.file(), std::mem::discriminant(p)))
+            .collect();
+        assert_eq!(p.len(), 5, "{kinds:?}");
+        let files: Vec<String> = p.iter().map(Problem::file).collect();
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted);
+    }
+
+    #[test]
+    fn accepts_bom_and_crlf() {
+        let set = check(&[
+            file("000001_a.up.sql", "\u{feff}CREATE TABLE a (x);\r\n"),
+            file("000001_a.down.sql", "DROP TABLE a;\r\n"),
+        ])
+        .unwrap();
+        assert_eq!(set[0].up().sql(), "CREATE TABLE a (x);\r\n");
+        assert_eq!(
+            set[0].up().checksum(),
+            Checksum::of("CREATE TABLE a (x);\n")
+        );
+    }
+
+    #[test]
+    fn records_foreign_keys_off() {
+        let set = check(&[
+            file(
+                "000001_a.up.sql",
+                "PRAGMA foreign_keys = OFF;\nCREATE TABLE a (x);\nPRAGMA foreign_keys = ON;",
+            ),
+            file("000001_a.down.sql", "DROP TABLE a;"),
+        ])
+        .unwrap();
+        assert!(set[0].up().disables_foreign_keys());
+        assert!(!set[0].down().disables_foreign_keys());
+    }
+}

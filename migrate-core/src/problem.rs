@@ -1,0 +1,291 @@
+//! Everything that can be wrong with a migrations directory, each with a message that names
+//! the file (relative to the directory) and says what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::directive::DirectiveErrorKind;
+use crate::name::{NameError, format_version};
+
+/// One thing wrong with a migrations directory.
+///
+/// Messages are lowercase, name the file relative to the migrations directory, and end by
+/// saying what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The directory itself could not be listed.
+    Directory {
+        /// The resolved path.
+        path: PathBuf,
+        /// What the operating system said.
+        error: String,
+    },
+    /// A file could not be read.
+    Unreadable {
+        /// The file.
+        file: String,
+        /// What the operating system said.
+        error: String,
+    },
+    /// A `.sql` file whose name does not follow the grammar.
+    BadName {
+        /// The file.
+        file: String,
+        /// Which rule it breaks.
+        error: NameError,
+    },
+    /// A file that is not UTF-8.
+    NotUtf8 {
+        /// The file.
+        file: String,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+    },
+    /// An up without its down.
+    MissingDown {
+        /// The up file.
+        up: String,
+        /// The down file's expected name.
+        expected: String,
+    },
+    /// A down without its up.
+    MissingUp {
+        /// The down file.
+        down: String,
+        /// The up file's expected name.
+        expected: String,
+    },
+    /// An up and a down of one version with different names.
+    NameMismatch {
+        /// The up file.
+        up: String,
+        /// The down file.
+        down: String,
+    },
+    /// Several files for one version and direction.
+    Duplicate {
+        /// The version.
+        version: u64,
+        /// Every file of that version, sorted.
+        files: Vec<String>,
+    },
+    /// Versions that are missing from the sequence 1, 2, 3, …
+    Gap {
+        /// First missing version.
+        from: u64,
+        /// Last missing version.
+        to: u64,
+        /// The up file just before the hole, if any.
+        before: Option<String>,
+        /// The up file just after the hole.
+        after: String,
+    },
+    /// An up file with no SQL.
+    EmptyUp {
+        /// The file.
+        file: String,
+    },
+    /// A down file with no SQL and no `-- migrate:irreversible` line.
+    EmptyDown {
+        /// The file.
+        file: String,
+    },
+    /// A directive line that could not be accepted.
+    Directive {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        error: DirectiveErrorKind,
+    },
+    /// A directive in a file it does not belong to (`irreversible` and `lossy-down` belong
+    /// in the down file).
+    MisplacedDirective {
+        /// The file holding it.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The directive.
+        directive: &'static str,
+        /// The file it belongs in.
+        belongs_in: String,
+    },
+    /// A down marked irreversible that still holds SQL.
+    IrreversibleWithSql {
+        /// The down file.
+        file: String,
+    },
+    /// A down marked both irreversible and lossy.
+    IrreversibleAndLossy {
+        /// The down file.
+        file: String,
+    },
+}
+
+impl Problem {
+    /// The file the problem is about (for a gap, the file after the hole; for the directory,
+    /// its path).
+    pub fn file(&self) -> String {
+        match self {
+            Problem::Directory { path, .. } => path.display().to_string(),
+            Problem::Duplicate { files, .. } => files.first().cloned().unwrap_or_default(),
+            Problem::Gap { after, .. } => after.clone(),
+            Problem::MissingDown { up: file, .. }
+            | Problem::MissingUp { down: file, .. }
+            | Problem::NameMismatch { up: file, .. }
+            | Problem::Unreadable { file, .. }
+            | Problem::BadName { file, .. }
+            | Problem::NotUtf8 { file, .. }
+            | Problem::EmptyUp { file }
+            | Problem::EmptyDown { file }
+            | Problem::Directive { file, .. }
+            | Problem::MisplacedDirective { file, .. }
+            | Problem::IrreversibleWithSql { file }
+            | Problem::IrreversibleAndLossy { file } => file.clone(),
+        }
+    }
+
+    /// The 1-based line within [`Problem::file`] the problem is at, where it has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Problem::NotUtf8 { line, .. }
+            | Problem::Directive { line, .. }
+            | Problem::MisplacedDirective { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+/// Formats a range of missing versions: `000002` or `000002 to 000004`.
+fn versions(from: u64, to: u64) -> String {
+    if from == to {
+        format!("version {}", format_version(from))
+    } else {
+        format!(
+            "versions {} to {}",
+            format_version(from),
+            format_version(to)
+        )
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Directory { path, error } => write!(
+                f,
+                "cannot read the migrations directory `{}`: {error}; create it, or correct the path",
+                path.display()
+            ),
+            Problem::Unreadable { file, error } => {
+                write!(f, "cannot read `{file}`: {error}; make it a readable file")
+            }
+            Problem::BadName { file, error } => {
+                write!(f, "`{file}` is not a valid migration file name: {error}")
+            }
+            Problem::NotUtf8 { file, line } => write!(
+                f,
+                "`{file}` is not valid UTF-8 (first invalid byte on line {line}): save it as UTF-8"
+            ),
+            Problem::MissingDown { up, expected } => write!(
+                f,
+                "missing `{expected}` for `{up}`: add it with the SQL that undoes the up, or, if the \
+                 migration cannot be undone, with the line `-- migrate:irreversible <reason>`"
+            ),
+            Problem::MissingUp { down, expected } => write!(
+                f,
+                "`{down}` has no up migration: add `{expected}`, or delete the down file"
+            ),
+            Problem::NameMismatch { up, down } => write!(
+                f,
+                "`{up}` and `{down}` have the same version but different names: rename one to match the other"
+            ),
+            Problem::Duplicate { version, files } => write!(
+                f,
+                "version {} is used more than once ({}): give each migration its own version",
+                format_version(*version),
+                files
+                    .iter()
+                    .map(|x| format!("`{x}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Problem::Gap {
+                from,
+                to,
+                before: Some(before),
+                after,
+            } => write!(
+                f,
+                "{} missing between `{before}` and `{after}`: versions must run 1, 2, 3, … without \
+                 a hole; add the missing migration or renumber the ones after it",
+                versions(*from, *to) + if from == to { " is" } else { " are" }
+            ),
+            Problem::Gap {
+                from,
+                to,
+                before: None,
+                after,
+            } => write!(
+                f,
+                "{} missing before `{after}`: versions must start at 000001; renumber the migrations",
+                versions(*from, *to) + if from == to { " is" } else { " are" }
+            ),
+            Problem::EmptyUp { file } => {
+                write!(
+                    f,
+                    "`{file}` holds no SQL: write the migration's statements in it"
+                )
+            }
+            Problem::EmptyDown { file } => write!(
+                f,
+                "`{file}` holds no SQL: write the statements that undo the up, or, if the migration \
+                 cannot be undone, add the line `-- migrate:irreversible <reason>`"
+            ),
+            Problem::Directive { file, line, error } => write!(f, "`{file}` line {line}: {error}"),
+            Problem::MisplacedDirective {
+                file,
+                line,
+                directive,
+                belongs_in,
+            } => write!(
+                f,
+                "`{file}` line {line}: `-- migrate:{directive}` belongs in the down file: move it to `{belongs_in}`"
+            ),
+            Problem::IrreversibleWithSql { file } => write!(
+                f,
+                "`{file}` is marked `-- migrate:irreversible` but holds SQL: remove the SQL, or \
+                 remove the directive to make the migration reversible"
+            ),
+            Problem::IrreversibleAndLossy { file } => write!(
+                f,
+                "`{file}` is marked both `-- migrate:irreversible` and `-- migrate:lossy-down`: keep one"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// Several problems, as one error: its `Display` lists each on its own line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        write!(
+            f,
+            "the migrations directory has {count} problem{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.0 {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}

@@ -1,0 +1,102 @@
+//! The expansion: a constant table of the migrations, or every problem as a compile error
+//! followed by an empty table of the right type.
+
+use std::path::Path;
+
+use migrate_core::{Migration, Problem, Script};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::resolve;
+
+/// Expands `embed_migrations!(path)`.
+pub(crate) fn embed(path: &syn::LitStr) -> TokenStream {
+    match table(path) {
+        Ok(table) => table,
+        Err(error) => {
+            let errors = error.to_compile_error();
+            // Still a value of the right type, so the caller sees only the real problems.
+            quote! {{
+                #errors
+                ::migrate_runtime::Migrations::__from_static(&[])
+            }}
+        }
+    }
+}
+
+fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
+    let dir = resolve::migrations_dir(path)?;
+    let migrations = migrate_core::load_dir(&dir).map_err(|problems| combine(path, &problems.0))?;
+    let rows = migrations
+        .iter()
+        .map(|migration| row(&dir, migration, path))
+        .collect::<syn::Result<Vec<_>>>()?;
+    Ok(quote! {{
+        const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
+        ::migrate_runtime::Migrations::__from_static(__MIGRATE_TABLE)
+    }})
+}
+
+/// Every problem as one `syn::Error`, each spanned on the path literal.
+fn combine(path: &syn::LitStr, problems: &[Problem]) -> syn::Error {
+    let mut errors = problems
+        .iter()
+        .map(|problem| syn::Error::new(path.span(), problem));
+    let mut first = errors
+        .next()
+        .unwrap_or_else(|| syn::Error::new(path.span(), "the migrations directory is invalid"));
+    for error in errors {
+        first.combine(error);
+    }
+    first
+}
+
+fn row(dir: &Path, migration: &Migration, span: &syn::LitStr) -> syn::Result<TokenStream> {
+    let version = migration.version();
+    let name = migration.name();
+    let up = script(dir, migration.up(), span)?;
+    let down = script(dir, migration.down(), span)?;
+    let irreversible = option(migration.irreversible());
+    let lossy_down = option(migration.lossy_down());
+    Ok(quote! {
+        ::migrate_runtime::__private::Migration::__embedded(
+            #version, #name, #up, #down, #irreversible, #lossy_down,
+        )
+    })
+}
+
+/// One script. The SQL is emitted as `include_str!` of the file, so cargo rebuilds the crate
+/// when the file changes.
+fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenStream> {
+    let file_name = script.file_name();
+    let path = dir.join(file_name);
+    let path = path.to_str().ok_or_else(|| {
+        syn::Error::new(
+            span.span(),
+            format!(
+                "the path `{}` is not valid UTF-8, so it cannot be embedded: move the migrations \
+                 to a path that is",
+                path.display()
+            ),
+        )
+    })?;
+    let checksum = script.checksum().0;
+    let no_transaction = script.no_transaction();
+    let disables_foreign_keys = script.disables_foreign_keys();
+    Ok(quote! {
+        ::migrate_runtime::__private::Script::__embedded(
+            #file_name,
+            ::core::include_str!(#path),
+            [#(#checksum),*],
+            #no_transaction,
+            #disables_foreign_keys,
+        )
+    })
+}
+
+fn option(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    }
+}

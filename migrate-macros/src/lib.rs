@@ -1,0 +1,22 @@
+//! The `embed_migrations!` procedural macro. Use it through `migrate_runtime`, which
+//! re-exports it and defines the types its expansion builds.
+//!
+//! The macro reads the migrations directory at compile time, checks every rule of
+//! `migrate_core` (reporting every problem at once, as compile errors naming the files), and
+//! expands to a constant table of the SQL.
+
+mod expand;
+mod resolve;
+
+/// Embeds a migrations directory, checked at compile time, as a `migrate_runtime::Migrations`.
+///
+/// The path is relative to the directory of the invoking crate's `Cargo.toml`.
+///
+/// ```ignore
+/// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
+/// ```
+#[proc_macro]
+pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let path = syn::parse_macro_input!(input as syn::LitStr);
+    expand::embed(&path).into()
+}

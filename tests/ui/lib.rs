@@ -1,0 +1,1 @@
+//! Holds no code: the package exists for its `ui` test, whose cases depend only on `migrate-runtime`.
