@@ -1,0 +1,298 @@
+//! The one error type of the runtime: what happened, where, and what to do.
+
+use std::fmt;
+
+use migrate_core::Direction;
+use migrate_core::name::format_version;
+
+/// Everything that can go wrong while reading or changing a database's migration state.
+///
+/// Each message says what happened, where (file and line for a failing migration), and what
+/// to do. [`std::error::Error::source`] gives SQLite's error where there is one; the message
+/// already includes SQLite's text, so a report need not print the source again.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A statement of a migration failed; everything this run changed in the same
+    /// transaction was rolled back.
+    Migration {
+        /// The migration's version.
+        version: u64,
+        /// The file that failed, relative to the migrations directory.
+        file: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// 1-based line within the file where the failing statement (or, for a syntax error,
+        /// the offending token) is.
+        line: usize,
+        /// 1-based column of the offending token, for syntax errors.
+        column: Option<usize>,
+        /// The start of the failing statement.
+        statement: String,
+        /// SQLite's message.
+        message: String,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// SQLite's error.
+        source: Box<rusqlite::Error>,
+    },
+    /// A migration that runs with foreign keys off left rows whose parent does not exist;
+    /// it was rolled back.
+    ForeignKeyViolation {
+        /// The migration's version.
+        version: u64,
+        /// The file that ran.
+        file: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// The first violations (at most five), as `PRAGMA foreign_key_check` reports them.
+        violations: Vec<Violation>,
+        /// How many violations there are in all.
+        total: usize,
+        /// The version the database is at (unchanged by this migration).
+        left_at: Option<u64>,
+    },
+    /// A migration ended the transaction it runs in (`COMMIT`, `ROLLBACK`, `END`).
+    EndsTransaction {
+        /// The file.
+        file: String,
+    },
+    /// The database is dirty: a migration that runs outside a transaction started and did
+    /// not finish. Nothing was changed.
+    Dirty {
+        /// The version recorded as dirty (`None`: dirty before version 1).
+        version: Option<u64>,
+        /// The version table.
+        table: String,
+    },
+    /// The database is at a version this binary does not know. Nothing was changed.
+    UnknownVersion {
+        /// The database's version.
+        database: u64,
+        /// The newest migration this binary has.
+        latest: Option<u64>,
+    },
+    /// The requested version is not one of this binary's migrations. Nothing was changed.
+    TargetOutOfRange {
+        /// The requested version.
+        target: u64,
+        /// The newest migration this binary has.
+        latest: Option<u64>,
+    },
+    /// `down(steps)` asked for more steps than there are applied migrations.
+    TooManySteps {
+        /// The steps asked for.
+        steps: usize,
+        /// The database's version.
+        current: Option<u64>,
+    },
+    /// Going down would pass through an irreversible migration. Nothing was changed.
+    Irreversible {
+        /// The irreversible migration's version.
+        version: u64,
+        /// Its down file.
+        file: String,
+        /// The reason its author gave.
+        reason: String,
+    },
+    /// The version table holds something no migration tool would have written. Nothing was
+    /// changed.
+    CorruptVersionTable {
+        /// The version table.
+        table: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The version-table name given in the options is not a plain identifier.
+    InvalidTableName {
+        /// The name given.
+        name: String,
+    },
+    /// SQLite failed outside any migration (opening the transaction, reading the version…).
+    Sqlite {
+        /// What the runtime was doing.
+        doing: &'static str,
+        /// SQLite's error.
+        source: Box<rusqlite::Error>,
+    },
+}
+
+/// Where a failed run left the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeftAt {
+    /// Rolled back to this version (`None`: nothing applied), not dirty.
+    Clean(Option<u64>),
+    /// A migration outside a transaction failed: the database is dirty at this version.
+    Dirty(Option<u64>),
+}
+
+/// One row of `PRAGMA foreign_key_check`: a row whose parent is missing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The child table.
+    pub table: String,
+    /// The child row's rowid (`None` for a WITHOUT ROWID table).
+    pub rowid: Option<i64>,
+    /// The parent table the row points at.
+    pub parent: String,
+}
+
+fn version_text(version: Option<u64>) -> String {
+    version.map_or_else(
+        || "nothing applied".to_owned(),
+        |v| format!("version {}", format_version(v)),
+    )
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Migration {
+                file,
+                direction: _,
+                line,
+                column,
+                statement,
+                message,
+                left_at,
+                ..
+            } => {
+                write!(f, "migration `{file}` failed at line {line}")?;
+                if let Some(column) = column {
+                    write!(f, ", column {column}")?;
+                }
+                write!(f, " (`{statement}`): {message}; ")?;
+                match left_at {
+                    LeftAt::Clean(version) => write!(
+                        f,
+                        "it was rolled back and the database is at {}, not dirty: fix the migration and run again",
+                        version_text(*version)
+                    ),
+                    LeftAt::Dirty(version) => write!(
+                        f,
+                        "it ran outside a transaction, so the database is dirty at {}: repair the \
+                         schema by hand, then record the version it matches with `force`",
+                        version_text(*version)
+                    ),
+                }
+            }
+            Error::ForeignKeyViolation {
+                file,
+                violations,
+                total,
+                left_at,
+                ..
+            } => {
+                write!(
+                    f,
+                    "migration `{file}` leaves {total} row(s) pointing at missing parents ("
+                )?;
+                for (i, v) in violations.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match v.rowid {
+                        Some(rowid) => write!(f, "`{}` row {rowid} → `{}`", v.table, v.parent)?,
+                        None => write!(f, "`{}` → `{}`", v.table, v.parent)?,
+                    }
+                }
+                if *total > violations.len() {
+                    f.write_str(", …")?;
+                }
+                write!(
+                    f,
+                    "); it was rolled back and the database is at {}: make the migration keep every \
+                     reference valid (recreate parents with the same keys, or delete the orphans)",
+                    version_text(*left_at)
+                )
+            }
+            Error::EndsTransaction { file } => write!(
+                f,
+                "migration `{file}` ends the transaction it runs in (COMMIT, END or ROLLBACK), so it \
+                 could not be applied atomically and was rolled back: remove BEGIN/COMMIT from it (every \
+                 migration already runs in a transaction), or mark it `-- migrate:no-transaction`"
+            ),
+            Error::Dirty { version, table } => write!(
+                f,
+                "the database is dirty at {}: a migration that runs outside a transaction started and \
+                 did not finish, so `{table}` cannot say which schema the database has; nothing was \
+                 changed. Repair the schema by hand, then record the version it matches with `force`",
+                version_text(*version)
+            ),
+            Error::UnknownVersion { database, latest } => write!(
+                f,
+                "the database is at version {}, but this binary knows migrations up to {}; nothing \
+                 was changed. Run a binary that has the newer migrations (the database was probably \
+                 migrated by a newer release)",
+                format_version(*database),
+                latest.map_or_else(|| "none".to_owned(), format_version)
+            ),
+            Error::TargetOutOfRange { target, latest } => write!(
+                f,
+                "there is no migration {}: this binary knows migrations up to {}; nothing was changed",
+                format_version(*target),
+                latest.map_or_else(|| "none".to_owned(), format_version)
+            ),
+            Error::TooManySteps { steps, current } => write!(
+                f,
+                "cannot go down {steps} step(s): the database is at {}; nothing was changed",
+                version_text(*current)
+            ),
+            Error::Irreversible {
+                version,
+                file,
+                reason,
+            } => write!(
+                f,
+                "cannot go below version {}: `{file}` is marked irreversible ({reason}); nothing was changed",
+                format_version(*version)
+            ),
+            Error::CorruptVersionTable { table, problem } => write!(
+                f,
+                "the version table `{table}` {problem}; nothing was changed. Inspect it, then record \
+                 the right version with `force`"
+            ),
+            Error::InvalidTableName { name } => write!(
+                f,
+                "`{name}` cannot be the version table's name: use letters, digits and `_`, starting \
+                 with a letter or `_`"
+            ),
+            Error::Sqlite { doing, source } => {
+                write!(f, "SQLite failed while {doing}: {}", sqlite_message(source))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Migration { source, .. } | Error::Sqlite { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// SQLite's own message, without rusqlite's additions (the SQL text, the offset).
+pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(code, Some(message)) => {
+            if code.code == rusqlite::ErrorCode::DatabaseBusy {
+                format!("{message} (another connection held the lock past the busy timeout)")
+            } else {
+                message.clone()
+            }
+        }
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Error {
+    pub(crate) fn sqlite(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+        move |source| Error::Sqlite {
+            doing,
+            source: Box::new(source),
+        }
+    }
+}

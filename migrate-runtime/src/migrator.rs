@@ -1,0 +1,199 @@
+//! The public operations: golang-migrate's Up, Migrate, Steps, Version and Force, plus status.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::apply::{Target, migrate, with_busy_timeout};
+use crate::error::Error;
+use crate::migrations::Migrations;
+use crate::options::Options;
+use crate::report::{MigrationStatus, Report, Status};
+use crate::version_table::{SchemaVersion, VersionTable};
+
+/// A set of migrations with [`Options`]: the same operations as [`Migrations`], with a custom
+/// version table, busy timeout, baseline or commit policy.
+///
+/// # Example
+/// ```
+/// # static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::Migrations::__from_static(&[]);
+/// use migrate_runtime::Options;
+/// let mut conn = rusqlite::Connection::open_in_memory()?;
+/// let report = MIGRATIONS
+///     .with_options(Options::new().table_name("app_versions"))
+///     .up(&mut conn)?;
+/// assert!(report.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Migrator<'a> {
+    migrations: &'a Migrations,
+    options: Options,
+}
+
+impl Migrations {
+    /// These migrations with custom [`Options`].
+    pub fn with_options(&self, options: Options) -> Migrator<'_> {
+        Migrator {
+            migrations: self,
+            options,
+        }
+    }
+
+    /// Applies every pending migration, in order (golang-migrate's `Up`).
+    ///
+    /// All pending migrations run in one `BEGIN IMMEDIATE` transaction together with the
+    /// version update, so a failure leaves the database exactly as it was. Migrations that
+    /// turn foreign keys off, or run outside a transaction, split the run (see the crate
+    /// docs). When nothing is pending, this is one read of the version table.
+    ///
+    /// # Errors
+    /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
+    /// a database newer than this binary, or a SQLite failure. See [`Error`].
+    pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
+        migrate(self, &Options::default(), conn, Target::Latest)
+    }
+
+    /// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's
+    /// `Migrate`).
+    ///
+    /// # Errors
+    /// As [`Migrations::up`], plus [`Error::TargetOutOfRange`] for an unknown version and
+    /// [`Error::Irreversible`] when the way down passes an irreversible migration (refused
+    /// before anything runs).
+    pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
+        migrate(self, &Options::default(), conn, Target::Version(version))
+    }
+
+    /// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
+    ///
+    /// # Errors
+    /// As [`Migrations::to`], plus [`Error::TooManySteps`] when fewer migrations are applied.
+    pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
+        migrate(self, &Options::default(), conn, Target::DownSteps(steps))
+    }
+
+    /// The database's version and dirty flag. Read-only: a database without a version table
+    /// is at "nothing applied".
+    ///
+    /// # Errors
+    /// A version table in a state no migration tool writes, or a SQLite failure.
+    pub fn version(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
+        self.with_options(Options::default()).version(conn)
+    }
+
+    /// Records `version` (`0`: nothing applied) as the database's clean version without
+    /// running anything: recovery from a dirty state, as golang-migrate's `Force`.
+    ///
+    /// # Errors
+    /// [`Error::TargetOutOfRange`] for an unknown version, or a SQLite failure.
+    pub fn force(&self, conn: &mut Connection, version: u64) -> Result<(), Error> {
+        self.with_options(Options::default()).force(conn, version)
+    }
+
+    /// Every migration and whether it is applied, with the database's version. Read-only.
+    ///
+    /// # Errors
+    /// As [`Migrations::version`].
+    pub fn status(&self, conn: &Connection) -> Result<Status<'_>, Error> {
+        self.with_options(Options::default()).status(conn)
+    }
+}
+
+impl<'a> Migrator<'a> {
+    /// [`Migrations::up`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::up`], plus [`Error::InvalidTableName`].
+    pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
+        migrate(self.migrations, &self.options, conn, Target::Latest)
+    }
+
+    /// [`Migrations::to`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::to`], plus [`Error::InvalidTableName`].
+    pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
+        migrate(
+            self.migrations,
+            &self.options,
+            conn,
+            Target::Version(version),
+        )
+    }
+
+    /// [`Migrations::down`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::down`], plus [`Error::InvalidTableName`].
+    pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
+        migrate(
+            self.migrations,
+            &self.options,
+            conn,
+            Target::DownSteps(steps),
+        )
+    }
+
+    /// [`Migrations::version`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::version`], plus [`Error::InvalidTableName`].
+    pub fn version(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
+        let table = VersionTable::new(&self.options.table_name)?;
+        if table.exists(conn)? {
+            table.read(conn)
+        } else {
+            Ok(SchemaVersion::default())
+        }
+    }
+
+    /// [`Migrations::force`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::force`], plus [`Error::InvalidTableName`].
+    pub fn force(&self, conn: &mut Connection, version: u64) -> Result<(), Error> {
+        let table = VersionTable::new(&self.options.table_name)?;
+        let latest = self.migrations.latest();
+        if version > latest.unwrap_or(0) {
+            return Err(Error::TargetOutOfRange {
+                target: version,
+                latest,
+            });
+        }
+        with_busy_timeout(conn, self.options.busy_timeout, |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::sqlite("starting the transaction for force"))?;
+            if !table.exists(&tx)? {
+                table.create(&tx)?;
+            }
+            let state = SchemaVersion {
+                version: Some(version).filter(|v| *v > 0),
+                dirty: false,
+            };
+            table.write(&tx, state)?;
+            tx.commit()
+                .map_err(Error::sqlite("committing the forced version"))
+        })
+    }
+
+    /// [`Migrations::status`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::status`], plus [`Error::InvalidTableName`].
+    pub fn status(&self, conn: &Connection) -> Result<Status<'a>, Error> {
+        let state = self.version(conn)?;
+        let current = state.version.unwrap_or(0);
+        Ok(Status {
+            version: state.version,
+            dirty: state.dirty,
+            migrations: self
+                .migrations
+                .iter()
+                .map(|migration| MigrationStatus {
+                    migration,
+                    applied: migration.version() <= current,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! How a run behaves: the version table's name, the busy timeout, the baseline rule for legacy
+//! databases, and how often to commit.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// Options for applying migrations. The defaults suit most services; see
+/// [`Migrations::with_options`](crate::Migrations::with_options).
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use migrate_runtime::Options;
+/// let options = Options::new()
+///     .table_name("schema_migrations")
+///     .busy_timeout(Duration::from_secs(30))
+///     .baseline_if_table_exists("quality_profile", 1);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub(crate) table_name: Cow<'static, str>,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) baseline: Option<Baseline>,
+    pub(crate) commit_each: bool,
+}
+
+/// The baseline rule for a database that predates migrations: when there is no version table
+/// yet but `table` exists, the database is recorded at `version` without running anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Baseline {
+    /// A table that only a database with the legacy schema has.
+    pub table: String,
+    /// The version whose schema the legacy database has.
+    pub version: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            table_name: Cow::Borrowed("schema_migrations"),
+            busy_timeout: Duration::from_secs(60),
+            baseline: None,
+            commit_each: false,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: table `schema_migrations` (golang-migrate's), a 60-second busy timeout, no
+    /// baseline, one transaction for all pending migrations.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// The version table's name (default `schema_migrations`). It must be a plain identifier;
+    /// a run with any other name fails with [`Error::InvalidTableName`](crate::Error::InvalidTableName)
+    /// before touching the database.
+    pub fn table_name(mut self, name: impl Into<Cow<'static, str>>) -> Options {
+        self.table_name = name.into();
+        self
+    }
+
+    /// How long to wait for another connection's write lock (default 60 s): concurrent
+    /// starters wait for each other instead of failing with "database is locked". The
+    /// connection's own busy timeout is restored afterwards.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Options {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Baselines a legacy database: when there is no version table yet but `table` exists,
+    /// record `version` as applied without running it (golang-migrate's `force` at start-up,
+    /// done safely).
+    pub fn baseline_if_table_exists(mut self, table: impl Into<String>, version: u64) -> Options {
+        self.baseline = Some(Baseline {
+            table: table.into(),
+            version,
+        });
+        self
+    }
+
+    /// Commit after each migration instead of once for the whole run (default off). A failure
+    /// then keeps the migrations before it; by default it rolls back the whole run.
+    pub fn commit_each_migration(mut self, yes: bool) -> Options {
+        self.commit_each = yes;
+        self
+    }
+}

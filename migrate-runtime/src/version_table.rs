@@ -1,0 +1,187 @@
+//! The version table, in golang-migrate's sqlite3 layout, so a database migrated by a Go
+//! service continues under this runtime, and back:
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+//! CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+//! ```
+//!
+//! It holds one row, the current version and whether it is dirty; an empty table means nothing
+//! is applied.
+
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+use crate::error::Error;
+
+/// The database's migration state: its version and whether it is dirty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SchemaVersion {
+    /// The version of the last applied migration; `None` when nothing is applied.
+    pub version: Option<u64>,
+    /// Whether a migration that runs outside a transaction started and did not finish.
+    pub dirty: bool,
+}
+
+/// A validated version-table name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VersionTable<'a> {
+    name: &'a str,
+}
+
+impl<'a> VersionTable<'a> {
+    /// Accepts plain identifiers only, so the name can be put into SQL safely, and refuses
+    /// SQLite's reserved `sqlite_` prefix.
+    pub(crate) fn new(name: &'a str) -> Result<VersionTable<'a>, Error> {
+        let mut chars = name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name.len() <= 128
+            && !name.to_ascii_lowercase().starts_with("sqlite_");
+        if valid {
+            Ok(VersionTable { name })
+        } else {
+            Err(Error::InvalidTableName {
+                name: name.to_owned(),
+            })
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// Whether the table exists.
+    pub(crate) fn exists(&self, conn: &Connection) -> Result<bool, Error> {
+        exists(conn, "table", self.name).map_err(Error::sqlite("looking for the version table"))
+    }
+
+    /// Creates the table exactly as golang-migrate does.
+    pub(crate) fn create(&self, conn: &Connection) -> Result<(), Error> {
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS \"{0}\" (version uint64,dirty bool);\n\
+             CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON \"{0}\" (version);",
+            self.name
+        ))
+        .map_err(Error::sqlite("creating the version table"))
+    }
+
+    /// Reads the state; the table must exist. Anything golang-migrate would not have written
+    /// is an error, never "nothing applied".
+    pub(crate) fn read(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
+        let mut statement = conn
+            .prepare(&format!("SELECT version, dirty FROM \"{}\"", self.name))
+            .map_err(Error::sqlite("reading the version"))?;
+        let mut rows = statement
+            .query([])
+            .map_err(Error::sqlite("reading the version"))?;
+        let Some(row) = rows.next().map_err(Error::sqlite("reading the version"))? else {
+            return Ok(SchemaVersion::default());
+        };
+        let version = row
+            .get_ref(0)
+            .map_err(Error::sqlite("reading the version"))?;
+        let dirty = row
+            .get_ref(1)
+            .map_err(Error::sqlite("reading the version"))?;
+        let state = self.decode(version, dirty)?;
+        let mut extra = 0;
+        while rows
+            .next()
+            .map_err(Error::sqlite("reading the version"))?
+            .is_some()
+        {
+            extra += 1;
+        }
+        if extra > 0 {
+            return Err(self.corrupt(format!(
+                "holds {} rows, but golang-migrate's layout keeps exactly one (the current version)",
+                extra + 1
+            )));
+        }
+        Ok(state)
+    }
+
+    fn decode(&self, version: ValueRef<'_>, dirty: ValueRef<'_>) -> Result<SchemaVersion, Error> {
+        let dirty = match dirty {
+            ValueRef::Integer(0) => false,
+            ValueRef::Integer(1) => true,
+            other => {
+                return Err(self.corrupt(format!(
+                    "holds dirty = {}, which is neither 0 nor 1",
+                    describe(other)
+                )));
+            }
+        };
+        let version = match version {
+            ValueRef::Integer(0) => None,
+            // golang-migrate records a failed first down as version -1, dirty.
+            ValueRef::Integer(-1) if dirty => None,
+            ValueRef::Integer(v) if v > 0 => Some(v.unsigned_abs()),
+            ValueRef::Integer(v) => {
+                return Err(self.corrupt(format!("holds the negative version {v}")));
+            }
+            other => {
+                return Err(self.corrupt(format!(
+                    "holds version {}, which is not a whole number",
+                    describe(other)
+                )));
+            }
+        };
+        Ok(SchemaVersion { version, dirty })
+    }
+
+    fn corrupt(&self, problem: String) -> Error {
+        Error::CorruptVersionTable {
+            table: self.name.to_owned(),
+            problem,
+        }
+    }
+
+    /// Records a state as golang-migrate does: delete every row, then insert the one row
+    /// (none when nothing is applied and the state is clean).
+    pub(crate) fn write(&self, conn: &Connection, state: SchemaVersion) -> Result<(), Error> {
+        let doing = "recording the version";
+        conn.execute(&format!("DELETE FROM \"{}\"", self.name), [])
+            .map_err(Error::sqlite(doing))?;
+        let version = match (state.version, state.dirty) {
+            (Some(v), _) => i64::try_from(v).map_err(|_| {
+                self.corrupt(format!(
+                    "cannot hold version {v}, which exceeds SQLite's integers"
+                ))
+            })?,
+            (None, true) => -1,
+            (None, false) => return Ok(()),
+        };
+        conn.execute(
+            &format!(
+                "INSERT INTO \"{}\" (version, dirty) VALUES (?1, ?2)",
+                self.name
+            ),
+            (version, state.dirty),
+        )
+        .map_err(Error::sqlite(doing))?;
+        Ok(())
+    }
+}
+
+/// Whether a schema object of this type and name exists.
+pub(crate) fn exists(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2)",
+        (kind, name),
+        |row| row.get(0),
+    )
+}
+
+fn describe(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => r.to_string(),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
+    }
+}
