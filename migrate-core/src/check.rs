@@ -100,6 +100,7 @@ fn check_file<'a>(file: &'a SourceFile, problems: &mut Vec<Problem>) -> Option<E
             directives_ok,
             problems,
         );
+        check_transaction_control(file_name, text, &directives, problems);
     }
     Some(Entry {
         file: file_name,
@@ -181,6 +182,26 @@ fn check_content(
             }
             _ => {}
         },
+    }
+}
+
+/// A migration runs inside a transaction the runtime owns: a `COMMIT` in it would commit half
+/// a migration without its version, and `VACUUM` fails inside a transaction at deploy time.
+fn check_transaction_control(
+    file: &str,
+    text: &str,
+    directives: &Directives,
+    problems: &mut Vec<Problem>,
+) {
+    if directives.no_transaction {
+        return;
+    }
+    for (offset, keyword) in sql::transaction_control(text) {
+        problems.push(Problem::TransactionControl {
+            file: file.to_owned(),
+            line: sql::line_col(text, offset).0,
+            keyword,
+        });
     }
 }
 
@@ -478,6 +499,33 @@ mod tests {
             file("000001_a.down.sql", "-- migrate:irreversable archived"),
         ]);
         assert!(matches!(&p[..], [Problem::Directive { .. }]), "{p:?}");
+    }
+
+    #[test]
+    fn rejects_transaction_control_unless_no_transaction() {
+        let p = problems(&[
+            file("000001_a.up.sql", "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;"),
+            file("000001_a.down.sql", "VACUUM;"),
+        ]);
+        let lines: Vec<(String, Option<usize>)> = p.iter().map(|p| (p.file(), p.line())).collect();
+        assert_eq!(
+            lines,
+            [
+                ("000001_a.down.sql".to_owned(), Some(1)),
+                ("000001_a.up.sql".to_owned(), Some(1)),
+                ("000001_a.up.sql".to_owned(), Some(3))
+            ]
+        );
+        assert!(
+            check(&[
+                file(
+                    "000001_a.up.sql",
+                    "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE a (x);\nCOMMIT;"
+                ),
+                file("000001_a.down.sql", "-- migrate:no-transaction\nVACUUM;"),
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

@@ -112,6 +112,15 @@ pub enum Problem {
         /// The file it belongs in.
         belongs_in: String,
     },
+    /// A statement that cannot run inside the transaction a migration runs in.
+    TransactionControl {
+        /// The file.
+        file: String,
+        /// 1-based line of the statement.
+        line: usize,
+        /// The statement's keyword: `BEGIN`, `COMMIT`, `END`, `ROLLBACK` or `VACUUM`.
+        keyword: String,
+    },
     /// A down marked irreversible that still holds SQL.
     IrreversibleWithSql {
         /// The down file.
@@ -142,6 +151,7 @@ impl Problem {
             | Problem::EmptyDown { file }
             | Problem::Directive { file, .. }
             | Problem::MisplacedDirective { file, .. }
+            | Problem::TransactionControl { file, .. }
             | Problem::IrreversibleWithSql { file }
             | Problem::IrreversibleAndLossy { file } => file.clone(),
         }
@@ -152,7 +162,8 @@ impl Problem {
         match self {
             Problem::NotUtf8 { line, .. }
             | Problem::Directive { line, .. }
-            | Problem::MisplacedDirective { line, .. } => Some(*line),
+            | Problem::MisplacedDirective { line, .. }
+            | Problem::TransactionControl { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -254,6 +265,32 @@ impl fmt::Display for Problem {
                 f,
                 "`{file}` line {line}: `-- migrate:{directive}` belongs in the down file: move it to `{belongs_in}`"
             ),
+            Problem::TransactionControl {
+                file,
+                line,
+                keyword,
+            } if keyword == "VACUUM" => write!(
+                f,
+                "`{file}` line {line}: `VACUUM` cannot run inside the transaction a migration runs \
+                 in: add the line `-- migrate:no-transaction` to the file (best in a migration of its own)"
+            ),
+            Problem::TransactionControl {
+                file,
+                line,
+                keyword,
+            } => {
+                let effect = if keyword == "BEGIN" {
+                    "would start a transaction inside the one the migration runs in, which SQLite refuses"
+                } else {
+                    "would end the transaction the migration runs in, committing part of a migration without its version"
+                };
+                write!(
+                    f,
+                    "`{file}` line {line}: `{keyword}` {effect}: remove it (every migration already \
+                     runs in a transaction), or add the line `-- migrate:no-transaction` to manage \
+                     transactions yourself"
+                )
+            }
             Problem::IrreversibleWithSql { file } => write!(
                 f,
                 "`{file}` is marked `-- migrate:irreversible` but holds SQL: remove the SQL, or \

@@ -255,6 +255,27 @@ fn classify(sql: &str, token: &Token) -> Class {
     }
 }
 
+/// The statements of a script that cannot run inside the transaction a migration runs in:
+/// `BEGIN`, `COMMIT`, `END`, `ROLLBACK` (but not `ROLLBACK TO` a savepoint) and `VACUUM`.
+/// Returns each one's code offset and its keyword, uppercased.
+pub fn transaction_control(sql: &str) -> Vec<(usize, String)> {
+    statements(sql)
+        .into_iter()
+        .filter_map(|statement| {
+            let mut words = tokens(statement.text)
+                .filter(Token::is_code)
+                .map(|t| &statement.text[t.start..t.end]);
+            let first = words.next()?.to_ascii_uppercase();
+            let controls = match first.as_str() {
+                "BEGIN" | "COMMIT" | "END" | "VACUUM" => true,
+                "ROLLBACK" => !words.any(|w| w.eq_ignore_ascii_case("to")),
+                _ => false,
+            };
+            controls.then_some((statement.start, first))
+        })
+        .collect()
+}
+
 /// Whether the script holds any code at all (anything but white space, comments and `;`).
 pub fn has_code(sql: &str) -> bool {
     tokens(sql).any(|t| t.is_code() && t.kind != TokenKind::Semicolon)
@@ -414,6 +435,17 @@ mod tests {
         ] {
             assert!(!disables_foreign_keys(sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn finds_transaction_control() {
+        let sql = "BEGIN;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;\nROLLBACK TO sp;\ncommit;\nVACUUM;";
+        let found: Vec<String> = transaction_control(sql)
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(found, ["BEGIN", "COMMIT", "VACUUM"]);
+        assert!(transaction_control("SELECT 'COMMIT'; -- END").is_empty());
     }
 
     #[test]
