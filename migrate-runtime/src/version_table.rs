@@ -58,11 +58,12 @@ impl<'a> VersionTable<'a> {
         exists(conn, "table", self.name).map_err(Error::sqlite("looking for the version table"))
     }
 
-    /// Creates the table exactly as golang-migrate does.
+    /// Creates the table exactly as golang-migrate does, to the letter of the stored schema
+    /// (the name is unquoted there, as in the Go driver; [`VersionTable::new`] made it safe).
     pub(crate) fn create(&self, conn: &Connection) -> Result<(), Error> {
         conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS \"{0}\" (version uint64,dirty bool);\n\
-             CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON \"{0}\" (version);",
+            "CREATE TABLE IF NOT EXISTS {0} (version uint64,dirty bool);\n\
+             CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON {0} (version);",
             self.name
         ))
         .map_err(Error::sqlite("creating the version table"))

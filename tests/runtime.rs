@@ -1,0 +1,960 @@
+//! The runtime on real database files: golang-migrate compatibility, all-or-nothing runs,
+//! no-transaction migrations and dirty state, foreign keys, guard rails, the idle fast path,
+//! baselining, options and logging. (Concurrent starters: `tests/concurrency.rs`.)
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use example_service::MIGRATIONS;
+use migrate_runtime::rusqlite::Connection;
+use migrate_runtime::{Direction, Error, LeftAt, Migrations, Options, SchemaVersion};
+use tempfile::TempDir;
+
+/// A migration set written to a temporary directory, and a database file beside it.
+struct Fixture {
+    dir: TempDir,
+    migrations: Migrations,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let migrations_dir = dir.path().join("migrations");
+        std::fs::create_dir(&migrations_dir).unwrap();
+        for (name, sql) in files {
+            std::fs::write(migrations_dir.join(name), sql).unwrap();
+        }
+        let migrations = Migrations::from_dir(&migrations_dir).unwrap_or_else(|p| panic!("{p}"));
+        Fixture { dir, migrations }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("app.db")
+    }
+
+    fn open(&self) -> Connection {
+        open(&self.db())
+    }
+}
+
+/// Opens a database the way a service does: foreign keys enforced.
+fn open(path: &Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    conn
+}
+
+/// Every schema object and every row of every table, as text: two equal dumps mean the same
+/// database.
+fn dump(conn: &Connection) -> String {
+    let mut out = String::new();
+    let mut objects = conn
+        .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    let rows: Vec<(String, String, Option<String>)> = objects
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (kind, name, sql) in rows {
+        out.push_str(&format!("{kind} {name}: {}\n", sql.unwrap_or_default()));
+        if kind == "table" {
+            let mut select = conn
+                .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
+                .unwrap();
+            let columns = select.column_count();
+            let mut rows = select.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect();
+                out.push_str(&format!("  {}\n", values.join(", ")));
+            }
+        }
+    }
+    out
+}
+
+fn count(conn: &Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+fn version(migrations: &Migrations, conn: &Connection) -> SchemaVersion {
+    migrations.version(conn).unwrap()
+}
+
+const fn at(version: Option<u64>, dirty: bool) -> SchemaVersion {
+    SchemaVersion { version, dirty }
+}
+
+fn three_tables() -> Fixture {
+    Fixture::new(&[
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO a (v) VALUES ('seed');",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        (
+            "000002_b.up.sql",
+            "CREATE TABLE b (id INTEGER PRIMARY KEY);",
+        ),
+        ("000002_b.down.sql", "DROP TABLE b;"),
+        (
+            "000003_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY);",
+        ),
+        ("000003_c.down.sql", "DROP TABLE c;"),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. golang-migrate's version table
+
+/// Exactly what golang-migrate's sqlite3 driver runs in `ensureVersionTable`.
+const GOLANG_ENSURE_VERSION_TABLE: &str = "
+\tCREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+  CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+  ";
+
+/// golang-migrate's `SetVersion`: delete, then insert the one row.
+fn golang_set_version(conn: &Connection, version: i64, dirty: bool) {
+    conn.execute("DELETE FROM schema_migrations", []).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, dirty) VALUES (?, ?)",
+        (version, dirty),
+    )
+    .unwrap();
+}
+
+#[test]
+fn continues_a_database_migrated_by_golang_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("go.db");
+    {
+        // The Go service: its driver's table, migrations 1 and 2 run as plain SQL, version 2.
+        let go = Connection::open(&path).unwrap();
+        go.execute_batch(GOLANG_ENSURE_VERSION_TABLE).unwrap();
+        for m in MIGRATIONS.iter().take(2) {
+            go.execute_batch(m.up().sql()).unwrap();
+        }
+        golang_set_version(&go, 2, false);
+    }
+    let mut conn = open(&path);
+    let report = MIGRATIONS.up(&mut conn).unwrap();
+    let ran: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(ran, [3, 4]);
+    assert_eq!((report.from, report.to), (Some(2), Some(4)));
+    assert_eq!(version(&MIGRATIONS, &conn), at(Some(4), false));
+}
+
+#[test]
+fn leaves_a_version_table_golang_migrate_reads() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 2).unwrap();
+    let table_sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        table_sql,
+        "CREATE TABLE schema_migrations (version uint64,dirty bool)"
+    );
+    let index_sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'version_unique'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        index_sql,
+        "CREATE UNIQUE INDEX version_unique ON schema_migrations (version)"
+    );
+    // golang-migrate's `Version()` query, and the types its driver scans.
+    let (v, dirty): (i64, bool) = conn
+        .query_row(
+            "SELECT version, dirty FROM schema_migrations LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((v, dirty), (2, false));
+    assert_eq!(count(&conn, "schema_migrations"), 1);
+    // Nothing applied is an empty table, as golang-migrate writes it.
+    fx.migrations.to(&mut conn, 0).unwrap();
+    assert_eq!(count(&conn, "schema_migrations"), 0);
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+}
+
+#[test]
+fn a_database_golang_migrate_left_dirty_is_refused() {
+    let fx = three_tables();
+    let conn = fx.open();
+    conn.execute_batch(GOLANG_ENSURE_VERSION_TABLE).unwrap();
+    golang_set_version(&conn, 2, true);
+    let before = dump(&conn);
+    let mut conn = conn;
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Dirty {
+                version: Some(2),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the database is dirty at version 000002: a migration that runs outside a transaction \
+         started and did not finish, so `schema_migrations` cannot say which schema the database \
+         has; nothing was changed. Repair the schema by hand, then record the version it matches \
+         with `force`"
+    );
+    assert_eq!(dump(&conn), before);
+    // golang-migrate's record of a failed first down: version -1, dirty.
+    golang_set_version(&conn, -1, true);
+    assert_eq!(version(&fx.migrations, &conn), at(None, true));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. All or nothing
+
+fn failing_third() -> Fixture {
+    Fixture::new(&[
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO a (v) VALUES ('seed');",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        (
+            "000002_b.up.sql",
+            "CREATE TABLE b (id INTEGER PRIMARY KEY);\nUPDATE a SET v = 'changed by 2';",
+        ),
+        ("000002_b.down.sql", "DROP TABLE b;"),
+        (
+            "000003_c.up.sql",
+            "-- Migration 000003\nCREATE TABLE c (id INTEGER PRIMARY KEY);\nINSERT INTO missing VALUES (1);\n",
+        ),
+        ("000003_c.down.sql", "DROP TABLE c;"),
+    ])
+}
+
+#[test]
+fn a_failing_migration_rolls_back_the_whole_run() {
+    let fx = failing_third();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    let before = dump(&conn);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "migration `000003_c.up.sql` failed at line 3 (`INSERT INTO missing VALUES (1);`): no such \
+         table: missing; it was rolled back and the database is at version 000001, not dirty: fix \
+         the migration and run again"
+    );
+    match &error {
+        Error::Migration {
+            version,
+            file,
+            direction,
+            line,
+            column,
+            left_at,
+            ..
+        } => {
+            assert_eq!(
+                (*version, file.as_str(), *direction),
+                (3, "000003_c.up.sql", Direction::Up)
+            );
+            assert_eq!((*line, *column), (3, None));
+            assert_eq!(*left_at, LeftAt::Clean(Some(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(std::error::Error::source(&error).is_some());
+    // Schema, data (migration 2's UPDATE too) and version exactly as before.
+    assert_eq!(dump(&conn), before);
+}
+
+#[test]
+fn a_failing_first_run_leaves_no_trace() {
+    let fx = failing_third();
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(dump(&conn), "", "not even the version table is left behind");
+}
+
+#[test]
+fn syntax_errors_name_line_and_column() {
+    let fx = Fixture::new(&[
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER);\n\nCREATE TABEL b (id INTEGER);",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+    ]);
+    let error = fx.migrations.up(&mut fx.open()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "migration `000001_a.up.sql` failed at line 3, column 8 (`CREATE TABEL b (id INTEGER);`): \
+         near \"TABEL\": syntax error; it was rolled back and the database is at nothing applied, \
+         not dirty: fix the migration and run again"
+    );
+}
+
+#[test]
+fn a_failing_down_names_the_down_file() {
+    let fx = Fixture::new(&[
+        ("000001_a.up.sql", "CREATE TABLE a (id INTEGER);"),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        ("000002_b.up.sql", "CREATE TABLE b (id INTEGER);"),
+        ("000002_b.down.sql", "DROP TABLE b;\nDROP TABLE nope;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    let error = fx.migrations.down(&mut conn, 2).unwrap_err();
+    assert!(
+        matches!(&error, Error::Migration { file, direction: Direction::Down, line: 2, .. } if file == "000002_b.down.sql"),
+        "{error:?}"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    assert_eq!(count(&conn, "b"), 0, "table b is still there");
+}
+
+#[test]
+fn commit_each_migration_keeps_what_succeeded() {
+    let fx = failing_third();
+    let mut conn = fx.open();
+    let migrator = fx
+        .migrations
+        .with_options(Options::new().commit_each_migration(true));
+    let error = migrator.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Migration {
+                left_at: LeftAt::Clean(Some(2)),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+}
+
+#[test]
+fn up_to_and_down_move_in_order() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    let report = fx.migrations.up(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), 3);
+    let report = fx.migrations.to(&mut conn, 1).unwrap();
+    let steps: Vec<(u64, Direction)> = report
+        .steps
+        .iter()
+        .map(|s| (s.version, s.direction))
+        .collect();
+    assert_eq!(steps, [(3, Direction::Down), (2, Direction::Down)]);
+    assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+    fx.migrations.to(&mut conn, 3).unwrap();
+    let report = fx.migrations.down(&mut conn, 1).unwrap();
+    assert_eq!((report.from, report.to), (Some(3), Some(2)));
+    assert!(fx.migrations.down(&mut conn, 0).unwrap().is_empty());
+    fx.migrations.down(&mut conn, 2).unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+    assert_eq!(count(&conn, "schema_migrations"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. No-transaction migrations and dirty state
+
+fn with_no_transaction(second_up: &str) -> Fixture {
+    Fixture::new(&[
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        ("000002_compact.up.sql", second_up),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:irreversible nothing to undo\n",
+        ),
+        (
+            "000003_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY);",
+        ),
+        ("000003_c.down.sql", "DROP TABLE c;"),
+    ])
+}
+
+#[test]
+fn no_transaction_migrations_run_outside_a_transaction() {
+    let fx = with_no_transaction("-- migrate:no-transaction\nVACUUM;\n");
+    let mut conn = fx.open();
+    let report = fx.migrations.up(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), 3);
+    assert_eq!(version(&fx.migrations, &conn), at(Some(3), false));
+}
+
+#[test]
+fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
+    let fx = with_no_transaction(
+        "-- migrate:no-transaction\nCREATE TABLE half (id INTEGER);\nVACUUM nope;\n",
+    );
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Migration {
+                left_at: LeftAt::Dirty(Some(2)),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().ends_with(
+            "it ran outside a transaction, so the database is dirty at version 000002: repair the \
+             schema by hand, then record the version it matches with `force`"
+        ),
+        "{error}"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), true));
+    let before = dump(&conn);
+    for result in [
+        fx.migrations.up(&mut conn),
+        fx.migrations.to(&mut conn, 1),
+        fx.migrations.down(&mut conn, 1),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(Error::Dirty {
+                    version: Some(2),
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+    assert_eq!(dump(&conn), before, "refusals change nothing");
+    // Recovery: the operator repairs the schema by hand and records what it matches.
+    conn.execute_batch("DROP TABLE half;").unwrap();
+    fx.migrations.force(&mut conn, 1).unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Foreign keys
+
+const PARENT_AND_CHILDREN: &str = "
+CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE child (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE
+);
+INSERT INTO parent (id, name) VALUES (1, 'one'), (2, 'two');
+INSERT INTO child (parent_id) VALUES (1), (1), (2);
+";
+
+/// The table-recreation pattern on the parent; `keep` selects which parents survive.
+fn recreate_parent(pragma: bool, keep: &str) -> String {
+    let (off, on) = if pragma {
+        (
+            "PRAGMA foreign_keys = OFF;\n",
+            "PRAGMA foreign_keys = ON;\n",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "{off}CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT);\n\
+         INSERT INTO parent_new SELECT id, name FROM parent WHERE {keep};\n\
+         DROP TABLE parent;\n\
+         ALTER TABLE parent_new RENAME TO parent;\n{on}"
+    )
+}
+
+fn foreign_key_fixture(second_up: &str) -> Fixture {
+    Fixture::new(&[
+        ("000001_tables.up.sql", PARENT_AND_CHILDREN),
+        (
+            "000001_tables.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        ("000002_nullable_name.up.sql", second_up),
+        ("000002_nullable_name.down.sql", "SELECT 1;"),
+    ])
+}
+
+fn foreign_keys_enabled(conn: &Connection) -> bool {
+    conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn recreating_a_parent_table_keeps_every_child_row() {
+    let fx = foreign_key_fixture(&recreate_parent(true, "1"));
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    assert_eq!(
+        count(&conn, "child"),
+        3,
+        "ON DELETE CASCADE must not have fired"
+    );
+    assert!(
+        foreign_keys_enabled(&conn),
+        "enforcement is on again afterwards"
+    );
+    // And enforcement really works on the recreated parent.
+    let orphan = conn.execute("INSERT INTO child (parent_id) VALUES (99)", []);
+    assert!(orphan.is_err());
+}
+
+#[test]
+fn without_the_pragma_the_same_migration_cascades() {
+    // The control for the test above: this is the data loss the runtime prevents.
+    let fx = foreign_key_fixture(&recreate_parent(false, "1"));
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    assert_eq!(count(&conn, "child"), 0);
+}
+
+#[test]
+fn orphans_left_by_a_foreign_keys_off_migration_roll_it_back() {
+    let fx = foreign_key_fixture(&recreate_parent(true, "id = 1"));
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    let before = dump(&conn);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    match &error {
+        Error::ForeignKeyViolation {
+            violations,
+            total,
+            left_at,
+            ..
+        } => {
+            assert_eq!(*total, 1);
+            assert_eq!(
+                (
+                    violations[0].table.as_str(),
+                    violations[0].rowid,
+                    violations[0].parent.as_str()
+                ),
+                ("child", Some(3), "parent")
+            );
+            assert_eq!(*left_at, Some(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        error.to_string(),
+        "migration `000002_nullable_name.up.sql` leaves 1 row(s) pointing at missing parents \
+         (`child` row 3 → `parent`); it was rolled back and the database is at version 000001: make \
+         the migration keep every reference valid (recreate parents with the same keys, or delete \
+         the orphans)"
+    );
+    assert_eq!(dump(&conn), before);
+    assert!(foreign_keys_enabled(&conn));
+}
+
+#[test]
+fn foreign_keys_are_restored_when_the_migration_fails() {
+    let fx = foreign_key_fixture(
+        "PRAGMA foreign_keys = OFF;\nDROP TABLE nope;\nPRAGMA foreign_keys = ON;",
+    );
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap_err();
+    assert!(foreign_keys_enabled(&conn));
+}
+
+#[test]
+fn a_connection_without_enforcement_keeps_it_off() {
+    let fx = foreign_key_fixture(&recreate_parent(true, "1"));
+    let mut conn = Connection::open(fx.db()).unwrap();
+    // rusqlite's bundled SQLite enforces foreign keys by default: this host opts out.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    fx.migrations.up(&mut conn).unwrap();
+    assert!(!foreign_keys_enabled(&conn));
+    assert_eq!(count(&conn, "child"), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Guard rails: each a clear error, nothing changed
+
+/// Runs `up`, asserts it fails with `expected` as its message, and that nothing changed.
+fn refuses(fx: &Fixture, conn: &mut Connection, expected: &str) {
+    let before = dump(conn);
+    let error = fx.migrations.up(conn).unwrap_err();
+    assert_eq!(error.to_string(), expected);
+    assert_eq!(dump(conn), before);
+}
+
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    conn.execute("UPDATE schema_migrations SET version = 7", [])
+        .unwrap();
+    refuses(
+        &fx,
+        &mut conn,
+        "the database is at version 000007, but this binary knows migrations up to 000003; nothing \
+         was changed. Run a binary that has the newer migrations (the database was probably migrated \
+         by a newer release)",
+    );
+}
+
+#[test]
+fn corrupt_version_tables_are_refused() {
+    let cases = [
+        (
+            "INSERT INTO schema_migrations VALUES (1, 0), (2, 0)",
+            "holds 2 rows, but golang-migrate's layout keeps exactly one (the current version)",
+        ),
+        (
+            "INSERT INTO schema_migrations VALUES ('two', 0)",
+            "holds version 'two', which is not a whole number",
+        ),
+        (
+            "INSERT INTO schema_migrations VALUES (-3, 0)",
+            "holds the negative version -3",
+        ),
+        (
+            "INSERT INTO schema_migrations VALUES (1.5, 0)",
+            "holds version 1.5, which is not a whole number",
+        ),
+        (
+            "INSERT INTO schema_migrations VALUES (1, 'yes')",
+            "holds dirty = 'yes', which is neither 0 nor 1",
+        ),
+    ];
+    for (insert, problem) in cases {
+        let fx = three_tables();
+        let mut conn = fx.open();
+        conn.execute_batch("CREATE TABLE schema_migrations (version uint64,dirty bool);")
+            .unwrap();
+        conn.execute(insert, []).unwrap();
+        refuses(
+            &fx,
+            &mut conn,
+            &format!(
+                "the version table `schema_migrations` {problem}; nothing was changed. Inspect it, \
+                 then record the right version with `force`"
+            ),
+        );
+        assert!(
+            fx.migrations.version(&conn).is_err(),
+            "never read as nothing applied"
+        );
+    }
+}
+
+#[test]
+fn going_down_through_an_irreversible_migration_is_refused_before_anything_runs() {
+    let fx = with_no_transaction("CREATE TABLE b (id INTEGER PRIMARY KEY);");
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    let before = dump(&conn);
+    let error = fx.migrations.to(&mut conn, 0).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot go below version 000002: `000002_compact.down.sql` is marked irreversible (nothing \
+         to undo); nothing was changed"
+    );
+    assert_eq!(dump(&conn), before, "migration 3's down did not run either");
+    fx.migrations.down(&mut conn, 1).unwrap();
+}
+
+#[test]
+fn out_of_range_targets_are_refused() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 2).unwrap();
+    let error = fx.migrations.to(&mut conn, 9).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "there is no migration 000009: this binary knows migrations up to 000003; nothing was changed"
+    );
+    let error = fx.migrations.down(&mut conn, 3).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot go down 3 step(s): the database is at version 000002; nothing was changed"
+    );
+    assert!(matches!(
+        fx.migrations.force(&mut conn, 4),
+        Err(Error::TargetOutOfRange { target: 4, .. })
+    ));
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+}
+
+#[test]
+fn invalid_table_names_are_refused_before_touching_the_database() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    for name in ["x; DROP TABLE a", "", "1abc", "sqlite_master", "a\"b"] {
+        let error = fx
+            .migrations
+            .with_options(Options::new().table_name(name.to_owned()))
+            .up(&mut conn)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "`{name}` cannot be the version table's name: use letters, digits and `_`, starting \
+                 with a letter or `_`"
+            )
+        );
+    }
+    assert_eq!(dump(&conn), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Cheap when idle
+
+#[test]
+fn an_idle_up_only_reads() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    let observer = Connection::open(fx.db()).unwrap();
+    let data_version = |c: &Connection| -> i64 {
+        c.pragma_query_value(None, "data_version", |r| r.get(0))
+            .unwrap()
+    };
+    let seen = data_version(&observer);
+    let modified = std::fs::metadata(fx.db()).unwrap().modified().unwrap();
+    let changes = conn.total_changes();
+    for _ in 0..3 {
+        let report = fx.migrations.up(&mut conn).unwrap();
+        assert!(report.is_empty());
+        assert_eq!(report.to_string(), "up to date at 000003");
+    }
+    assert_eq!(conn.total_changes(), changes, "no row written");
+    assert_eq!(
+        data_version(&observer),
+        seen,
+        "no commit seen by another connection"
+    );
+    assert_eq!(
+        std::fs::metadata(fx.db()).unwrap().modified().unwrap(),
+        modified
+    );
+    assert!(conn.is_autocommit());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline, options, busy timeout, status, report, logging
+
+#[test]
+fn a_legacy_database_is_baselined() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("legacy.db");
+    let mut conn = open(&path);
+    // A database created before migrations existed: version 1's schema, no version table.
+    conn.execute_batch(MIGRATIONS.get(1).unwrap().up().sql())
+        .unwrap();
+    conn.execute("UPDATE quality_profile SET name = 'My SD' WHERE id = 1", [])
+        .unwrap();
+    let migrator =
+        MIGRATIONS.with_options(Options::new().baseline_if_table_exists("quality_profile", 1));
+    let report = migrator.up(&mut conn).unwrap();
+    let ran: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(ran, [2, 3, 4]);
+    let name: String = conn
+        .query_row("SELECT name FROM quality_profile WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "My SD", "the user's data is kept");
+    // A fresh database has no legacy table: everything runs.
+    let mut fresh = open(&dir.path().join("fresh.db"));
+    assert_eq!(migrator.up(&mut fresh).unwrap().steps.len(), 4);
+}
+
+#[test]
+fn a_custom_version_table_is_used() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    let migrator = fx
+        .migrations
+        .with_options(Options::new().table_name("app_versions"));
+    migrator.up(&mut conn).unwrap();
+    assert_eq!(migrator.version(&conn).unwrap(), at(Some(3), false));
+    assert_eq!(
+        version(&fx.migrations, &conn),
+        at(None, false),
+        "schema_migrations untouched"
+    );
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!exists);
+}
+
+#[test]
+fn waits_for_a_writer_within_the_busy_timeout_and_restores_the_connections_own() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
+    let db = fx.db();
+    let (locked, wait_for_lock) = std::sync::mpsc::channel();
+    let release = std::thread::spawn(move || {
+        let mut writer = Connection::open(db).unwrap();
+        let lock = writer
+            .transaction_with_behavior(migrate_runtime::rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        lock.commit().unwrap();
+    });
+    wait_for_lock.recv().unwrap();
+    let migrator = fx
+        .migrations
+        .with_options(Options::new().busy_timeout(Duration::from_secs(10)));
+    migrator.up(&mut conn).unwrap();
+    release.join().unwrap();
+    let restored: i64 = conn
+        .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+        .unwrap();
+    assert_eq!(restored, 1234);
+}
+
+#[test]
+fn a_lock_held_past_the_busy_timeout_is_a_clear_error() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    let mut writer = Connection::open(fx.db()).unwrap();
+    let lock = writer
+        .transaction_with_behavior(migrate_runtime::rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let migrator = fx
+        .migrations
+        .with_options(Options::new().busy_timeout(Duration::from_millis(100)));
+    let error = migrator.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "SQLite failed while starting the migration transaction: database is locked (another \
+         connection held the lock past the busy timeout)"
+    );
+    drop(lock);
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+}
+
+#[test]
+fn status_lists_applied_and_pending() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    let status = fx.migrations.status(&conn).unwrap();
+    let applied: Vec<(u64, bool)> = status
+        .migrations
+        .iter()
+        .map(|m| (m.migration.version(), m.applied))
+        .collect();
+    assert_eq!(applied, [(1, true), (2, false), (3, false)]);
+    assert_eq!(status.pending().count(), 2);
+    assert_eq!(
+        status.to_string(),
+        "version 000001\n  applied  000001_a\n  pending  000002_b\n  pending  000003_c"
+    );
+}
+
+#[test]
+fn read_only_calls_create_nothing() {
+    let fx = three_tables();
+    let conn = fx.open();
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+    assert_eq!(fx.migrations.status(&conn).unwrap().pending().count(), 3);
+    assert_eq!(dump(&conn), "");
+}
+
+#[test]
+fn the_report_says_what_ran_in_which_direction() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    let report = fx.migrations.up(&mut conn).unwrap();
+    let text = report.to_string();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("nothing applied → 000003 (3 migrations)")
+    );
+    assert!(lines.next().unwrap().starts_with("  up   000001_a ("));
+    assert_eq!(report.steps[2].name, "c");
+}
+
+/// Collects every log record of the `migrate` target.
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target() == "migrate"
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", record.level(), record.args()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn captured() -> &'static Capture {
+    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(capture).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+        capture
+    })
+}
+
+#[test]
+fn each_migration_is_logged_through_the_log_facade() {
+    let capture = captured();
+    let fx = Fixture::new(&[
+        ("000001_logged_one.up.sql", "CREATE TABLE a (id INTEGER);"),
+        ("000001_logged_one.down.sql", "DROP TABLE a;"),
+        ("000002_logged_two.up.sql", "CREATE TABLE b (id INTEGER);"),
+        ("000002_logged_two.down.sql", "DROP TABLE b;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    fx.migrations.down(&mut conn, 1).unwrap();
+    let lines: Vec<String> = capture
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("logged_"))
+        .map(|l| l.split(" in ").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "INFO up 1 logged_one",
+            "INFO up 2 logged_two",
+            "INFO down 2 logged_two"
+        ]
+    );
+}
