@@ -1,8 +1,60 @@
 //! Embed a directory of SQL migrations, checked at compile time, and apply them to SQLite.
 //!
-//! ```ignore
-//! static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
+//! A service keeps its schema as numbered pairs (`000001_create_users.up.sql`,
+//! `000001_create_users.down.sql`, …) and adds one line. Every mistake in the directory (a
+//! missing down, a gap in the numbering, a misnamed or empty file, a mistyped directive) is a
+//! compile error naming the file, so a broken set never reaches production.
+//!
 //! ```
+//! use migrate_runtime::{embed_migrations, Migrations};
+//!
+//! static MIGRATIONS: Migrations = embed_migrations!("migrations");
+//!
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let report = MIGRATIONS.up(&mut conn)?; // apply what is pending, atomically
+//! assert_eq!(report.to, Some(2));
+//! assert!(MIGRATIONS.up(&mut conn)?.is_empty()); // at the next start: one read
+//!
+//! MIGRATIONS.down(&mut conn, 1)?; // roll back the last migration
+//! assert_eq!(MIGRATIONS.version(&conn)?.version, Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # At compile time
+//!
+//! [`embed_migrations!`] reads the directory (relative to the crate's `Cargo.toml`), checks
+//! every rule of [`migrate_core`] and reports every problem at once, then expands to a
+//! constant table: no parsing and no allocation at run time. Add a one-line `build.rs` so that
+//! new files trigger a rebuild:
+//!
+//! ```text
+//! fn main() { println!("cargo:rerun-if-changed=migrations"); }
+//! ```
+//!
+//! # At run time
+//!
+//! [`Migrations::up`], [`to`](Migrations::to), [`down`](Migrations::down),
+//! [`version`](Migrations::version) and [`force`](Migrations::force) mirror golang-migrate's
+//! `Up`, `Migrate`, `Steps`, `Version` and `Force`, on the same `schema_migrations` table, so
+//! a database migrated by a Go service continues here, and back.
+//!
+//! - **Atomic**: all pending migrations run in one `BEGIN IMMEDIATE` transaction together
+//!   with the version update. A failure rolls everything back and names the file, the line
+//!   and SQLite's message ([`Error::Migration`]).
+//! - **Foreign keys done right**: a migration containing `PRAGMA foreign_keys = OFF` (the
+//!   table-recreation pattern) runs in a transaction of its own with enforcement turned off
+//!   before `BEGIN` (inside a transaction the pragma does nothing, and dropping a parent table
+//!   would cascade-delete its children), is checked with `PRAGMA foreign_key_check` before it
+//!   commits, and the connection's setting is restored afterwards.
+//! - **Concurrent starters**: the version is read inside the write transaction, and a busy
+//!   timeout makes other processes wait, so each migration runs exactly once.
+//! - **`-- migrate:no-transaction`** migrations (`VACUUM`) run outside a transaction; the
+//!   version is marked dirty before and cleared after, as golang-migrate does.
+//! - **Cheap when idle**: with nothing pending, `up` is one read of the version table.
+//! - **Logged**: one `log` record per migration (target `migrate`).
+//!
+//! Custom version table, busy timeout, legacy-database baseline and commit policy:
+//! [`Options`] through [`Migrations::with_options`].
 
 mod apply;
 mod error;
