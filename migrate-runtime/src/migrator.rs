@@ -1,13 +1,9 @@
 //! The public operations: golang-migrate's Up, Migrate, Steps, Version and Force, plus status.
 
-use rusqlite::{Connection, TransactionBehavior};
+use migrate_engine::{Error, Options, Report, SchemaVersion, Status};
+use rusqlite::Connection;
 
-use crate::apply::{Target, migrate, with_busy_timeout};
-use crate::error::Error;
 use crate::migrations::Migrations;
-use crate::options::Options;
-use crate::report::{MigrationStatus, Report, Status};
-use crate::version_table::{SchemaVersion, VersionTable};
 
 /// A set of migrations with [`Options`]: the same operations as [`Migrations`], with a custom
 /// version table, busy timeout, baseline or commit policy.
@@ -49,7 +45,7 @@ impl Migrations {
     /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
     /// a database newer than this binary, or a SQLite failure. See [`Error`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
-        migrate(self, &Options::default(), conn, Target::Latest)
+        migrate_engine::up(self.as_slice(), &Options::default(), conn)
     }
 
     /// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's
@@ -60,7 +56,7 @@ impl Migrations {
     /// [`Error::Irreversible`] when the way down passes an irreversible migration (refused
     /// before anything runs).
     pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
-        migrate(self, &Options::default(), conn, Target::Version(version))
+        migrate_engine::to(self.as_slice(), &Options::default(), conn, version)
     }
 
     /// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
@@ -68,7 +64,7 @@ impl Migrations {
     /// # Errors
     /// As [`Migrations::to`], plus [`Error::TooManySteps`] when fewer migrations are applied.
     pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
-        migrate(self, &Options::default(), conn, Target::DownSteps(steps))
+        migrate_engine::down(self.as_slice(), &Options::default(), conn, steps)
     }
 
     /// The database's version and dirty flag. Read-only: a database without a version table
@@ -104,7 +100,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::up`], plus [`Error::InvalidTableName`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
-        migrate(self.migrations, &self.options, conn, Target::Latest)
+        migrate_engine::up(self.migrations.as_slice(), &self.options, conn)
     }
 
     /// [`Migrations::to`] with these options.
@@ -112,12 +108,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::to`], plus [`Error::InvalidTableName`].
     pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
-        migrate(
-            self.migrations,
-            &self.options,
-            conn,
-            Target::Version(version),
-        )
+        migrate_engine::to(self.migrations.as_slice(), &self.options, conn, version)
     }
 
     /// [`Migrations::down`] with these options.
@@ -125,12 +116,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::down`], plus [`Error::InvalidTableName`].
     pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
-        migrate(
-            self.migrations,
-            &self.options,
-            conn,
-            Target::DownSteps(steps),
-        )
+        migrate_engine::down(self.migrations.as_slice(), &self.options, conn, steps)
     }
 
     /// [`Migrations::version`] with these options.
@@ -138,12 +124,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::version`], plus [`Error::InvalidTableName`].
     pub fn version(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
-        let table = VersionTable::new(&self.options.table_name)?;
-        if table.exists(conn)? {
-            table.read(conn)
-        } else {
-            Ok(SchemaVersion::default())
-        }
+        migrate_engine::version(&self.options, conn)
     }
 
     /// [`Migrations::force`] with these options.
@@ -151,29 +132,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::force`], plus [`Error::InvalidTableName`].
     pub fn force(&self, conn: &mut Connection, version: u64) -> Result<(), Error> {
-        let table = VersionTable::new(&self.options.table_name)?;
-        let latest = self.migrations.latest();
-        if version > latest.unwrap_or(0) {
-            return Err(Error::TargetOutOfRange {
-                target: version,
-                latest,
-            });
-        }
-        with_busy_timeout(conn, self.options.busy_timeout, |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(Error::sqlite("starting the transaction for force"))?;
-            if !table.exists(&tx)? {
-                table.create(&tx)?;
-            }
-            let state = SchemaVersion {
-                version: Some(version).filter(|v| *v > 0),
-                dirty: false,
-            };
-            table.write(&tx, state)?;
-            tx.commit()
-                .map_err(Error::sqlite("committing the forced version"))
-        })
+        migrate_engine::force(self.migrations.as_slice(), &self.options, conn, version)
     }
 
     /// [`Migrations::status`] with these options.
@@ -181,19 +140,6 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::status`], plus [`Error::InvalidTableName`].
     pub fn status(&self, conn: &Connection) -> Result<Status<'a>, Error> {
-        let state = self.version(conn)?;
-        let current = state.version.unwrap_or(0);
-        Ok(Status {
-            version: state.version,
-            dirty: state.dirty,
-            migrations: self
-                .migrations
-                .iter()
-                .map(|migration| MigrationStatus {
-                    migration,
-                    applied: migration.version() <= current,
-                })
-                .collect(),
-        })
+        migrate_engine::status(self.migrations.as_slice(), &self.options, conn)
     }
 }

@@ -20,10 +20,25 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, LeftAt, Violation};
 use crate::execute::{ScriptFailure, run_script};
-use crate::migrations::Migrations;
 use crate::options::Options;
 use crate::report::{Report, Step};
 use crate::version_table::{SchemaVersion, VersionTable, exists};
+
+/// The migrations a run works on: versions 1..=N in order, as [`migrate_core::check()`] returns
+/// them, so a version is an index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Set<'a>(pub(crate) &'a [Migration]);
+
+impl<'a> Set<'a> {
+    pub(crate) fn latest(self) -> Option<u64> {
+        self.0.last().map(Migration::version)
+    }
+
+    pub(crate) fn get(self, version: u64) -> Option<&'a Migration> {
+        let index = usize::try_from(version.checked_sub(1)?).ok()?;
+        self.0.get(index)
+    }
+}
 
 /// Where a run should end.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +71,7 @@ enum Attempt {
 
 /// A run's fixed inputs.
 struct Run<'a> {
-    migrations: &'a Migrations,
+    migrations: Set<'a>,
     options: &'a Options,
     table: VersionTable<'a>,
     target: Target,
@@ -71,7 +86,7 @@ struct Run<'a> {
 
 /// Applies or rolls back migrations until the database is at `target`.
 pub(crate) fn migrate(
-    migrations: &Migrations,
+    migrations: Set<'_>,
     options: &Options,
     conn: &mut Connection,
     target: Target,
@@ -130,7 +145,7 @@ pub(crate) fn with_busy_timeout<T>(
 /// proportional to the number of migrations. `None` sends the caller down the full path,
 /// which also reports any error properly (a failed read never means "nothing applied").
 fn idle(
-    migrations: &Migrations,
+    migrations: Set<'_>,
     table: VersionTable<'_>,
     conn: &Connection,
     target: Target,
@@ -398,11 +413,11 @@ impl Run<'_> {
 
 /// The steps from `current` to `goal`, in order. Going down through an irreversible migration
 /// is refused here, before anything runs.
-fn plan(
-    migrations: &Migrations,
+fn plan<'a>(
+    migrations: Set<'a>,
     current: Option<u64>,
     goal: Option<u64>,
-) -> Result<Vec<(&Migration, Direction)>, Error> {
+) -> Result<Vec<(&'a Migration, Direction)>, Error> {
     let (current, goal) = (current.unwrap_or(0), goal.unwrap_or(0));
     if goal >= current {
         return Ok(((current + 1)..=goal)

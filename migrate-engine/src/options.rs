@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 /// Options for applying migrations. The defaults suit most services; see
-/// [`Migrations::with_options`](crate::Migrations::with_options).
+/// `Migrations::with_options` in `migrate-runtime`.
 ///
 /// # Example
 /// ```
 /// use std::time::Duration;
-/// use migrate_runtime::Options;
+/// use migrate_engine::Options;
 /// let options = Options::new()
 ///     .table_name("schema_migrations")
 ///     .busy_timeout(Duration::from_secs(30))

@@ -1,0 +1,131 @@
+//! Applies checked migrations to SQLite: the one implementation that the runtime
+//! (`migrate-runtime`, what services use) and the macro's compile-time verification share, so a
+//! migration runs at compile time exactly as it will at run time.
+//!
+//! Services use `migrate-runtime`, which re-exports everything here; the functions take the
+//! table as a slice of [`Migration`]s, in version order 1..=N, as [`migrate_core::check()`]
+//! returns it and as `embed_migrations!` embeds it.
+
+mod apply;
+mod error;
+mod execute;
+mod options;
+mod report;
+mod version_table;
+
+use migrate_core::Migration;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::apply::{Set, Target, migrate, with_busy_timeout};
+pub use crate::error::{Error, LeftAt, Violation};
+pub use crate::options::{Baseline, Options};
+pub use crate::report::{MigrationStatus, Report, Status, Step};
+pub use crate::version_table::SchemaVersion;
+use crate::version_table::VersionTable;
+
+/// Applies every pending migration (golang-migrate's `Up`).
+///
+/// # Errors
+/// See [`Error`].
+pub fn up(table: &[Migration], options: &Options, conn: &mut Connection) -> Result<Report, Error> {
+    migrate(Set(table), options, conn, Target::Latest)
+}
+
+/// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's `Migrate`).
+///
+/// # Errors
+/// See [`Error`].
+pub fn to(
+    table: &[Migration],
+    options: &Options,
+    conn: &mut Connection,
+    version: u64,
+) -> Result<Report, Error> {
+    migrate(Set(table), options, conn, Target::Version(version))
+}
+
+/// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
+///
+/// # Errors
+/// See [`Error`].
+pub fn down(
+    table: &[Migration],
+    options: &Options,
+    conn: &mut Connection,
+    steps: usize,
+) -> Result<Report, Error> {
+    migrate(Set(table), options, conn, Target::DownSteps(steps))
+}
+
+/// The database's version and dirty flag. Read-only: no version table means nothing applied.
+///
+/// # Errors
+/// A version table in a state no migration tool writes, an invalid table name, or SQLite.
+pub fn version(options: &Options, conn: &Connection) -> Result<SchemaVersion, Error> {
+    let table = VersionTable::new(&options.table_name)?;
+    if table.exists(conn)? {
+        table.read(conn)
+    } else {
+        Ok(SchemaVersion::default())
+    }
+}
+
+/// Records `version` (`0`: nothing applied) as the clean version, running nothing
+/// (golang-migrate's `Force`).
+///
+/// # Errors
+/// [`Error::TargetOutOfRange`], an invalid table name, or SQLite.
+pub fn force(
+    table: &[Migration],
+    options: &Options,
+    conn: &mut Connection,
+    version: u64,
+) -> Result<(), Error> {
+    let version_table = VersionTable::new(&options.table_name)?;
+    let latest = Set(table).latest();
+    if version > latest.unwrap_or(0) {
+        return Err(Error::TargetOutOfRange {
+            target: version,
+            latest,
+        });
+    }
+    with_busy_timeout(conn, options.busy_timeout, |conn| {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(Error::sqlite("starting the transaction for force"))?;
+        if !version_table.exists(&tx)? {
+            version_table.create(&tx)?;
+        }
+        let state = SchemaVersion {
+            version: Some(version).filter(|v| *v > 0),
+            dirty: false,
+        };
+        version_table.write(&tx, state)?;
+        tx.commit()
+            .map_err(Error::sqlite("committing the forced version"))
+    })
+}
+
+/// Every migration and whether it is applied, with the database's version. Read-only.
+///
+/// # Errors
+/// As [`version`].
+pub fn status<'a>(
+    table: &'a [Migration],
+    options: &Options,
+    conn: &Connection,
+) -> Result<Status<'a>, Error> {
+    let state = version(options, conn)?;
+    let current = state.version.unwrap_or(0);
+    Ok(Status {
+        version: state.version,
+        dirty: state.dirty,
+        migrations: table
+            .iter()
+            .map(|migration| MigrationStatus {
+                migration,
+                applied: migration.version() <= current,
+            })
+            .collect(),
+    })
+}
