@@ -38,7 +38,10 @@ pub(crate) fn run_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailu
             return Err(ScriptFailure {
                 line,
                 column: pointed.then_some(column),
-                statement: excerpt(&sql[statement.start..], 60),
+                statement: excerpt(
+                    &sql[statement.start..statement.text_start + statement.text.len()],
+                    60,
+                ),
                 message: sqlite_message(&source),
                 source,
             });

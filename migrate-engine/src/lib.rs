@@ -11,6 +11,8 @@ mod error;
 mod execute;
 mod options;
 mod report;
+mod schema;
+mod verify;
 mod version_table;
 
 use migrate_core::Migration;
@@ -20,6 +22,7 @@ use crate::apply::{Set, Target, migrate, with_busy_timeout};
 pub use crate::error::{Error, LeftAt, Violation};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
+pub use crate::verify::{Finding, verify};
 pub use crate::version_table::SchemaVersion;
 use crate::version_table::VersionTable;
 

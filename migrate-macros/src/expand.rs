@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use migrate_core::{Migration, Problem, Script};
+use migrate_core::{Migration, Script};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -27,6 +27,8 @@ pub(crate) fn embed(path: &syn::LitStr) -> TokenStream {
 fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
     let dir = resolve::migrations_dir(path)?;
     let migrations = migrate_core::load_dir(&dir).map_err(|problems| combine(path, &problems.0))?;
+    #[cfg(feature = "verify")]
+    migrate_engine::verify(&migrations).map_err(|findings| combine(path, &findings))?;
     let rows = migrations
         .iter()
         .map(|migration| row(&dir, migration, path))
@@ -38,7 +40,7 @@ fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
 }
 
 /// Every problem as one `syn::Error`, each spanned on the path literal.
-fn combine(path: &syn::LitStr, problems: &[Problem]) -> syn::Error {
+fn combine(path: &syn::LitStr, problems: &[impl std::fmt::Display]) -> syn::Error {
     let mut errors = problems
         .iter()
         .map(|problem| syn::Error::new(path.span(), problem));

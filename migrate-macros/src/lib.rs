@@ -2,8 +2,10 @@
 //! re-exports it and defines the types its expansion builds.
 //!
 //! The macro reads the migrations directory at compile time, checks every rule of
-//! `migrate_core` (reporting every problem at once, as compile errors naming the files), and
-//! expands to a constant table of the SQL.
+//! `migrate_core` (reporting every problem at once, as compile errors naming the files), with
+//! the `verify` feature (on by default) runs every migration up, down and up again on an
+//! in-memory SQLite through `migrate_engine::verify`, and expands to a constant table of the
+//! SQL.
 
 mod expand;
 mod resolve;

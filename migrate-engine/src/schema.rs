@@ -1,0 +1,369 @@
+//! What a database holds, for comparing two states semantically: the schema (tables with
+//! their columns, keys and constraints, indexes, triggers, views) and the rows of tables.
+//!
+//! The schema is first compared as text (`sqlite_master`); objects whose text differs are
+//! compared by meaning, by recreating each in a scratch database and reading it back through
+//! SQLite's pragmas, so a table recreated with other formatting, quoting or `IF NOT EXISTS`
+//! is the same table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use migrate_core::sql::{TokenKind, tokens};
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+/// One schema object as `sqlite_master` records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) table: String,
+    pub(crate) sql: Option<String>,
+}
+
+/// The schema as text, keyed by (kind, lowercase name), without SQLite's internal objects and
+/// the version table.
+pub(crate) type SchemaText = BTreeMap<(String, String), Entry>;
+
+/// Reads the schema as text.
+pub(crate) fn schema_text(conn: &Connection, version_table: &str) -> rusqlite::Result<SchemaText> {
+    let mut statement =
+        conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")?;
+    let rows = statement.query_map([], |row| {
+        Ok(Entry {
+            kind: row.get(0)?,
+            name: row.get(1)?,
+            table: row.get(2)?,
+            sql: row.get(3)?,
+        })
+    })?;
+    let mut out = BTreeMap::new();
+    for entry in rows {
+        let entry = entry?;
+        let table = entry.table.to_ascii_lowercase();
+        if table.starts_with("sqlite_") || table == version_table.to_ascii_lowercase() {
+            continue;
+        }
+        out.insert((entry.kind.clone(), entry.name.to_ascii_lowercase()), entry);
+    }
+    Ok(out)
+}
+
+/// SQL normalised for comparison: no white space or comments, identifiers unquoted and
+/// uppercased, string literals kept, `IF NOT EXISTS` dropped.
+pub(crate) fn normalize(sql: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for token in tokens(sql) {
+        let text = &sql[token.start..token.end];
+        match token.kind {
+            TokenKind::Space | TokenKind::Comment => {}
+            TokenKind::QuotedIdent => {
+                words.push(text[1..text.len().saturating_sub(1).max(1)].to_ascii_uppercase())
+            }
+            TokenKind::String => words.push(text.to_owned()),
+            _ => words.push(text.to_ascii_uppercase()),
+        }
+        if words.len() >= 3 && words[words.len() - 3..] == ["IF", "NOT", "EXISTS"] {
+            words.truncate(words.len() - 3);
+        }
+    }
+    let mut out = String::new();
+    for (i, word) in words.iter().enumerate() {
+        let glue = i > 0
+            && !matches!(word.as_str(), "," | ")" | ";" | ".")
+            && !matches!(words[i - 1].as_str(), "(" | ".");
+        if glue {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.trim_end_matches(';').trim_end().to_owned()
+}
+
+/// A table's meaning: its columns in order, foreign keys, unique constraints and options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TableShape {
+    pub(crate) columns: Vec<(String, String)>,
+    pub(crate) foreign_keys: BTreeSet<String>,
+    pub(crate) unique: BTreeSet<String>,
+    pub(crate) options: String,
+}
+
+/// Reads a table's shape by creating it, alone, in a scratch database.
+pub(crate) fn table_shape(create_table: &str) -> rusqlite::Result<TableShape> {
+    let scratch = Connection::open_in_memory()?;
+    scratch.execute_batch(create_table)?;
+    let name: String = scratch.query_row(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        [],
+        |r| r.get(0),
+    )?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let mut columns = Vec::new();
+    let mut statement = scratch.prepare(&format!("PRAGMA table_xinfo({quoted})"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let column: String = row.get(1)?;
+        let declared: String = row.get(2)?;
+        let not_null: bool = row.get(3)?;
+        let default: Option<String> = row.get(4)?;
+        let primary_key: i64 = row.get(5)?;
+        let hidden: i64 = row.get(6)?;
+        let mut description = declared
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
+        if not_null {
+            description.push_str(" NOT NULL");
+        }
+        if let Some(default) = default {
+            description.push_str(&format!(" DEFAULT {}", normalize(&default)));
+        }
+        if primary_key > 0 {
+            description.push_str(&format!(" PRIMARY KEY ({primary_key})"));
+        }
+        if hidden > 0 {
+            description.push_str(" GENERATED");
+        }
+        columns.push((column, description.trim().to_owned()));
+    }
+    drop(rows);
+    drop(statement);
+    let mut foreign_keys: BTreeMap<i64, (String, Vec<String>, Vec<String>, String)> =
+        BTreeMap::new();
+    let mut statement = scratch.prepare(&format!("PRAGMA foreign_key_list({quoted})"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let parent: String = row.get(2)?;
+        let from: String = row.get(3)?;
+        let to: Option<String> = row.get(4)?;
+        let on_update: String = row.get(5)?;
+        let on_delete: String = row.get(6)?;
+        let entry = foreign_keys.entry(id).or_insert_with(|| {
+            (
+                parent,
+                Vec::new(),
+                Vec::new(),
+                format!("ON UPDATE {on_update} ON DELETE {on_delete}"),
+            )
+        });
+        entry.1.push(from);
+        entry.2.push(to.unwrap_or_default());
+    }
+    drop(rows);
+    drop(statement);
+    let foreign_keys = foreign_keys
+        .into_values()
+        .map(|(parent, from, to, actions)| {
+            format!(
+                "({}) REFERENCES {parent} ({}) {actions}",
+                from.join(", "),
+                to.join(", ")
+            )
+        })
+        .collect();
+    let mut unique = BTreeSet::new();
+    let mut statement = scratch.prepare(&format!("PRAGMA index_list({quoted})"))?;
+    let indexes: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(1)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (index, origin) in indexes {
+        if origin == "c" {
+            continue;
+        }
+        let mut info = scratch.prepare(&format!(
+            "PRAGMA index_info(\"{}\")",
+            index.replace('"', "\"\"")
+        ))?;
+        let columns: Vec<String> = info
+            .query_map([], |r| r.get::<_, Option<String>>(2))?
+            .map(|c| c.map(Option::unwrap_or_default))
+            .collect::<rusqlite::Result<_>>()?;
+        let kind = if origin == "pk" {
+            "PRIMARY KEY"
+        } else {
+            "UNIQUE"
+        };
+        unique.insert(format!("{kind} ({})", columns.join(", ")));
+    }
+    let (without_rowid, strict): (bool, bool) = scratch.query_row(
+        &format!("SELECT wr, strict FROM pragma_table_list({quoted}) WHERE schema = 'main'"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let autoincrement = normalize(create_table).contains("AUTOINCREMENT");
+    let options = [
+        (without_rowid, "WITHOUT ROWID"),
+        (strict, "STRICT"),
+        (autoincrement, "AUTOINCREMENT"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join(", ");
+    Ok(TableShape {
+        columns,
+        foreign_keys,
+        unique,
+        options,
+    })
+}
+
+/// A table's rows, each rendered as SQL literals, with the primary-key columns (if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rows {
+    pub(crate) columns: Vec<String>,
+    pub(crate) key: Vec<usize>,
+    pub(crate) rows: Vec<Vec<String>>,
+}
+
+/// Reads every row of a table.
+pub(crate) fn rows(conn: &Connection, table: &str) -> rusqlite::Result<Rows> {
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let mut key: Vec<(i64, usize)> = Vec::new();
+    let mut info = conn.prepare(&format!("PRAGMA table_info({quoted})"))?;
+    let mut info_rows = info.query([])?;
+    let mut index = 0;
+    while let Some(row) = info_rows.next()? {
+        let primary_key: i64 = row.get(5)?;
+        if primary_key > 0 {
+            key.push((primary_key, index));
+        }
+        index += 1;
+    }
+    key.sort_unstable();
+    let mut statement = conn.prepare(&format!("SELECT * FROM {quoted}"))?;
+    let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    let count = columns.len();
+    let mut out = Vec::new();
+    let mut result = statement.query([])?;
+    while let Some(row) = result.next()? {
+        let mut values = Vec::with_capacity(count);
+        for i in 0..count {
+            values.push(literal(row.get_ref(i)?));
+        }
+        out.push(values);
+    }
+    out.sort();
+    Ok(Rows {
+        columns,
+        key: key.into_iter().map(|(_, i)| i).collect(),
+        rows: out,
+    })
+}
+
+fn literal(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => format!("{r:?}"),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t).replace('\'', "''")),
+        ValueRef::Blob(b) => format!(
+            "x'{}'",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
+    }
+}
+
+/// Up to `limit` plain-words differences between a table's rows before and after.
+pub(crate) fn row_differences(
+    table: &str,
+    before: &Rows,
+    after: &Rows,
+    limit: usize,
+) -> (Vec<String>, usize) {
+    let mut out = Vec::new();
+    if before.columns != after.columns {
+        return (vec![format!("the columns of `{table}` differ")], 1);
+    }
+    let key_of = |row: &Vec<String>| -> String {
+        if before.key.is_empty() {
+            format!("({})", row.join(", "))
+        } else {
+            let parts: Vec<String> = before
+                .key
+                .iter()
+                .map(|i| format!("{} = {}", before.columns[*i], row[*i]))
+                .collect();
+            format!("({})", parts.join(", "))
+        }
+    };
+    let index = |rows: &Rows| -> BTreeMap<String, Vec<Vec<String>>> {
+        let mut map: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        for row in &rows.rows {
+            map.entry(key_of(row)).or_default().push(row.clone());
+        }
+        map
+    };
+    let (old, new) = (index(before), index(after));
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for key in keys {
+        match (old.get(key), new.get(key)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) if a.len() == 1 && b.len() == 1 => {
+                let changes: Vec<String> = before
+                    .columns
+                    .iter()
+                    .zip(a[0].iter().zip(&b[0]))
+                    .filter(|(_, (x, y))| x != y)
+                    .map(|(c, (x, y))| format!("{c} {x} → {y}"))
+                    .collect();
+                out.push(format!("row {key} changed: {}", changes.join(", ")));
+            }
+            (Some(_), None) => out.push(format!("row {key} is missing")),
+            (None, Some(_)) => out.push(format!("row {key} was added")),
+            _ => out.push(format!("rows {key} differ")),
+        }
+    }
+    let total = out.len();
+    out.truncate(limit);
+    (out, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_formatting_quoting_and_if_not_exists() {
+        assert_eq!(
+            normalize("CREATE INDEX IF NOT EXISTS \"idx\"\n  ON \"t\" (\"a\", b) WHERE x = 'A b';"),
+            normalize("create index idx on t(a,b) where X='A b'")
+        );
+        assert_ne!(normalize("SELECT 'a'"), normalize("SELECT 'A'"));
+    }
+
+    #[test]
+    fn recreated_tables_with_other_formatting_have_the_same_shape() {
+        let a = table_shape("CREATE TABLE IF NOT EXISTS \"t\" (\"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, \"p\" INTEGER REFERENCES parent (id) ON DELETE CASCADE, name text unique)").unwrap();
+        let b = table_shape("create table t (\n id integer not null primary key autoincrement,\n p integer,\n name TEXT,\n unique (name),\n foreign key (p) references parent(id) on delete cascade\n)").unwrap();
+        assert_eq!(a, b);
+        let c = table_shape(
+            "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, p INTEGER, name TEXT)",
+        )
+        .unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn row_differences_are_shown_by_key() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');").unwrap();
+        let before = rows(&conn, "t").unwrap();
+        conn.execute_batch("UPDATE t SET v = NULL WHERE id = 1; DELETE FROM t WHERE id = 2; INSERT INTO t VALUES (3, 'c');").unwrap();
+        let after = rows(&conn, "t").unwrap();
+        let (diffs, total) = row_differences("t", &before, &after, 5);
+        assert_eq!(total, 3);
+        assert_eq!(
+            diffs,
+            [
+                "row (id = 1) changed: v 'a' → NULL",
+                "row (id = 2) is missing",
+                "row (id = 3) was added"
+            ]
+        );
+    }
+}

@@ -1,0 +1,566 @@
+//! Verification: every migration runs, and every down undoes its up, proven on a fresh
+//! in-memory database with the same engine that applies migrations at run time.
+//!
+//! For each migration k in order: record the state, run up k, run down k, compare with the
+//! recorded state (schema by meaning, and the rows of every table the migration wrote to),
+//! run up k again. At the end, every down back to nothing must leave an empty database.
+//! Irreversible migrations are verified up only; a `-- migrate:lossy-down` migration skips the
+//! row comparison but keeps the schema comparison.
+//!
+//! The database is sandboxed: no `ATTACH`, no `VACUUM INTO`, no extension loading, no pragma
+//! that points SQLite at a directory, so verifying never touches the file system.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use migrate_core::name::format_version;
+use migrate_core::sql::{TokenKind, line_col, statements, tokens};
+use migrate_core::{Direction, Migration};
+use rusqlite::Connection;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
+
+use crate::error::Error;
+use crate::options::Options;
+use crate::schema::{self, Rows, SchemaText};
+
+/// One thing verification found wrong, naming the file (and line where it has one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The file at fault, relative to the migrations directory.
+    pub file: String,
+    /// 1-based line within the file, where the finding has one.
+    pub line: Option<usize>,
+    /// The whole message: what is wrong, where, and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// How many row differences to show per table.
+const ROWS_SHOWN: usize = 3;
+
+/// What the authorizer saw: the tables written to, and any sandbox refusal.
+#[derive(Default)]
+struct Watch {
+    written: BTreeSet<String>,
+    refused: Option<&'static str>,
+}
+
+/// Verifies a checked set (versions 1..=N in order, as [`migrate_core::check()`] returns it).
+///
+/// # Errors
+/// Every finding, at most one per migration: verification stops at the first migration that
+/// fails, since the ones after it build on it.
+///
+/// # Example
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("migrate-verify-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// std::fs::write(dir.join("000001_tags.up.sql"), "CREATE TABLE tags (id INTEGER);").unwrap();
+/// std::fs::write(dir.join("000001_tags.down.sql"), "SELECT 1;").unwrap();
+/// let table = migrate_core::load_dir(&dir).unwrap();
+/// let findings = migrate_engine::verify(&table).unwrap_err();
+/// assert_eq!(
+///     findings[0].message,
+///     "`000001_tags.down.sql` does not undo `000001_tags.up.sql`: it leaves table `tags` behind; \
+///      make the down undo exactly what the up does"
+/// );
+/// ```
+pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
+    let mut findings = Vec::new();
+    for migration in table {
+        for direction in [Direction::Up, Direction::Down] {
+            findings.extend(writes_files(migration, direction));
+        }
+    }
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    let mut verifier = Verifier::new().map_err(|error| {
+        vec![Finding {
+            file: String::new(),
+            line: None,
+            message: format!("cannot open the in-memory database to verify migrations: {error}"),
+        }]
+    })?;
+    match verifier.run(table) {
+        Ok(()) => Ok(()),
+        Err(finding) => Err(vec![finding]),
+    }
+}
+
+/// `VACUUM INTO 'file'` writes a file; the authorizer does not see it, so it is found here.
+fn writes_files(migration: &Migration, direction: Direction) -> Option<Finding> {
+    let script = migration.script(direction);
+    let sql = script.sql();
+    statements(sql).into_iter().find_map(|statement| {
+        let mut words = tokens(statement.text)
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| &statement.text[t.start..t.end]);
+        let first = words.next()?;
+        (first.eq_ignore_ascii_case("vacuum") && words.any(|w| w.eq_ignore_ascii_case("into")))
+            .then(|| {
+                let line = line_col(sql, statement.start).0;
+                sandbox_finding(script.file_name(), line, "VACUUM INTO")
+            })
+    })
+}
+
+fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
+    Finding {
+        file: file.to_owned(),
+        line: Some(line),
+        message: format!(
+            "`{file}` line {line}: {what} is not allowed in a migration verified at compile time, \
+             because verifying must not touch the file system or load code: remove it, or turn \
+             verification off for this crate (default-features = false)"
+        ),
+    }
+}
+
+struct Verifier {
+    conn: Connection,
+    watch: Arc<Mutex<Watch>>,
+    options: Options,
+    /// The rows of each table as they are now; a table leaves the cache when written to.
+    rows: HashMap<String, Rows>,
+}
+
+/// The step of the verification a failure happened in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Up,
+    Down,
+    UpAgain,
+    AllDowns,
+}
+
+impl Verifier {
+    fn new() -> rusqlite::Result<Verifier> {
+        let mut conn = Connection::open_in_memory()?;
+        // One slot, for the nameless temporary database `VACUUM` attaches; the authorizer
+        // refuses every attachment of a file.
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 1)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let watch = Arc::new(Mutex::new(Watch::default()));
+        let seen = Arc::clone(&watch);
+        conn.authorizer(Some(move |context: AuthContext<'_>| {
+            authorize(&seen, &context)
+        }))?;
+        Ok(Verifier {
+            conn,
+            watch,
+            options: Options::default(),
+            rows: HashMap::new(),
+        })
+    }
+
+    fn run(&mut self, table: &[Migration]) -> Result<(), Finding> {
+        let version_table = self.options.table_name.to_string();
+        let empty = self.schema(&version_table)?;
+        let mut reversible = true;
+        for migration in table {
+            let k = migration.version();
+            let before = self.schema(&version_table)?;
+            self.cache_rows(&before)?;
+            self.take_written();
+            self.step(table, k, migration, Phase::Up)?;
+            let written_up = self.take_written();
+            if migration.irreversible().is_some() {
+                reversible = false;
+                self.forget(&written_up);
+                continue;
+            }
+            self.step(table, k - 1, migration, Phase::Down)?;
+            let mut written = written_up;
+            written.extend(self.take_written());
+            let after = self.schema(&version_table)?;
+            self.compare(migration, &before, &after, &written)?;
+            self.step(table, k, migration, Phase::UpAgain)?;
+            written.extend(self.take_written());
+            self.forget(&written);
+        }
+        if reversible && !table.is_empty() {
+            let last = &table[table.len() - 1];
+            self.step(table, 0, last, Phase::AllDowns)?;
+            let after = self.schema(&version_table)?;
+            let differences = schema_differences(&empty, &after, 0);
+            if let Some(first) = differences.first() {
+                return Err(Finding {
+                    file: last.down().file_name().to_owned(),
+                    line: None,
+                    message: format!(
+                        "running every down from {} back to nothing does not leave an empty \
+                         database: it {first}; make each down remove what its up creates",
+                        format_version(last.version())
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the engine to `target`, exactly as the runtime would.
+    fn step(
+        &mut self,
+        table: &[Migration],
+        target: u64,
+        migration: &Migration,
+        phase: Phase,
+    ) -> Result<(), Finding> {
+        crate::to(table, &self.options, &mut self.conn, target)
+            .map(drop)
+            .map_err(|error| self.explain(migration, phase, error))
+    }
+
+    fn explain(&self, migration: &Migration, phase: Phase, error: Error) -> Finding {
+        let refused = self
+            .watch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refused
+            .take();
+        match error {
+            Error::Migration {
+                file,
+                line,
+                column,
+                statement,
+                message,
+                ..
+            } => {
+                if let Some(what) = refused {
+                    return sandbox_finding(&file, line, what);
+                }
+                let place = match column {
+                    Some(column) => format!("line {line}, column {column}"),
+                    None => format!("line {line}"),
+                };
+                let context = match phase {
+                    Phase::UpAgain => format!(
+                        " when run again after its down, so `{}` does not fully undo it",
+                        migration.down().file_name()
+                    ),
+                    Phase::AllDowns => " while running every down back to nothing".to_owned(),
+                    Phase::Up | Phase::Down => String::new(),
+                };
+                Finding {
+                    file: file.clone(),
+                    line: Some(line),
+                    message: format!("`{file}` {place}: {message} (in `{statement}`){context}"),
+                }
+            }
+            Error::ForeignKeyViolation {
+                file,
+                violations,
+                total,
+                ..
+            } => {
+                let list: Vec<String> = violations
+                    .iter()
+                    .map(|v| match v.rowid {
+                        Some(rowid) => format!("`{}` row {rowid} → `{}`", v.table, v.parent),
+                        None => format!("`{}` → `{}`", v.table, v.parent),
+                    })
+                    .collect();
+                Finding {
+                    file: file.clone(),
+                    line: None,
+                    message: format!(
+                        "`{file}` leaves {total} row(s) pointing at missing parents ({}): make the \
+                         migration keep every reference valid",
+                        list.join(", ")
+                    ),
+                }
+            }
+            other => {
+                let file = match phase {
+                    Phase::Down | Phase::AllDowns => migration.down().file_name(),
+                    Phase::Up | Phase::UpAgain => migration.up().file_name(),
+                };
+                Finding {
+                    file: file.to_owned(),
+                    line: None,
+                    message: format!("verifying `{file}` failed: {other}"),
+                }
+            }
+        }
+    }
+
+    fn schema(&self, version_table: &str) -> Result<SchemaText, Finding> {
+        schema::schema_text(&self.conn, version_table).map_err(internal)
+    }
+
+    /// Reads the rows of every table not cached yet, so the state before a migration is known
+    /// for whichever tables it turns out to write.
+    fn cache_rows(&mut self, schema: &SchemaText) -> Result<(), Finding> {
+        for entry in schema.values().filter(|e| e.kind == "table") {
+            let key = entry.name.to_ascii_lowercase();
+            if !self.rows.contains_key(&key) {
+                let rows = schema::rows(&self.conn, &entry.name).map_err(internal)?;
+                self.rows.insert(key, rows);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_written(&self) -> BTreeSet<String> {
+        std::mem::take(
+            &mut self
+                .watch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .written,
+        )
+    }
+
+    fn forget(&mut self, written: &BTreeSet<String>) {
+        for table in written {
+            self.rows.remove(table);
+        }
+    }
+
+    /// Compares the state after up and down with the state before.
+    fn compare(
+        &mut self,
+        migration: &Migration,
+        before: &SchemaText,
+        after: &SchemaText,
+        written: &BTreeSet<String>,
+    ) -> Result<(), Finding> {
+        let mut differences = schema_differences(before, after, migration.version());
+        let mut rows_differ = false;
+        if migration.lossy_down().is_none() {
+            for table in touched_tables(before, written) {
+                let Some(old) = self.rows.get(&table) else {
+                    continue;
+                };
+                let Some(entry) = after.get(&("table".to_owned(), table.clone())) else {
+                    continue;
+                };
+                let new = schema::rows(&self.conn, &entry.name).map_err(internal)?;
+                if new.columns != old.columns {
+                    // The schema comparison reports the column difference.
+                    continue;
+                }
+                let (shown, total) = schema::row_differences(&entry.name, old, &new, ROWS_SHOWN);
+                if total > 0 {
+                    let more = if total > shown.len() {
+                        format!("; and {} more", total - shown.len())
+                    } else {
+                        String::new()
+                    };
+                    rows_differ = true;
+                    differences.push(format!(
+                        "changes the rows of `{}`, which existed before {}: {}{more}",
+                        entry.name,
+                        format_version(migration.version()),
+                        shown.join(", ")
+                    ));
+                }
+            }
+        }
+        match differences.first() {
+            None => Ok(()),
+            Some(_) => Err(Finding {
+                file: migration.down().file_name().to_owned(),
+                line: None,
+                message: format!(
+                    "`{}` does not undo `{}`: it {}; make the down undo exactly what the up does{}",
+                    migration.down().file_name(),
+                    migration.up().file_name(),
+                    differences.join("; it "),
+                    if rows_differ {
+                        ", or, if losing those rows is intended, add `-- migrate:lossy-down <reason>` to it"
+                    } else {
+                        ""
+                    }
+                ),
+            }),
+        }
+    }
+}
+
+fn internal(error: rusqlite::Error) -> Finding {
+    Finding {
+        file: String::new(),
+        line: None,
+        message: format!("verification could not read the in-memory database: {error}"),
+    }
+}
+
+/// The tables whose rows must be compared: those written to, and the tables whose foreign keys
+/// point at them (a cascade writes them without the authorizer seeing it).
+fn touched_tables(schema: &SchemaText, written: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = written.clone();
+    for entry in schema.values().filter(|e| e.kind == "table") {
+        let Some(sql) = &entry.sql else { continue };
+        let normalized = schema::normalize(sql);
+        if written.iter().any(|parent| {
+            normalized.contains(&format!("REFERENCES {}", parent.to_ascii_uppercase()))
+        }) {
+            out.insert(entry.name.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The authorizer: refuses what would reach outside the in-memory database, and records every
+/// table written to.
+fn authorize(watch: &Mutex<Watch>, context: &AuthContext<'_>) -> Authorization {
+    let refuse = |what: &'static str| {
+        watch.lock().unwrap_or_else(PoisonError::into_inner).refused = Some(what);
+        Authorization::Deny
+    };
+    let written = match context.action {
+        // `VACUUM` attaches SQLite's own temporary database, which has no file name.
+        AuthAction::Attach { filename } if !filename.is_empty() => return refuse("ATTACH"),
+        AuthAction::Detach { .. } => return refuse("DETACH"),
+        AuthAction::Function { function_name }
+            if function_name.eq_ignore_ascii_case("load_extension") =>
+        {
+            return refuse("load_extension()");
+        }
+        AuthAction::Pragma { pragma_name, .. }
+            if ["temp_store_directory", "data_store_directory"]
+                .iter()
+                .any(|p| pragma_name.eq_ignore_ascii_case(p)) =>
+        {
+            return refuse("a pragma that sets a directory");
+        }
+        AuthAction::Insert { table_name }
+        | AuthAction::Update { table_name, .. }
+        | AuthAction::Delete { table_name }
+        | AuthAction::DropTable { table_name }
+        | AuthAction::AlterTable { table_name, .. } => table_name,
+        _ => return Authorization::Allow,
+    };
+    if !written.to_ascii_lowercase().starts_with("sqlite_") {
+        watch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .written
+            .insert(written.to_ascii_lowercase());
+    }
+    Authorization::Allow
+}
+
+/// Plain-words differences between two schemas; `version` names the migration in messages
+/// (0: the empty database).
+fn schema_differences(before: &SchemaText, after: &SchemaText, version: u64) -> Vec<String> {
+    if before == after {
+        return Vec::new();
+    }
+    let since = if version == 0 {
+        "in the empty database".to_owned()
+    } else {
+        format!("before {}", format_version(version))
+    };
+    let mut out = Vec::new();
+    let keys: BTreeSet<&(String, String)> = before.keys().chain(after.keys()).collect();
+    for key in keys {
+        let (kind, _) = key;
+        match (before.get(key), after.get(key)) {
+            (Some(a), Some(b)) if a.sql == b.sql => {}
+            (None, Some(b)) => out.push(format!("leaves {kind} `{}` behind", b.name)),
+            (Some(a), None) => {
+                out.push(format!("drops {kind} `{}`, which existed {since}", a.name))
+            }
+            (Some(a), Some(b)) if kind == "table" => out.extend(table_differences(a, b, &since)),
+            (Some(a), Some(b)) => {
+                let (old, new) = (normalized(a), normalized(b));
+                if old != new {
+                    out.push(format!(
+                        "changes {kind} `{}`: it was `{old}` {since} and is `{new}` after the down",
+                        a.name
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn normalized(entry: &schema::Entry) -> String {
+    entry
+        .sql
+        .as_deref()
+        .map(schema::normalize)
+        .unwrap_or_default()
+}
+
+fn table_differences(before: &schema::Entry, after: &schema::Entry, since: &str) -> Vec<String> {
+    let shape = |entry: &schema::Entry| entry.sql.as_deref().map(schema::table_shape);
+    let (Some(Ok(old)), Some(Ok(new))) = (shape(before), shape(after)) else {
+        return if normalized(before) == normalized(after) {
+            Vec::new()
+        } else {
+            vec![format!("changes table `{}`", before.name)]
+        };
+    };
+    let table = &before.name;
+    let mut out = Vec::new();
+    let old_columns: BTreeMap<&String, &String> = old.columns.iter().map(|(n, d)| (n, d)).collect();
+    let new_columns: BTreeMap<&String, &String> = new.columns.iter().map(|(n, d)| (n, d)).collect();
+    for (name, description) in &new.columns {
+        match old_columns.get(name) {
+            None => out.push(format!("leaves column `{table}.{name}`, added by the up, behind")),
+            Some(old) if *old != description => out.push(format!(
+                "changes column `{table}.{name}`: it was `{old}` {since} and is `{description}` after the down"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &old.columns {
+        if !new_columns.contains_key(name) {
+            out.push(format!(
+                "drops column `{table}.{name}`, which existed {since}"
+            ));
+        }
+    }
+    if out.is_empty() && old.columns != new.columns {
+        let names = |shape: &schema::TableShape| {
+            shape
+                .columns
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(format!(
+            "reorders the columns of `{table}`: ({}) {since}, ({}) after the down",
+            names(&old),
+            names(&new)
+        ));
+    }
+    for (label, old_set, new_set) in [
+        ("foreign key", &old.foreign_keys, &new.foreign_keys),
+        ("constraint", &old.unique, &new.unique),
+    ] {
+        for gone in old_set.difference(new_set) {
+            out.push(format!(
+                "drops the {label} `{table} {gone}`, which existed {since}"
+            ));
+        }
+        for added in new_set.difference(old_set) {
+            out.push(format!(
+                "leaves the {label} `{table} {added}`, added by the up, behind"
+            ));
+        }
+    }
+    if old.options != new.options {
+        out.push(format!(
+            "changes the options of `{table}`: `{}` {since}, `{}` after the down",
+            old.options, new.options
+        ));
+    }
+    out
+}
