@@ -22,7 +22,7 @@ use crate::error::{Error, LeftAt, Violation};
 use crate::execute::{ScriptFailure, run_script};
 use crate::options::Options;
 use crate::report::{Report, Step};
-use crate::version_table::{SchemaVersion, VersionTable, exists};
+use crate::version_table::{SchemaVersion, VersionTable, table_exists};
 
 /// The migrations a run works on: versions 1..=N in order, as [`migrate_core::check()`] returns
 /// them, so a version is an index.
@@ -360,7 +360,7 @@ impl Run<'_> {
                 latest: self.migrations.latest(),
             });
         }
-        let legacy = exists(tx, "table", &baseline.table)
+        let legacy = table_exists(tx, &baseline.table)
             .map_err(Error::sqlite("looking for the baseline table"))?;
         if legacy {
             info!(

@@ -25,11 +25,111 @@ pub(crate) struct Entry {
 /// the version table.
 pub(crate) type SchemaText = BTreeMap<(String, String), Entry>;
 
-/// Reads the schema as text.
-pub(crate) fn schema_text(conn: &Connection, version_table: &str) -> rusqlite::Result<SchemaText> {
-    let mut statement =
-        conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")?;
-    let rows = statement.query_map([], |row| {
+/// A copy of `sqlite_master`, kept up to date by re-reading only the objects that DDL touched
+/// (and everything, when a row count says something else changed). Reading the whole schema
+/// after every step would make verifying N migrations cost N² rows.
+#[derive(Debug, Default)]
+pub(crate) struct Mirror {
+    /// What verification compares: user objects.
+    pub(crate) entries: SchemaText,
+    /// SQLite's internal objects and the version table, kept only so the row count adds up.
+    hidden: SchemaText,
+}
+
+/// The previous value of an entry that a refresh changed (`None`: it did not exist).
+pub(crate) type Change = ((String, String), Option<Entry>);
+
+impl Mirror {
+    /// Re-reads the objects named in `names` (object or table names, lowercase), or the whole
+    /// schema when `full` is set or the row count shows a change the names do not explain.
+    /// Returns the previous value of every entry that changed.
+    pub(crate) fn refresh(
+        &mut self,
+        conn: &Connection,
+        version_table: &str,
+        names: &BTreeSet<String>,
+        full: bool,
+    ) -> rusqlite::Result<Vec<Change>> {
+        let mut changes = Vec::new();
+        if !full && !names.is_empty() {
+            let placeholders = vec!["?"; names.len()].join(", ");
+            let sql = format!(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master \
+                 WHERE name COLLATE NOCASE IN ({placeholders}) \
+                    OR tbl_name COLLATE NOCASE IN ({placeholders})"
+            );
+            let params: Vec<&String> = names.iter().chain(names.iter()).collect();
+            let fresh = read(conn, &sql, rusqlite::params_from_iter(params))?;
+            let stale = |e: &Entry| {
+                names.contains(&e.name.to_ascii_lowercase())
+                    || names.contains(&e.table.to_ascii_lowercase())
+            };
+            self.hidden.retain(|_, e| !stale(e));
+            let gone: Vec<(String, String)> = self
+                .entries
+                .iter()
+                .filter(|(_, e)| stale(e))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in gone {
+                let old = self.entries.remove(&key);
+                changes.push((key, old));
+            }
+            for entry in fresh {
+                self.insert(entry, version_table, &mut changes);
+            }
+        }
+        let total: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if full || usize::try_from(total).ok() != Some(self.entries.len() + self.hidden.len()) {
+            let everything = read(
+                conn,
+                "SELECT type, name, tbl_name, sql FROM sqlite_master",
+                [],
+            )?;
+            let old_entries = std::mem::take(&mut self.entries);
+            self.hidden.clear();
+            for entry in everything {
+                self.insert(entry, version_table, &mut Vec::new());
+            }
+            for (key, old) in &old_entries {
+                if self.entries.get(key) != Some(old) {
+                    changes.push((key.clone(), Some(old.clone())));
+                }
+            }
+            for key in self.entries.keys() {
+                if !old_entries.contains_key(key) {
+                    changes.push((key.clone(), None));
+                }
+            }
+        }
+        // Keep, per key, the oldest value: the one from before the refresh.
+        let mut seen = BTreeSet::new();
+        changes.retain(|(key, _)| seen.insert(key.clone()));
+        changes.retain(|(key, old)| self.entries.get(key) != old.as_ref());
+        Ok(changes)
+    }
+
+    fn insert(&mut self, entry: Entry, version_table: &str, changes: &mut Vec<Change>) {
+        let table = entry.table.to_ascii_lowercase();
+        let key = (entry.kind.clone(), entry.name.to_ascii_lowercase());
+        if table.starts_with("sqlite_") || table == version_table.to_ascii_lowercase() {
+            self.hidden.insert(key, entry);
+        } else {
+            if !changes.iter().any(|(k, _)| *k == key) {
+                changes.push((key.clone(), None));
+            }
+            self.entries.insert(key, entry);
+        }
+    }
+}
+
+fn read(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<Entry>> {
+    let mut statement = conn.prepare(sql)?;
+    let rows = statement.query_map(params, |row| {
         Ok(Entry {
             kind: row.get(0)?,
             name: row.get(1)?,
@@ -37,16 +137,7 @@ pub(crate) fn schema_text(conn: &Connection, version_table: &str) -> rusqlite::R
             sql: row.get(3)?,
         })
     })?;
-    let mut out = BTreeMap::new();
-    for entry in rows {
-        let entry = entry?;
-        let table = entry.table.to_ascii_lowercase();
-        if table.starts_with("sqlite_") || table == version_table.to_ascii_lowercase() {
-            continue;
-        }
-        out.insert((entry.kind.clone(), entry.name.to_ascii_lowercase()), entry);
-    }
-    Ok(out)
+    rows.collect()
 }
 
 /// SQL normalised for comparison: no white space or comments, identifiers unquoted and

@@ -23,7 +23,7 @@ use rusqlite::limits::Limit;
 
 use crate::error::Error;
 use crate::options::Options;
-use crate::schema::{self, Rows, SchemaText};
+use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
 
 /// One thing verification found wrong, naming the file (and line where it has one).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,10 +45,15 @@ impl fmt::Display for Finding {
 /// How many row differences to show per table.
 const ROWS_SHOWN: usize = 3;
 
-/// What the authorizer saw: the tables written to, and any sandbox refusal.
+/// What the authorizer saw: the tables written to or created, and any sandbox refusal.
 #[derive(Default)]
 struct Watch {
     written: BTreeSet<String>,
+    created: BTreeSet<String>,
+    /// Names of schema objects (and their tables) that DDL created or dropped.
+    ddl: BTreeSet<String>,
+    /// Whether an `ALTER TABLE` ran: a rename rewrites other objects too.
+    altered: bool,
     refused: Option<&'static str>,
 }
 
@@ -131,6 +136,10 @@ struct Verifier {
     options: Options,
     /// The rows of each table as they are now; a table leaves the cache when written to.
     rows: HashMap<String, Rows>,
+    /// Tables created or written since their rows were last read.
+    stale: BTreeSet<String>,
+    /// The schema as it is now.
+    mirror: Mirror,
 }
 
 /// The step of the verification a failure happened in.
@@ -151,38 +160,46 @@ impl Verifier {
         conn.pragma_update(None, "foreign_keys", true)?;
         let watch = Arc::new(Mutex::new(Watch::default()));
         let seen = Arc::clone(&watch);
+        let options = Options::default();
+        // The engine's own writes to the version table are not the migration's.
+        let version_table = options.table_name.to_ascii_lowercase();
         conn.authorizer(Some(move |context: AuthContext<'_>| {
-            authorize(&seen, &context)
+            authorize(&seen, &version_table, &context)
         }))?;
         Ok(Verifier {
             conn,
             watch,
-            options: Options::default(),
+            options,
             rows: HashMap::new(),
+            stale: BTreeSet::new(),
+            mirror: Mirror::default(),
         })
     }
 
     fn run(&mut self, table: &[Migration]) -> Result<(), Finding> {
-        let version_table = self.options.table_name.to_string();
-        let empty = self.schema(&version_table)?;
         let mut reversible = true;
         for migration in table {
             let k = migration.version();
-            let before = self.schema(&version_table)?;
-            self.cache_rows(&before)?;
+            self.cache_rows()?;
             self.take_written();
-            self.step(table, k, migration, Phase::Up)?;
+            // The value before this migration of every schema entry it changes.
+            let mut undo: BTreeMap<(String, String), Option<Entry>> = BTreeMap::new();
+            let record = |undo: &mut BTreeMap<_, _>, changes: Vec<Change>| {
+                for (key, old) in changes {
+                    undo.entry(key).or_insert(old);
+                }
+            };
+            record(&mut undo, self.step(table, k, migration, Phase::Up)?);
             let written_up = self.take_written();
             if migration.irreversible().is_some() {
                 reversible = false;
                 self.forget(&written_up);
                 continue;
             }
-            self.step(table, k - 1, migration, Phase::Down)?;
+            record(&mut undo, self.step(table, k - 1, migration, Phase::Down)?);
             let mut written = written_up;
             written.extend(self.take_written());
-            let after = self.schema(&version_table)?;
-            self.compare(migration, &before, &after, &written)?;
+            self.compare(migration, &undo, &written)?;
             self.step(table, k, migration, Phase::UpAgain)?;
             written.extend(self.take_written());
             self.forget(&written);
@@ -190,8 +207,11 @@ impl Verifier {
         if reversible && !table.is_empty() {
             let last = &table[table.len() - 1];
             self.step(table, 0, last, Phase::AllDowns)?;
-            let after = self.schema(&version_table)?;
-            let differences = schema_differences(&empty, &after, 0);
+            let version_table = self.options.table_name.to_string();
+            self.mirror
+                .refresh(&self.conn, &version_table, &BTreeSet::new(), true)
+                .map_err(internal)?;
+            let differences = schema_differences(&SchemaText::new(), &self.mirror.entries, 0);
             if let Some(first) = differences.first() {
                 return Err(Finding {
                     file: last.down().file_name().to_owned(),
@@ -207,17 +227,28 @@ impl Verifier {
         Ok(())
     }
 
-    /// Runs the engine to `target`, exactly as the runtime would.
+    /// Runs the engine to `target`, exactly as the runtime would, and brings the schema mirror
+    /// up to date; returns the schema entries that changed, with their previous values.
     fn step(
         &mut self,
         table: &[Migration],
         target: u64,
         migration: &Migration,
         phase: Phase,
-    ) -> Result<(), Finding> {
+    ) -> Result<Vec<Change>, Finding> {
         crate::to(table, &self.options, &mut self.conn, target)
-            .map(drop)
-            .map_err(|error| self.explain(migration, phase, error))
+            .map_err(|error| self.explain(migration, phase, error))?;
+        let (names, altered) = {
+            let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+            (
+                std::mem::take(&mut watch.ddl),
+                std::mem::take(&mut watch.altered),
+            )
+        };
+        let version_table = self.options.table_name.to_string();
+        self.mirror
+            .refresh(&self.conn, &version_table, &names, altered)
+            .map_err(internal)
     }
 
     fn explain(&self, migration: &Migration, phase: Phase, error: Error) -> Finding {
@@ -294,63 +325,77 @@ impl Verifier {
         }
     }
 
-    fn schema(&self, version_table: &str) -> Result<SchemaText, Finding> {
-        schema::schema_text(&self.conn, version_table).map_err(internal)
-    }
-
-    /// Reads the rows of every table not cached yet, so the state before a migration is known
-    /// for whichever tables it turns out to write.
-    fn cache_rows(&mut self, schema: &SchemaText) -> Result<(), Finding> {
-        for entry in schema.values().filter(|e| e.kind == "table") {
-            let key = entry.name.to_ascii_lowercase();
-            if !self.rows.contains_key(&key) {
-                let rows = schema::rows(&self.conn, &entry.name).map_err(internal)?;
-                self.rows.insert(key, rows);
+    /// Reads the rows of every table created or written since it was last read, so the state
+    /// before a migration is known for whichever tables it turns out to write.
+    fn cache_rows(&mut self) -> Result<(), Finding> {
+        for table in std::mem::take(&mut self.stale) {
+            match schema::rows(&self.conn, &table) {
+                Ok(rows) => {
+                    self.rows.insert(table, rows);
+                }
+                // Dropped since: nothing to cache.
+                Err(_) => {
+                    self.rows.remove(&table);
+                }
             }
         }
         Ok(())
     }
 
+    /// The tables written to since the last call; created tables become stale too.
     fn take_written(&self) -> BTreeSet<String> {
-        std::mem::take(
-            &mut self
-                .watch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .written,
-        )
+        let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        let created = std::mem::take(&mut watch.created);
+        let mut written = std::mem::take(&mut watch.written);
+        written.extend(created);
+        written
     }
 
     fn forget(&mut self, written: &BTreeSet<String>) {
         for table in written {
             self.rows.remove(table);
+            self.stale.insert(table.clone());
         }
     }
 
-    /// Compares the state after up and down with the state before.
+    /// Compares the state after up and down with the state before: the schema entries the
+    /// migration changed (`undo` holds their values from before), and the rows of the tables
+    /// it wrote to.
     fn compare(
         &mut self,
         migration: &Migration,
-        before: &SchemaText,
-        after: &SchemaText,
+        undo: &BTreeMap<(String, String), Option<Entry>>,
         written: &BTreeSet<String>,
     ) -> Result<(), Finding> {
-        let mut differences = schema_differences(before, after, migration.version());
+        let before: SchemaText = undo
+            .iter()
+            .filter_map(|(key, old)| old.clone().map(|entry| (key.clone(), entry)))
+            .collect();
+        let after: SchemaText = undo
+            .keys()
+            .filter_map(|key| {
+                self.mirror
+                    .entries
+                    .get(key)
+                    .map(|entry| (key.clone(), entry.clone()))
+            })
+            .collect();
+        let mut differences = schema_differences(&before, &after, migration.version());
         let mut rows_differ = false;
         if migration.lossy_down().is_none() {
-            for table in touched_tables(before, written) {
+            for table in self.touched_tables(written) {
                 let Some(old) = self.rows.get(&table) else {
                     continue;
                 };
-                let Some(entry) = after.get(&("table".to_owned(), table.clone())) else {
+                // A table dropped by the down is reported by the schema comparison.
+                let Ok(new) = schema::rows(&self.conn, &table) else {
                     continue;
                 };
-                let new = schema::rows(&self.conn, &entry.name).map_err(internal)?;
                 if new.columns != old.columns {
                     // The schema comparison reports the column difference.
                     continue;
                 }
-                let (shown, total) = schema::row_differences(&entry.name, old, &new, ROWS_SHOWN);
+                let (shown, total) = schema::row_differences(&table, old, &new, ROWS_SHOWN);
                 if total > 0 {
                     let more = if total > shown.len() {
                         format!("; and {} more", total - shown.len())
@@ -359,8 +404,7 @@ impl Verifier {
                     };
                     rows_differ = true;
                     differences.push(format!(
-                        "changes the rows of `{}`, which existed before {}: {}{more}",
-                        entry.name,
+                        "changes the rows of `{table}`, which existed before {}: {}{more}",
                         format_version(migration.version()),
                         shown.join(", ")
                     ));
@@ -386,6 +430,31 @@ impl Verifier {
             }),
         }
     }
+
+    /// The tables whose rows must be compared: those written to that existed before, and the
+    /// tables whose foreign keys point at them (a cascade writes them without the authorizer
+    /// seeing it).
+    fn touched_tables(&self, written: &BTreeSet<String>) -> BTreeSet<String> {
+        let existing: BTreeSet<String> = written
+            .iter()
+            .filter(|t| self.rows.contains_key(*t))
+            .cloned()
+            .collect();
+        if existing.is_empty() {
+            return existing;
+        }
+        let mut out = existing.clone();
+        for entry in self.mirror.entries.values().filter(|e| e.kind == "table") {
+            let Some(sql) = &entry.sql else { continue };
+            let normalized = schema::normalize(sql);
+            if existing.iter().any(|parent| {
+                normalized.contains(&format!("REFERENCES {}", parent.to_ascii_uppercase()))
+            }) {
+                out.insert(entry.name.to_ascii_lowercase());
+            }
+        }
+        out
+    }
 }
 
 fn internal(error: rusqlite::Error) -> Finding {
@@ -396,25 +465,13 @@ fn internal(error: rusqlite::Error) -> Finding {
     }
 }
 
-/// The tables whose rows must be compared: those written to, and the tables whose foreign keys
-/// point at them (a cascade writes them without the authorizer seeing it).
-fn touched_tables(schema: &SchemaText, written: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = written.clone();
-    for entry in schema.values().filter(|e| e.kind == "table") {
-        let Some(sql) = &entry.sql else { continue };
-        let normalized = schema::normalize(sql);
-        if written.iter().any(|parent| {
-            normalized.contains(&format!("REFERENCES {}", parent.to_ascii_uppercase()))
-        }) {
-            out.insert(entry.name.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 /// The authorizer: refuses what would reach outside the in-memory database, and records every
 /// table written to.
-fn authorize(watch: &Mutex<Watch>, context: &AuthContext<'_>) -> Authorization {
+fn authorize(
+    watch: &Mutex<Watch>,
+    version_table: &str,
+    context: &AuthContext<'_>,
+) -> Authorization {
     let refuse = |what: &'static str| {
         watch.lock().unwrap_or_else(PoisonError::into_inner).refused = Some(what);
         Authorization::Deny
@@ -435,6 +492,38 @@ fn authorize(watch: &Mutex<Watch>, context: &AuthContext<'_>) -> Authorization {
         {
             return refuse("a pragma that sets a directory");
         }
+        AuthAction::CreateTable { table_name } => {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            watch.created.insert(table_name.to_ascii_lowercase());
+            watch.ddl.insert(table_name.to_ascii_lowercase());
+            return Authorization::Allow;
+        }
+        AuthAction::CreateIndex {
+            index_name: name,
+            table_name,
+        }
+        | AuthAction::DropIndex {
+            index_name: name,
+            table_name,
+        }
+        | AuthAction::CreateTrigger {
+            trigger_name: name,
+            table_name,
+        }
+        | AuthAction::DropTrigger {
+            trigger_name: name,
+            table_name,
+        } => {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            watch.ddl.insert(name.to_ascii_lowercase());
+            watch.ddl.insert(table_name.to_ascii_lowercase());
+            return Authorization::Allow;
+        }
+        AuthAction::CreateView { view_name } | AuthAction::DropView { view_name } => {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            watch.ddl.insert(view_name.to_ascii_lowercase());
+            return Authorization::Allow;
+        }
         AuthAction::Insert { table_name }
         | AuthAction::Update { table_name, .. }
         | AuthAction::Delete { table_name }
@@ -442,12 +531,28 @@ fn authorize(watch: &Mutex<Watch>, context: &AuthContext<'_>) -> Authorization {
         | AuthAction::AlterTable { table_name, .. } => table_name,
         _ => return Authorization::Allow,
     };
-    if !written.to_ascii_lowercase().starts_with("sqlite_") {
+    let written = written.to_ascii_lowercase();
+    match context.action {
+        AuthAction::DropTable { .. } => {
+            watch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .ddl
+                .insert(written.clone());
+        }
+        AuthAction::AlterTable { .. } => {
+            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
+            watch.ddl.insert(written.clone());
+            watch.altered = true;
+        }
+        _ => {}
+    }
+    if !written.starts_with("sqlite_") && written != version_table {
         watch
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .written
-            .insert(written.to_ascii_lowercase());
+            .insert(written);
     }
     Authorization::Allow
 }

@@ -53,9 +53,9 @@ impl<'a> VersionTable<'a> {
         self.name
     }
 
-    /// Whether the table exists.
+    /// Whether the table exists (a lookup in SQLite's schema hash, not a scan).
     pub(crate) fn exists(&self, conn: &Connection) -> Result<bool, Error> {
-        exists(conn, "table", self.name).map_err(Error::sqlite("looking for the version table"))
+        table_exists(conn, self.name).map_err(Error::sqlite("looking for the version table"))
     }
 
     /// Creates the table exactly as golang-migrate does, to the letter of the stored schema
@@ -168,11 +168,11 @@ impl<'a> VersionTable<'a> {
     }
 }
 
-/// Whether a schema object of this type and name exists.
-pub(crate) fn exists(conn: &Connection, kind: &str, name: &str) -> rusqlite::Result<bool> {
+/// Whether a table of this name exists in the main schema.
+pub(crate) fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2)",
-        (kind, name),
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table')",
+        [name],
         |row| row.get(0),
     )
 }

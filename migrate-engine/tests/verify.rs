@@ -7,9 +7,9 @@ use migrate_engine::{Finding, verify};
 
 /// Writes `files` to a temporary directory, checks them, and verifies them.
 fn verify_files(files: &[(&str, &str)]) -> Result<(), Vec<Finding>> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
     for (name, sql) in files {
-        std::fs::write(dir.path().join(name), sql).unwrap();
+        std::fs::write(dir.path().join(name), sql).expect("write a migration file");
     }
     let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
     verify(&table)
