@@ -5,7 +5,10 @@
 use std::time::Instant;
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let dir = std::env::temp_dir().join(format!("migrate-verify-timing-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -24,5 +27,8 @@ fn main() {
     let table = migrate_core::load_dir(&dir).expect("valid set");
     let loaded = started.elapsed();
     migrate_engine::verify(&table).expect("verifies");
-    println!("{n} migrations: load+check {loaded:?}, verify {:?}", started.elapsed() - loaded);
+    println!(
+        "{n} migrations: load+check {loaded:?}, verify {:?}",
+        started.elapsed() - loaded
+    );
 }

@@ -92,13 +92,13 @@ pub(crate) fn migrate(
     target: Target,
 ) -> Result<Report, Error> {
     let table = VersionTable::new(&options.table_name)?;
-    if let Target::Version(v) = target {
-        if v > migrations.latest().unwrap_or(0) {
-            return Err(Error::TargetOutOfRange {
-                target: v,
-                latest: migrations.latest(),
-            });
-        }
+    if let Target::Version(v) = target
+        && v > migrations.latest().unwrap_or(0)
+    {
+        return Err(Error::TargetOutOfRange {
+            target: v,
+            latest: migrations.latest(),
+        });
     }
     if let Some(report) = idle(migrations, table, conn, target) {
         return Ok(report);
@@ -276,10 +276,8 @@ impl Run<'_> {
             durations.push(started.elapsed());
             after = version_after(migration, *direction);
         }
-        if check_foreign_keys {
-            if let [(migration, direction)] = chunk {
-                check_foreign_keys_of(&tx, migration, *direction, before)?;
-            }
+        if check_foreign_keys && let [(migration, direction)] = chunk {
+            check_foreign_keys_of(&tx, migration, *direction, before)?;
         }
         self.table.write(
             &tx,
@@ -338,13 +336,13 @@ impl Run<'_> {
                 table: self.table.name().to_owned(),
             });
         }
-        if let Some(version) = state.version {
-            if version > self.migrations.latest().unwrap_or(0) {
-                return Err(Error::UnknownVersion {
-                    database: version,
-                    latest: self.migrations.latest(),
-                });
-            }
+        if let Some(version) = state.version
+            && version > self.migrations.latest().unwrap_or(0)
+        {
+            return Err(Error::UnknownVersion {
+                database: version,
+                latest: self.migrations.latest(),
+            });
         }
         Ok(state)
     }

@@ -1,0 +1,83 @@
+//! `migrate check`: every rule of `migrate_core`, the same code and messages as the macro.
+
+use std::path::{Path, PathBuf};
+
+use migrate_core::name::format_version;
+use serde::Serialize;
+
+use crate::failure::Failure;
+use crate::output::{Color, Document, Style};
+
+/// A directory that passes every rule.
+#[derive(Debug, Serialize)]
+pub(crate) struct Checked {
+    /// The directory.
+    dir: PathBuf,
+    /// Its migrations, in version order.
+    migrations: Vec<Summary>,
+    /// Whether the migrations were also verified on a fresh in-memory database.
+    verified: bool,
+}
+
+/// One migration of a checked directory.
+#[derive(Debug, Serialize)]
+struct Summary {
+    version: u64,
+    name: String,
+    /// The reason of `-- migrate:irreversible`, if the migration cannot be rolled back.
+    irreversible: Option<String>,
+    /// Whether either script runs outside a transaction.
+    no_transaction: bool,
+}
+
+impl Document for Checked {
+    fn human(&self, style: Style) -> String {
+        let dir = self.dir.display();
+        match (self.migrations.first(), self.migrations.last()) {
+            (Some(first), Some(last)) => format!(
+                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{}\n",
+                style.paint(Color::Green, "ok"),
+                self.migrations.len(),
+                if self.migrations.len() == 1 { "" } else { "s" },
+                format_version(first.version),
+                format_version(last.version),
+                if self.verified {
+                    "; each runs, and each down undoes its up"
+                } else {
+                    ""
+                },
+            ),
+            _ => format!(
+                "{}: no migrations in `{dir}` yet; create one with `migrate new <name>`\n",
+                style.paint(Color::Green, "ok")
+            ),
+        }
+    }
+}
+
+/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does, and with
+/// `verify` runs [`migrate_runtime::verify`], as the macro's `verify` feature does.
+///
+/// # Errors
+/// Every problem at once, or the verification findings, as a directory failure.
+pub(crate) fn check(dir: &Path, verify: bool) -> Result<Checked, Failure> {
+    let migrations =
+        migrate_core::load_dir(dir).map_err(|problems| Failure::directory(dir, problems.0))?;
+    if verify {
+        migrate_runtime::verify(&migrations)
+            .map_err(|findings| Failure::verification(dir, findings))?;
+    }
+    Ok(Checked {
+        dir: dir.to_path_buf(),
+        verified: verify,
+        migrations: migrations
+            .iter()
+            .map(|m| Summary {
+                version: m.version(),
+                name: m.name().to_owned(),
+                irreversible: m.irreversible().map(str::to_owned),
+                no_transaction: m.up().no_transaction() || m.down().no_transaction(),
+            })
+            .collect(),
+    })
+}

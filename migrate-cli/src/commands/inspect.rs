@@ -1,0 +1,243 @@
+//! `migrate status` and `migrate version`: read-only, and a database file that does not exist
+//! is reported as "nothing applied" without being created.
+
+use std::path::PathBuf;
+
+use migrate_core::name::format_version;
+use serde::Serialize;
+
+use super::Context;
+use crate::failure::Failure;
+use crate::output::{Color, Document, Style, table};
+
+/// The database's version and dirty flag.
+#[derive(Debug, Serialize)]
+pub(crate) struct Version {
+    /// The database file.
+    database: PathBuf,
+    /// Whether the file exists (a missing file has nothing applied).
+    exists: bool,
+    /// The version of the last applied migration; `null`: nothing applied.
+    version: Option<u64>,
+    /// Whether a migration that runs outside a transaction started and did not finish.
+    dirty: bool,
+}
+
+impl Document for Version {
+    fn human(&self, style: Style) -> String {
+        let mut text = version_text(self.version);
+        if self.dirty {
+            text.push_str(&format!(" {}", style.paint(Color::Red, "(dirty)")));
+        }
+        if !self.exists {
+            text.push_str(&format!(" (`{}` does not exist)", self.database.display()));
+        }
+        text.push('\n');
+        text
+    }
+}
+
+/// Every migration and where the database stands.
+#[derive(Debug, Serialize)]
+pub(crate) struct Status {
+    /// The database file.
+    database: PathBuf,
+    /// Whether the file exists.
+    exists: bool,
+    /// The database's version; `null`: nothing applied.
+    version: Option<u64>,
+    /// Whether the database is dirty.
+    dirty: bool,
+    /// The newest migration in the directory.
+    latest: Option<u64>,
+    /// Every migration, in version order.
+    migrations: Vec<Row>,
+}
+
+/// One migration's state.
+#[derive(Debug, Serialize)]
+struct Row {
+    version: u64,
+    name: String,
+    /// `applied`, `pending`, or `dirty`: the version a dirty database records, whose
+    /// migration started outside a transaction and did not finish.
+    state: State,
+}
+
+/// A migration's state in the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum State {
+    Applied,
+    Pending,
+    Dirty,
+}
+
+impl State {
+    fn text(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Dirty => "dirty",
+        }
+    }
+
+    fn color(self) -> Color {
+        match self {
+            State::Applied => Color::Green,
+            State::Pending => Color::Yellow,
+            State::Dirty => Color::Red,
+        }
+    }
+}
+
+impl Document for Status {
+    fn human(&self, style: Style) -> String {
+        let mut out = format!("database  {}", self.database.display());
+        if !self.exists {
+            out.push_str(" (does not exist yet)");
+        }
+        out.push_str(&format!("\nversion   {}\n", version_text(self.version)));
+        out.push_str(&format!(
+            "dirty     {}\n\n",
+            if self.dirty {
+                style.paint(Color::Red, "yes")
+            } else {
+                "no".to_owned()
+            }
+        ));
+        let rows: Vec<_> = self
+            .migrations
+            .iter()
+            .map(|row| {
+                vec![
+                    (format_version(row.version), None),
+                    (row.name.clone(), None),
+                    (row.state.text().to_owned(), Some(row.state.color())),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            out.push_str("no migrations in the directory yet\n");
+        } else {
+            out.push_str(&table(style, &["version", "name", "state"], &rows));
+        }
+        let applied = self.count(State::Applied);
+        let pending = self.count(State::Pending);
+        out.push_str(&format!("\n{applied} applied, {pending} pending"));
+        let dirty = self.count(State::Dirty);
+        if dirty > 0 {
+            out.push_str(&format!(", {dirty} dirty"));
+        }
+        out.push('\n');
+        if self.dirty {
+            out.push_str(&format!(
+                "the database is {} at {}: a migration that runs outside a transaction started and \
+                 did not finish; repair the schema by hand, then record the version it matches \
+                 with `migrate force <V>`\n",
+                style.paint(Color::Red, "dirty"),
+                version_text(self.version)
+            ));
+        }
+        if let Some(version) = self.version.filter(|v| *v > self.latest.unwrap_or(0)) {
+            out.push_str(&format!(
+                "{}: the database is at {}, newer than the newest migration here ({}): it was \
+                 probably migrated by a newer release\n",
+                style.paint(Color::Red, "unknown version"),
+                format_version(version),
+                self.latest
+                    .map_or_else(|| "none".to_owned(), format_version)
+            ));
+        }
+        out
+    }
+}
+
+impl Status {
+    fn count(&self, state: State) -> usize {
+        self.migrations.iter().filter(|r| r.state == state).count()
+    }
+}
+
+fn version_text(version: Option<u64>) -> String {
+    version.map_or_else(|| "nothing applied".to_owned(), format_version)
+}
+
+/// The database's version, read-only.
+///
+/// # Errors
+/// The database cannot be opened or its version table is corrupt.
+pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
+    let database = context.database.path.clone();
+    let Some(conn) = context.database.open_read_only()? else {
+        return Ok(Version {
+            database,
+            exists: false,
+            version: None,
+            dirty: false,
+        });
+    };
+    let state = context
+        .migrations
+        .with_options(context.options.clone())
+        .version(&conn)
+        .map_err(|error| context.fail(error))?;
+    Ok(Version {
+        database,
+        exists: true,
+        version: state.version,
+        dirty: state.dirty,
+    })
+}
+
+/// Every migration, applied or pending, read-only.
+///
+/// # Errors
+/// As [`version`].
+pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
+    let database = context.database.path.clone();
+    let latest = context.migrations.latest();
+    let row = |m: &migrate_core::Migration, applied: bool, dirty: Option<u64>| Row {
+        version: m.version(),
+        name: m.name().to_owned(),
+        state: if dirty == Some(m.version()) {
+            State::Dirty
+        } else if applied {
+            State::Applied
+        } else {
+            State::Pending
+        },
+    };
+    let Some(conn) = context.database.open_read_only()? else {
+        return Ok(Status {
+            database,
+            exists: false,
+            version: None,
+            dirty: false,
+            latest,
+            migrations: context
+                .migrations
+                .iter()
+                .map(|m| row(m, false, None))
+                .collect(),
+        });
+    };
+    let status = context
+        .migrations
+        .with_options(context.options.clone())
+        .status(&conn)
+        .map_err(|error| context.fail(error))?;
+    let dirty = status.version.filter(|_| status.dirty);
+    Ok(Status {
+        database,
+        exists: true,
+        version: status.version,
+        dirty: status.dirty,
+        latest,
+        migrations: status
+            .migrations
+            .iter()
+            .map(|s| row(s.migration, s.applied, dirty))
+            .collect(),
+    })
+}

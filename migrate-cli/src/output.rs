@@ -1,0 +1,232 @@
+//! Rendering: text for people (coloured only on a terminal), one JSON document for scripts,
+//! and errors on stderr.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::failure::{Exit, Failure};
+
+/// A command's result: serialised as is for `--json`, or rendered as text.
+pub(crate) trait Document: Serialize {
+    /// The text form, ending with a newline, for stdout.
+    fn human(&self, style: Style) -> String;
+}
+
+/// ANSI colours, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Style {
+    color: bool,
+}
+
+/// The colours the output uses.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Color {
+    Green,
+    Yellow,
+    Red,
+    Bold,
+}
+
+impl Style {
+    /// Colours when `stream` is a terminal and `NO_COLOR` is unset or empty
+    /// (<https://no-color.org>).
+    pub(crate) fn detect(stream: &impl IsTerminal) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        Style {
+            color: stream.is_terminal() && !no_color,
+        }
+    }
+
+    /// `text` in `color`, or as is.
+    pub(crate) fn paint(self, color: Color, text: &str) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        let code = match color {
+            Color::Green => "32",
+            Color::Yellow => "33",
+            Color::Red => "1;31",
+            Color::Bold => "1",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+/// Where and how a command prints.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Output {
+    json: bool,
+    stdout: Style,
+    stderr: Style,
+}
+
+impl Output {
+    /// Text or JSON, with colours decided per stream.
+    pub(crate) fn new(json: bool) -> Output {
+        Output {
+            json,
+            stdout: Style::detect(&io::stdout()),
+            stderr: Style::detect(&io::stderr()),
+        }
+    }
+
+    /// Prints a command's result on stdout.
+    ///
+    /// # Errors
+    /// When stdout cannot be written (a closed pipe is not an error: the reader has what it
+    /// wanted).
+    pub(crate) fn emit(&self, document: &impl Document) -> Result<(), Failure> {
+        let text = if self.json {
+            json(document)
+        } else {
+            document.human(self.stdout)
+        };
+        write_stdout(&text)
+    }
+
+    /// Prints a failure: `error: <message>` on stderr (one line per problem of a migrations
+    /// directory, as the macro reports them), and with `--json` also the error document on
+    /// stdout.
+    pub(crate) fn failure(&self, failure: &Failure) {
+        let label = self.stderr.paint(Color::Red, "error");
+        let mut text = String::new();
+        if failure.exit == Exit::Directory {
+            for problem in &failure.problems {
+                text.push_str(&format!("{label}: {}\n", problem.message));
+            }
+            if failure.problems.len() != 1 {
+                text.push_str(&format!("{}\n", failure.message));
+            }
+        } else {
+            text.push_str(&format!("{label}: {}\n", failure.message));
+        }
+        // Nothing sensible is left to do if stderr is gone.
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+        if self.json {
+            let _ = write_stdout(&json(&ErrorDocument::from(failure)));
+        }
+    }
+}
+
+/// Pretty-printed JSON with a final newline.
+fn json(value: &impl Serialize) -> String {
+    match serde_json::to_string_pretty(value) {
+        Ok(mut text) => {
+            text.push('\n');
+            text
+        }
+        // The documents are plain structs of strings and numbers: this cannot happen.
+        Err(error) => format!("{{\"error\": {{\"message\": {:?}}}}}\n", error.to_string()),
+    }
+}
+
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(Failure::failed(
+            "output",
+            format!("cannot write to stdout: {error}"),
+        )),
+    }
+}
+
+/// `{"error": {...}}`: what `--json` prints on stdout when a command fails.
+#[derive(Serialize)]
+struct ErrorDocument<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    /// A stable snake_case name of the failure.
+    kind: &'static str,
+    /// The process's exit status.
+    exit_code: u8,
+    /// The message, as printed on stderr.
+    message: &'a str,
+    /// For a migrations directory with problems: each one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<ProblemDocument>,
+}
+
+/// One problem of a migrations directory.
+#[derive(Serialize)]
+pub(crate) struct ProblemDocument {
+    /// The file it is about, relative to the directory (the directory itself when it cannot
+    /// be read).
+    pub(crate) file: String,
+    /// The 1-based line, where the problem has one.
+    pub(crate) line: Option<usize>,
+    /// The message, exactly as the macro reports it.
+    pub(crate) message: String,
+}
+
+impl<'a> From<&'a Failure> for ErrorDocument<'a> {
+    fn from(failure: &'a Failure) -> ErrorDocument<'a> {
+        ErrorDocument {
+            error: ErrorBody {
+                kind: failure.kind,
+                exit_code: failure.exit as u8,
+                message: &failure.message,
+                problems: failure
+                    .problems
+                    .iter()
+                    .map(|problem| ProblemDocument {
+                        file: problem.file.clone(),
+                        line: problem.line,
+                        message: problem.message.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Left-aligned columns, two spaces apart; `cells` are `(text, colour)` and padding is
+/// computed on the text, so colours do not break alignment.
+pub(crate) fn table(
+    style: Style,
+    header: &[&str],
+    rows: &[Vec<(String, Option<Color>)>],
+) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, (text, _)) in widths.iter_mut().zip(row) {
+            *width = (*width).max(text.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<(String, Option<Color>)>, out: &mut String| {
+        let last = cells.len().saturating_sub(1);
+        for (i, ((text, color), width)) in cells.into_iter().zip(&widths).enumerate() {
+            let padding = if i == last {
+                String::new()
+            } else {
+                " ".repeat(width - text.chars().count() + 2)
+            };
+            match color {
+                Some(color) => out.push_str(&style.paint(color, &text)),
+                None => out.push_str(&text),
+            }
+            out.push_str(&padding);
+        }
+        out.push('\n');
+    };
+    line(
+        header
+            .iter()
+            .map(|h| ((*h).to_owned(), Some(Color::Bold)))
+            .collect(),
+        &mut out,
+    );
+    for row in rows {
+        line(row.clone(), &mut out);
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! `migrate check`: every rule, every problem, the macro's exact messages.
+
+use crate::snapshot;
+use crate::support::{Sandbox, workspace_file};
+
+#[test]
+fn check_passes_a_valid_directory() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["check"]);
+    run.code(0);
+    snapshot!("check_ok", run);
+    let run = sandbox.run(&["check", "--json"]);
+    run.code(0);
+    snapshot!("check_ok_json", run);
+}
+
+#[test]
+fn check_passes_an_empty_directory() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("migrations")).unwrap();
+    let run = sandbox.run(&["check"]);
+    run.code(0);
+    snapshot!("check_empty", run);
+}
+
+/// The directory of the macro's `multiple-problems` ui case, recreated here.
+fn several_problems(sandbox: &Sandbox) {
+    sandbox.write(
+        "migrations/000001_users.up.sql",
+        "CREATE TABLE users (id INTEGER);\n",
+    );
+    sandbox.write("migrations/000001_users.down.sql", "");
+    sandbox.write(
+        "migrations/000002_tags.up.sql",
+        "CREATE TABLE tags (name TEXT);\n",
+    );
+    sandbox.write("migrations/000004-labels.up.sql", "SELECT 1;\n");
+    sandbox.write(
+        "migrations/000005_audit.up.sql",
+        "CREATE TABLE audit (x INTEGER);\n",
+    );
+    sandbox.write("migrations/000005_audit.down.sql", "DROP TABLE audit;\n");
+}
+
+#[test]
+fn check_lists_every_problem_at_once() {
+    let sandbox = Sandbox::new();
+    several_problems(&sandbox);
+    let run = sandbox.run(&["check"]);
+    run.code(3);
+    snapshot!("check_problems", run);
+}
+
+#[test]
+fn check_json_lists_every_problem_with_file_and_line() {
+    let sandbox = Sandbox::new();
+    several_problems(&sandbox);
+    sandbox.write(
+        "migrations/000005_audit.up.sql",
+        "-- migrate:no-transation\nCREATE TABLE audit (x INTEGER);\n",
+    );
+    let run = sandbox.run(&["--json", "check"]);
+    run.code(3);
+    snapshot!("check_problems_json", run);
+}
+
+#[test]
+fn check_reports_a_missing_directory() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["check", "--dir", "no-such-dir"]);
+    run.code(3);
+    snapshot!("check_missing_directory", run);
+}
+
+/// The macro's ui cases: every `error:` line `check` prints for a case's directory is, in
+/// order, the compile error the macro gives for it (`tests/ui/cases/<case>.stderr`).
+#[test]
+fn check_says_exactly_what_the_macro_says() {
+    let cases = [
+        "bad-name",
+        "directive-missing-reason",
+        "duplicate-version",
+        "empty-down",
+        "empty-up",
+        "gap",
+        "irreversible-with-sql",
+        "misplaced-directive",
+        "missing-down",
+        "missing-up",
+        "multiple-problems",
+        "name-mismatch",
+        "not-utf8",
+        "transaction-control",
+        "unknown-directive",
+        "version-too-large",
+        "version-zero",
+    ];
+    let sandbox = Sandbox::new();
+    for case in cases {
+        let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
+        let compiler =
+            std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
+                .unwrap();
+        let run = sandbox.run(&["check", "--dir", fixture.to_str().unwrap()]);
+        run.code(3);
+        let errors = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|line| line.starts_with("error: "))
+                .map(str::to_owned)
+                .collect()
+        };
+        let macro_errors = errors(&compiler);
+        assert!(!macro_errors.is_empty(), "{case}: no error in the .stderr");
+        assert_eq!(errors(&run.stderr), macro_errors, "{case}");
+    }
+}
+
+/// `check --verify` runs the macro's verification: for each of the macro's verification ui
+/// cases, it prints exactly the compile error (`tests/ui/cases/verify-*.stderr`), and without
+/// `--verify` the same directory passes the rules.
+#[test]
+fn check_verify_says_exactly_what_the_macro_says() {
+    let cases = [
+        "verify-data-loss",
+        "verify-drops-table",
+        "verify-index-trigger-view",
+        "verify-leaves-column",
+        "verify-leaves-table",
+        "verify-runtime-error",
+        "verify-sandbox",
+        "verify-syntax-error",
+    ];
+    let sandbox = Sandbox::new();
+    for case in cases {
+        let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
+        let dir = fixture.to_str().unwrap();
+        sandbox.run(&["check", "--dir", dir]).code(0);
+        let compiler =
+            std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
+                .unwrap();
+        let run = sandbox.run(&["check", "--verify", "--dir", dir]);
+        run.code(3);
+        let errors = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|line| line.starts_with("error: "))
+                .map(str::to_owned)
+                .collect()
+        };
+        let macro_errors = errors(&compiler);
+        assert!(!macro_errors.is_empty(), "{case}: no error in the .stderr");
+        assert_eq!(errors(&run.stderr), macro_errors, "{case}");
+    }
+}
+
+#[test]
+fn check_verify_passes_the_repository_migrations() {
+    let sandbox = Sandbox::new();
+    let dir = workspace_file("migrations");
+    let run = sandbox.run(&["check", "--verify", "--dir", dir.to_str().unwrap()]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .contains("no problems; each runs, and each down undoes its up"),
+        "{run}"
+    );
+    let json = sandbox.run(&[
+        "check",
+        "--verify",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    json.code(0);
+    assert!(json.stdout.contains("\"verified\": true"), "{json}");
+}

@@ -1,0 +1,94 @@
+//! `migrate status` and `migrate version`: read-only, and never creating a database.
+
+use crate::snapshot;
+use crate::support::Sandbox;
+
+#[test]
+fn status_and_version_of_a_missing_database_create_nothing() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("status_missing_database", run);
+    let run = sandbox.run(&["status", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("status_missing_database_json", run);
+    let run = sandbox.run(&["version", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("version_missing_database", run);
+    let run = sandbox.run(&["version", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("version_missing_database_json", run);
+    let run = sandbox.run_command(
+        sandbox
+            .command()
+            .args(["status"])
+            .env("DATABASE_URL", "sqlite://app.db"),
+    );
+    run.code(0);
+    assert_eq!(sandbox.list("."), ["migrations"], "no file was created");
+}
+
+#[test]
+fn status_never_writes_to_an_existing_database() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write("empty.db", "");
+    sandbox.run(&["status", "--database", "empty.db"]).code(0);
+    sandbox.run(&["version", "--database", "empty.db"]).code(0);
+    assert_eq!(
+        std::fs::metadata(sandbox.path("empty.db")).unwrap().len(),
+        0,
+        "no version table was created"
+    );
+    assert_eq!(sandbox.list("."), ["empty.db", "migrations"]);
+}
+
+#[test]
+fn status_shows_applied_and_pending_migrations() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["to", "2", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("status_partly_applied", run);
+    let run = sandbox.run(&["status", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("status_partly_applied_json", run);
+}
+
+#[test]
+fn version_prints_the_version_and_dirty_flag() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["version", "--database", "app.db"]);
+    run.code(0);
+    assert_eq!(run.stdout, "000003\n");
+    let run = sandbox.run(&["version", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("version_json", run);
+}
+
+#[test]
+fn status_reports_a_database_newer_than_the_directory() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    std::fs::remove_file(sandbox.path("migrations/000003_tags.up.sql")).unwrap();
+    std::fs::remove_file(sandbox.path("migrations/000003_tags.down.sql")).unwrap();
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("status_unknown_version", run);
+    // And the commands that would change it refuse.
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("up_unknown_version", run);
+}
+
+#[test]
+fn status_of_a_file_that_is_not_a_database_fails() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "notes.txt",
+        "these are not the pages of a SQLite database, only notes\n",
+    );
+    let run = sandbox.run(&["status", "--database", "notes.txt"]);
+    run.code(1);
+    snapshot!("status_not_a_database", run);
+}

@@ -1,0 +1,117 @@
+//! `migrate new <name>`: the next-numbered pair, refusals, and never overwriting.
+
+use crate::snapshot;
+use crate::support::Sandbox;
+
+#[test]
+fn new_creates_the_first_pair_and_the_missing_directory() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["new", "add_users"]);
+    run.code(0);
+    snapshot!("new_first", run);
+    assert_eq!(
+        sandbox.list("migrations"),
+        ["000001_add_users.down.sql", "000001_add_users.up.sql"]
+    );
+    snapshot!(
+        "new_up_template",
+        sandbox.read("migrations/000001_add_users.up.sql")
+    );
+    snapshot!(
+        "new_down_template",
+        sandbox.read("migrations/000001_add_users.down.sql")
+    );
+}
+
+#[test]
+fn new_follows_the_highest_version_and_ignores_misnamed_files() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write("migrations/README.md", "how we write migrations\n");
+    sandbox.write("migrations/000009-misnamed.up.sql", "SELECT 1;\n");
+    let run = sandbox.run(&["new", "add_labels"]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .starts_with("created ./migrations/000004_add_labels.up.sql\n"),
+        "{run}"
+    );
+    assert!(sandbox.exists("migrations/000004_add_labels.down.sql"));
+}
+
+#[test]
+fn new_json_names_the_version_and_both_paths() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["new", "add-labels", "--json", "--dir", "migrations"]);
+    run.code(0);
+    snapshot!("new_json", run);
+}
+
+#[test]
+fn new_refuses_a_name_already_used() {
+    let sandbox = Sandbox::with_migrations();
+    let before = sandbox.list("migrations");
+    let run = sandbox.run(&["new", "posts"]);
+    run.code(2);
+    snapshot!("new_name_taken", run);
+    assert_eq!(sandbox.list("migrations"), before);
+}
+
+#[test]
+fn new_refuses_names_the_grammar_refuses() {
+    let sandbox = Sandbox::new();
+    let mut stderr = String::new();
+    for name in ["add tags", "add.tags", "", "café"] {
+        let run = sandbox.run(&["new", name]);
+        run.code(2);
+        assert!(run.stdout.is_empty(), "{run}");
+        stderr.push_str(&run.stderr);
+    }
+    snapshot!("new_bad_names", stderr);
+    assert!(!sandbox.exists("migrations"), "nothing is created");
+}
+
+#[test]
+fn new_never_overwrites_and_leaves_no_half_pair() {
+    let sandbox = Sandbox::with_migrations();
+    // Something already holds the down file's name (a directory, which the listing ignores).
+    std::fs::create_dir(sandbox.path("migrations/000004_labels.down.sql")).unwrap();
+    let before = sandbox.list("migrations");
+    let run = sandbox.run(&["new", "labels"]);
+    run.code(1);
+    snapshot!("new_file_exists", run);
+    assert_eq!(
+        sandbox.list("migrations"),
+        before,
+        "the up file was removed again"
+    );
+}
+
+#[test]
+fn new_files_are_reported_by_check_until_they_hold_sql() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["new", "labels"]).code(0);
+    let run = sandbox.run(&["check"]);
+    run.code(3);
+    snapshot!("new_then_check", run);
+
+    sandbox.write(
+        "migrations/000004_labels.up.sql",
+        &(sandbox.read("migrations/000004_labels.up.sql") + "CREATE TABLE labels (name TEXT);\n"),
+    );
+    sandbox.write(
+        "migrations/000004_labels.down.sql",
+        "-- migrate:irreversible labels are kept forever\n",
+    );
+    sandbox.run(&["check"]).code(0);
+}
+
+#[test]
+fn new_takes_the_directory_after_the_command() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["new", "init", "--dir", "db/migrations"]);
+    run.code(0);
+    assert_eq!(
+        sandbox.list("db/migrations"),
+        ["000001_init.down.sql", "000001_init.up.sql"]
+    );
+}

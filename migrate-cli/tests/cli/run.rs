@@ -1,0 +1,226 @@
+//! `migrate up`, `down [N]`, `to <V>` and `force <V>` on real database files.
+
+use crate::snapshot;
+use crate::support::Sandbox;
+
+/// The user tables of a database, sorted.
+fn tables(sandbox: &Sandbox, db: &str) -> Vec<String> {
+    let conn = sandbox.open(db);
+    let mut statement = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             ORDER BY name",
+        )
+        .expect("listing tables");
+    statement
+        .query_map([], |row| row.get(0))
+        .and_then(Iterator::collect)
+        .expect("listing tables")
+}
+
+/// The database's `schema_migrations` row.
+fn recorded(sandbox: &Sandbox, db: &str) -> Option<(i64, bool)> {
+    let conn = sandbox.open(db);
+    conn.query_row("SELECT version, dirty FROM schema_migrations", [], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })
+    .ok()
+}
+
+#[test]
+fn up_applies_everything_then_is_up_to_date() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("up", run);
+    assert_eq!(
+        tables(&sandbox, "app.db"),
+        ["posts", "schema_migrations", "tags", "users"]
+    );
+    assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("up_again", run);
+}
+
+#[test]
+fn up_json_lists_each_step() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("up_json", run);
+}
+
+#[test]
+fn down_rolls_back_one_migration_by_default() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["down", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("down_default", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+    let run = sandbox.run(&["down", "2", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("down_two_json", run);
+    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations"]);
+    assert_eq!(recorded(&sandbox, "app.db"), None, "nothing applied");
+}
+
+#[test]
+fn down_more_than_applied_changes_nothing() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["to", "1", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["down", "2", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("down_too_many", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((1, false)));
+}
+
+#[test]
+fn to_goes_up_and_down_and_to_zero() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["to", "2", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("to_2", run);
+    let run = sandbox.run(&["to", "2", "--database", "app.db"]);
+    run.code(0);
+    assert_eq!(run.stdout, "already at 000002\n");
+    let run = sandbox.run(&["to", "0", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("to_0", run);
+    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations"]);
+}
+
+#[test]
+fn to_an_unknown_version_changes_nothing() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["to", "9", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("to_unknown", run);
+    let run = sandbox.run(&["to", "9", "--database", "app.db", "--json"]);
+    run.code(1);
+    snapshot!("to_unknown_json", run);
+}
+
+#[test]
+fn a_failing_migration_is_rolled_back_with_everything_before_it() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000004_seed.up.sql",
+        "INSERT INTO users (id, name) VALUES (1, 'ada');\nINSERT INTO missing VALUES (1);\n",
+    );
+    sandbox.write("migrations/000004_seed.down.sql", "DELETE FROM users;\n");
+    sandbox.run(&["to", "1", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("up_failing_migration", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((1, false)));
+    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations", "users"]);
+}
+
+#[test]
+fn foreign_keys_are_enforced_as_in_a_service() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000004_orphan.up.sql",
+        "INSERT INTO posts (id, user_id) VALUES (1, 42);\n",
+    );
+    sandbox.write("migrations/000004_orphan.down.sql", "DELETE FROM posts;\n");
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("FOREIGN KEY constraint failed"),
+        "{run}"
+    );
+}
+
+#[test]
+fn down_through_an_irreversible_migration_is_refused() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000003_tags.down.sql",
+        "-- migrate:irreversible tags are shared with the billing system\n",
+    );
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["down", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("down_irreversible", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
+}
+
+#[test]
+fn force_recovers_a_dirty_database() {
+    let sandbox = Sandbox::with_migrations();
+    // A no-transaction migration that fails halfway leaves the database dirty.
+    sandbox.write(
+        "migrations/000004_rebuild.up.sql",
+        "-- migrate:no-transaction\nCREATE TABLE archive (id INTEGER);\nINSERT INTO missing VALUES (1);\n",
+    );
+    sandbox.write(
+        "migrations/000004_rebuild.down.sql",
+        "DROP TABLE archive;\n",
+    );
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("dirty_up", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((4, true)));
+
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("dirty_status", run);
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("dirty_up_refused", run);
+
+    // Repair by hand: the schema matches version 3 again.
+    sandbox
+        .open("app.db")
+        .execute_batch("DROP TABLE archive;")
+        .unwrap();
+    let run = sandbox.run(&["force", "3", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("force", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
+
+    sandbox.write(
+        "migrations/000004_rebuild.up.sql",
+        "-- migrate:no-transaction\nCREATE TABLE archive (id INTEGER);\n",
+    );
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((4, false)));
+}
+
+#[test]
+fn force_json_and_force_zero() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["force", "0", "--database", "app.db", "--json"]);
+    run.code(0);
+    snapshot!("force_zero_json", run);
+    assert_eq!(recorded(&sandbox, "app.db"), None);
+    let run = sandbox.run(&["force", "7", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("force_unknown", run);
+}
+
+#[test]
+fn a_broken_directory_stops_every_command_before_the_database() {
+    let sandbox = Sandbox::with_migrations();
+    std::fs::remove_file(sandbox.path("migrations/000002_posts.down.sql")).unwrap();
+    for command in ["up", "down", "status", "version"] {
+        let run = sandbox.run(&[command, "--database", "app.db"]);
+        run.code(3);
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "one problem, one line:\n{run}"
+        );
+    }
+    let run = sandbox.run(&["to", "1", "--database", "app.db"]);
+    run.code(3);
+    snapshot!("broken_directory", run);
+    let run = sandbox.run(&["force", "1", "--database", "app.db", "--json"]);
+    run.code(3);
+    snapshot!("broken_directory_json", run);
+    assert!(!sandbox.exists("app.db"), "the database was never opened");
+}
