@@ -49,9 +49,12 @@ pub fn check(files: &[SourceFile]) -> Result<Vec<Migration>, Vec<Problem>> {
     }
     check_sequence(&by_version, &mut problems);
     let mut migrations = Vec::with_capacity(by_version.len());
+    let mut lineage = Checksum([0; 32]);
     for (version, entries) in &by_version {
         if let Some((up, down)) = check_pair(*version, entries, &mut problems) {
-            migrations.push(build(up, down));
+            let migration = build(up, down, lineage);
+            lineage = migration.lineage;
+            migrations.push(migration);
         }
     }
     if problems.is_empty() {
@@ -280,9 +283,9 @@ fn check_pair<'e, 'a>(
     }
 }
 
-/// Builds the table entry of a checked pair. Only called when no problem was found, so both
-/// texts are present.
-fn build(up: &Entry<'_>, down: &Entry<'_>) -> Migration {
+/// Builds the table entry of a checked pair, given the lineage of the migration before it.
+/// Only used when no problem was found, so both texts are present.
+fn build(up: &Entry<'_>, down: &Entry<'_>, previous: Checksum) -> Migration {
     let script = |entry: &Entry<'_>| {
         let text = entry.text.unwrap_or_default();
         Script {
@@ -293,10 +296,12 @@ fn build(up: &Entry<'_>, down: &Entry<'_>) -> Migration {
             disables_foreign_keys: sql::disables_foreign_keys(text),
         }
     };
+    let up_script = script(up);
     Migration {
         version: up.name.version,
         name: Cow::Owned(up.name.name.clone()),
-        up: script(up),
+        lineage: Checksum::lineage(previous, up_script.checksum),
+        up: up_script,
         down: script(down),
         irreversible: down.directives.irreversible.clone().map(Cow::Owned),
         lossy_down: down.directives.lossy_down.clone().map(Cow::Owned),
@@ -353,6 +358,12 @@ mod tests {
         assert!(set[2].up().no_transaction());
         assert_eq!(set[2].irreversible(), Some("vacuum cannot be undone"));
         assert_eq!(set[0].up().checksum(), Checksum::of("CREATE TABLE t (x);"));
+        let first = Checksum::lineage(Checksum([0; 32]), set[0].up().checksum());
+        assert_eq!(set[0].lineage(), first);
+        assert_eq!(
+            set[1].lineage(),
+            Checksum::lineage(first, set[1].up().checksum())
+        );
     }
 
     #[test]

@@ -30,6 +30,16 @@ impl Checksum {
         Checksum(hasher.finish())
     }
 
+    /// The lineage of a migration: the checksum of the previous migration's lineage (all
+    /// zeros before the first) followed by this migration's up checksum. Equal lineages at
+    /// version N mean the same N up scripts, so one comparison detects an edit to any of them.
+    pub fn lineage(previous: Checksum, up: Checksum) -> Checksum {
+        let mut hasher = Sha256::new();
+        hasher.update(&previous.0);
+        hasher.update(&up.0);
+        Checksum(hasher.finish())
+    }
+
     /// The checksum as 64 lowercase hexadecimal digits.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
@@ -204,6 +214,16 @@ mod tests {
             Checksum::of("a\nb"),
             "a lone CR is content"
         );
+    }
+
+    #[test]
+    fn lineage_depends_on_every_earlier_script() {
+        let (a, b, c) = (Checksum::of("a"), Checksum::of("b"), Checksum::of("c"));
+        let zero = Checksum([0; 32]);
+        let chain = |first: Checksum| Checksum::lineage(Checksum::lineage(zero, first), b);
+        assert_eq!(chain(a), chain(a));
+        assert_ne!(chain(a), chain(c));
+        assert_ne!(Checksum::lineage(zero, a), Checksum::lineage(zero, b));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub struct Migration {
     pub(crate) down: Script,
     pub(crate) irreversible: Option<Cow<'static, str>>,
     pub(crate) lossy_down: Option<Cow<'static, str>>,
+    pub(crate) lineage: Checksum,
 }
 
 /// One SQL file of a migration.
@@ -37,6 +38,7 @@ impl Migration {
         down: Script,
         irreversible: Option<&'static str>,
         lossy_down: Option<&'static str>,
+        lineage: [u8; 32],
     ) -> Migration {
         Migration {
             version,
@@ -51,6 +53,7 @@ impl Migration {
                 Some(reason) => Some(Cow::Borrowed(reason)),
                 None => None,
             },
+            lineage: Checksum(lineage),
         }
     }
 
@@ -92,6 +95,13 @@ impl Migration {
     /// data.
     pub fn lossy_down(&self) -> Option<&str> {
         self.lossy_down.as_deref()
+    }
+
+    /// The checksum of this migration's up script and every up script before it (see
+    /// [`Checksum::lineage`]): what the runtime compares at start-up to detect, in one read,
+    /// that an applied migration was edited.
+    pub fn lineage(&self) -> Checksum {
+        self.lineage
     }
 }
 
@@ -169,6 +179,7 @@ mod tests {
         Script::__embedded("000001_one.down.sql", "", [0; 32], false, false),
         Some("gone"),
         None,
+        [0; 32],
     )];
 
     #[test]

@@ -20,6 +20,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, LeftAt, Violation};
 use crate::execute::{ScriptFailure, run_script};
+use crate::history::{self, History};
 use crate::options::Options;
 use crate::report::{Report, Step};
 use crate::version_table::{SchemaVersion, VersionTable, table_exists};
@@ -74,6 +75,7 @@ struct Run<'a> {
     migrations: Set<'a>,
     options: &'a Options,
     table: VersionTable<'a>,
+    history: History,
     target: Target,
     /// Whether the connection enforces foreign keys (restored after every step that turns
     /// enforcement off).
@@ -100,7 +102,8 @@ pub(crate) fn migrate(
             latest: migrations.latest(),
         });
     }
-    if let Some(report) = idle(migrations, table, conn, target) {
+    let history = History::of(table.name());
+    if let Some(report) = idle(migrations, options, table, &history, conn, target) {
         return Ok(report);
     }
     with_busy_timeout(conn, options.busy_timeout, |conn| {
@@ -111,6 +114,7 @@ pub(crate) fn migrate(
             migrations,
             options,
             table,
+            history,
             target,
             foreign_keys,
             goal: None,
@@ -141,23 +145,35 @@ pub(crate) fn with_busy_timeout<T>(
     Ok(value)
 }
 
-/// The start-up fast path: one plain read of the version, no transaction, no DDL, nothing
-/// proportional to the number of migrations. `None` sends the caller down the full path,
-/// which also reports any error properly (a failed read never means "nothing applied").
+/// The start-up fast path: one statement reads the version and the lineage recorded when it
+/// was applied. No transaction, no DDL, nothing proportional to the number of migrations; a
+/// matching lineage means no applied migration was edited since. `None` sends the caller down
+/// the full path, which also reports any error properly (a failed read never means "nothing
+/// applied").
 fn idle(
     migrations: Set<'_>,
+    options: &Options,
     table: VersionTable<'_>,
+    history: &History,
     conn: &Connection,
     target: Target,
 ) -> Option<Report> {
-    let state = table.read(conn).ok()?;
+    let (state, lineage) = table.read_with_lineage(conn, history.name()).ok()?;
     let reached = match target {
         Target::Latest => state.version == migrations.latest(),
         Target::Version(v) => state.version.unwrap_or(0) == v,
         Target::DownSteps(steps) => steps == 0,
     };
     let known = state.version <= migrations.latest();
-    (reached && known && !state.dirty).then_some(Report {
+    let unchanged = match (state.version, lineage) {
+        (Some(version), Some(recorded)) => {
+            options.allow_changed
+                || migrations.get(version).map(Migration::lineage) == Some(recorded)
+        }
+        // Nothing applied, or applied before history was recorded: nothing to compare.
+        _ => true,
+    };
+    (reached && known && unchanged && !state.dirty).then_some(Report {
         from: state.version,
         to: state.version,
         steps: Vec::new(),
@@ -243,6 +259,7 @@ impl Run<'_> {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
                 self.table.write(&tx, clean)?;
+                self.history.record(&tx, migration, direction, duration)?;
                 tx.commit()
                     .map_err(Error::sqlite("clearing the dirty flag"))?;
                 self.record(migration, direction, duration);
@@ -273,7 +290,9 @@ impl Run<'_> {
                     file: script.file_name().to_owned(),
                 });
             }
-            durations.push(started.elapsed());
+            let duration = started.elapsed();
+            self.history.record(&tx, migration, *direction, duration)?;
+            durations.push(duration);
             after = version_after(migration, *direction);
         }
         if check_foreign_keys && let [(migration, direction)] = chunk {
@@ -343,6 +362,18 @@ impl Run<'_> {
                 database: version,
                 latest: self.migrations.latest(),
             });
+        }
+        if !self.history.exists(tx)? {
+            self.history.create(tx)?;
+        } else if !self.options.allow_changed {
+            let recorded = self.history.applied_checksums(tx)?;
+            let changed = history::changed(self.migrations.0, state.version, &recorded);
+            if !changed.is_empty() {
+                return Err(Error::Changed {
+                    changed,
+                    table: self.history.name().to_owned(),
+                });
+            }
         }
         Ok(state)
     }

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use migrate_core::Direction;
+
+use crate::history::Changed;
 use migrate_core::name::format_version;
 
 /// Everything that can go wrong while reading or changing a database's migration state.
@@ -51,6 +53,13 @@ pub enum Error {
         total: usize,
         /// The version the database is at (unchanged by this migration).
         left_at: Option<u64>,
+    },
+    /// Applied migrations whose files changed after they were applied. Nothing was changed.
+    Changed {
+        /// Each changed migration, in version order.
+        changed: Vec<Changed>,
+        /// The history table the recorded checksums come from.
+        table: String,
     },
     /// A migration ended the transaction it runs in (`COMMIT`, `ROLLBACK`, `END`).
     EndsTransaction {
@@ -204,6 +213,30 @@ impl fmt::Display for Error {
                     "); it was rolled back and the database is at {}: make the migration keep every \
                      reference valid (recreate parents with the same keys, or delete the orphans)",
                     version_text(*left_at)
+                )
+            }
+            Error::Changed { changed, table } => {
+                let files: Vec<String> = changed.iter().map(|c| format!("`{}`", c.file)).collect();
+                let rest = &files[1.min(files.len())..];
+                write!(f, "{}", files.first().map_or("", String::as_str))?;
+                if !rest.is_empty() {
+                    write!(f, " (and {})", rest.join(", "))?;
+                }
+                let first = &changed[0];
+                write!(
+                    f,
+                    " {} changed after {} applied to this database (`{table}` records checksum \
+                     {}…, the file now has {}…); nothing was changed. Restore the file as it was \
+                     applied and put the change in a new migration, or accept the edit with \
+                     `Options::allow_changed_migrations(true)`",
+                    if rest.is_empty() { "was" } else { "were" },
+                    if rest.is_empty() {
+                        "it was"
+                    } else {
+                        "they were"
+                    },
+                    &first.recorded.to_hex()[..12],
+                    &first.embedded.to_hex()[..12],
                 )
             }
             Error::EndsTransaction { file } => write!(

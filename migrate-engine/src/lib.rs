@@ -9,6 +9,7 @@
 mod apply;
 mod error;
 mod execute;
+mod history;
 mod options;
 mod report;
 mod schema;
@@ -20,6 +21,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::apply::{Set, Target, migrate, with_busy_timeout};
 pub use crate::error::{Error, LeftAt, Violation};
+use crate::history::History;
+pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
 pub use crate::verify::{Finding, verify};
@@ -109,7 +112,8 @@ pub fn force(
     })
 }
 
-/// Every migration and whether it is applied, with the database's version. Read-only.
+/// Every migration, whether it is applied and whether its file changed since, with the
+/// database's version. Read-only.
 ///
 /// # Errors
 /// As [`version`].
@@ -120,14 +124,29 @@ pub fn status<'a>(
 ) -> Result<Status<'a>, Error> {
     let state = version(options, conn)?;
     let current = state.version.unwrap_or(0);
+    let history = History::of(&options.table_name);
+    let recorded = if history.exists(conn)? {
+        history.applied_checksums(conn)?
+    } else {
+        Default::default()
+    };
     Ok(Status {
         version: state.version,
         dirty: state.dirty,
         migrations: table
             .iter()
-            .map(|migration| MigrationStatus {
-                migration,
-                applied: migration.version() <= current,
+            .map(|migration| {
+                let applied = migration.version() <= current;
+                let drift = match recorded.get(&migration.version()) {
+                    Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
+                    Some(_) if applied => Drift::Changed,
+                    _ => Drift::Unknown,
+                };
+                MigrationStatus {
+                    migration,
+                    applied,
+                    drift,
+                }
             })
             .collect(),
     })

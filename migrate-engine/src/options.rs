@@ -23,6 +23,7 @@ pub struct Options {
     pub(crate) busy_timeout: Duration,
     pub(crate) baseline: Option<Baseline>,
     pub(crate) commit_each: bool,
+    pub(crate) allow_changed: bool,
 }
 
 /// The baseline rule for a database that predates migrations: when there is no version table
@@ -42,6 +43,7 @@ impl Default for Options {
             busy_timeout: Duration::from_secs(60),
             baseline: None,
             commit_each: false,
+            allow_changed: false,
         }
     }
 }
@@ -77,6 +79,14 @@ impl Options {
             table: table.into(),
             version,
         });
+        self
+    }
+
+    /// Accept applied migrations whose file changed since they were applied (default off: a
+    /// run refuses with [`Error::Changed`](crate::Error::Changed), naming the files). Line
+    /// endings and a byte-order mark never count as a change.
+    pub fn allow_changed_migrations(mut self, yes: bool) -> Options {
+        self.allow_changed = yes;
         self
     }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 use migrate_core::name::format_version;
 use migrate_core::{Direction, Migration};
 
+use crate::history::Drift;
+
 /// What a run did: the migrations it applied or rolled back, in order, with their durations.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Report {
@@ -86,6 +88,8 @@ pub struct MigrationStatus<'a> {
     pub migration: &'a Migration,
     /// Whether the database is at or past its version.
     pub applied: bool,
+    /// Whether its file changed since it was applied.
+    pub drift: Drift,
 }
 
 impl Status<'_> {
@@ -108,7 +112,11 @@ impl fmt::Display for Status<'_> {
             write!(
                 f,
                 "\n  {:<8} {}_{}",
-                if m.applied { "applied" } else { "pending" },
+                match (m.applied, m.drift) {
+                    (true, Drift::Changed) => "changed",
+                    (true, _) => "applied",
+                    (false, _) => "pending",
+                },
                 format_version(m.migration.version()),
                 m.migration.name()
             )?;

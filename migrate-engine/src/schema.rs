@@ -32,7 +32,8 @@ pub(crate) type SchemaText = BTreeMap<(String, String), Entry>;
 pub(crate) struct Mirror {
     /// What verification compares: user objects.
     pub(crate) entries: SchemaText,
-    /// SQLite's internal objects and the version table, kept only so the row count adds up.
+    /// SQLite's internal objects and the engine's version and history tables, kept only so the
+    /// row count adds up.
     hidden: SchemaText,
 }
 
@@ -112,7 +113,9 @@ impl Mirror {
     fn insert(&mut self, entry: Entry, version_table: &str, changes: &mut Vec<Change>) {
         let table = entry.table.to_ascii_lowercase();
         let key = (entry.kind.clone(), entry.name.to_ascii_lowercase());
-        if table.starts_with("sqlite_") || table == version_table.to_ascii_lowercase() {
+        let version_table = version_table.to_ascii_lowercase();
+        let engine_table = table == version_table || table == format!("{version_table}_history");
+        if table.starts_with("sqlite_") || engine_table {
             self.hidden.insert(key, entry);
         } else {
             if !changes.iter().any(|(k, _)| *k == key) {

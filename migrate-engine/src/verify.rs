@@ -161,10 +161,11 @@ impl Verifier {
         let watch = Arc::new(Mutex::new(Watch::default()));
         let seen = Arc::clone(&watch);
         let options = Options::default();
-        // The engine's own writes to the version table are not the migration's.
+        // The engine's own writes to its version and history tables are not the migration's.
         let version_table = options.table_name.to_ascii_lowercase();
+        let engine_tables = [format!("{version_table}_history"), version_table];
         conn.authorizer(Some(move |context: AuthContext<'_>| {
-            authorize(&seen, &version_table, &context)
+            authorize(&seen, &engine_tables, &context)
         }))?;
         Ok(Verifier {
             conn,
@@ -469,7 +470,7 @@ fn internal(error: rusqlite::Error) -> Finding {
 /// table written to.
 fn authorize(
     watch: &Mutex<Watch>,
-    version_table: &str,
+    engine_tables: &[String; 2],
     context: &AuthContext<'_>,
 ) -> Authorization {
     let refuse = |what: &'static str| {
@@ -547,7 +548,7 @@ fn authorize(
         }
         _ => {}
     }
-    if !written.starts_with("sqlite_") && written != version_table {
+    if !written.starts_with("sqlite_") && !engine_tables.contains(&written) {
         watch
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

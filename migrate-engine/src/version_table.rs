@@ -9,6 +9,7 @@
 //! It holds one row, the current version and whether it is dirty; an empty table means nothing
 //! is applied.
 
+use migrate_core::Checksum;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
@@ -103,6 +104,42 @@ impl<'a> VersionTable<'a> {
             )));
         }
         Ok(state)
+    }
+
+    /// The start-up read: the state and, in the same statement, the lineage recorded in the
+    /// history table when the current version was applied (`None`: not recorded). Fails when
+    /// either table is missing or holds anything unexpected; the caller then takes the full
+    /// path, which reports it.
+    pub(crate) fn read_with_lineage(
+        &self,
+        conn: &Connection,
+        history: &str,
+    ) -> Result<(SchemaVersion, Option<Checksum>), Error> {
+        let doing = "reading the version";
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT v.version, v.dirty, (SELECT h.lineage FROM \"{history}\" h \
+                 WHERE h.version = v.version AND h.direction = 'up' ORDER BY h.id DESC LIMIT 1) \
+                 FROM \"{}\" v",
+                self.name
+            ))
+            .map_err(Error::sqlite(doing))?;
+        let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
+        let Some(row) = rows.next().map_err(Error::sqlite(doing))? else {
+            return Ok((SchemaVersion::default(), None));
+        };
+        let state = self.decode(
+            row.get_ref(0).map_err(Error::sqlite(doing))?,
+            row.get_ref(1).map_err(Error::sqlite(doing))?,
+        )?;
+        let lineage = match row.get_ref(2).map_err(Error::sqlite(doing))? {
+            ValueRef::Text(hex) => std::str::from_utf8(hex).ok().and_then(Checksum::from_hex),
+            _ => None,
+        };
+        if rows.next().map_err(Error::sqlite(doing))?.is_some() {
+            return Err(self.corrupt("holds more than one row".to_owned()));
+        }
+        Ok((state, lineage))
     }
 
     fn decode(&self, version: ValueRef<'_>, dirty: ValueRef<'_>) -> Result<SchemaVersion, Error> {

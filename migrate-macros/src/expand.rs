@@ -60,9 +60,10 @@ fn row(dir: &Path, migration: &Migration, span: &syn::LitStr) -> syn::Result<Tok
     let down = script(dir, migration.down(), span)?;
     let irreversible = option(migration.irreversible());
     let lossy_down = option(migration.lossy_down());
+    let lineage = migration.lineage().0;
     Ok(quote! {
         ::migrate_runtime::__private::Migration::__embedded(
-            #version, #name, #up, #down, #irreversible, #lossy_down,
+            #version, #name, #up, #down, #irreversible, #lossy_down, [#(#lineage),*],
         )
     })
 }

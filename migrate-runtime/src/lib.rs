@@ -61,8 +61,8 @@ mod migrator;
 
 pub use migrate_core::{Checksum, Direction, Migration, Problem, Problems, Script};
 pub use migrate_engine::{
-    Baseline, Error, Finding, LeftAt, MigrationStatus, Options, Report, SchemaVersion, Status,
-    Step, Violation, verify,
+    Baseline, Changed, Drift, Error, Finding, LeftAt, MigrationStatus, Options, Report,
+    SchemaVersion, Status, Step, Violation, verify,
 };
 pub use migrate_macros::embed_migrations;
 pub use migrations::{Iter, Migrations};

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use migrate_core::name::format_version;
+use migrate_runtime::Drift;
 use serde::Serialize;
 
 use super::Context;
@@ -59,8 +60,9 @@ pub(crate) struct Status {
 struct Row {
     version: u64,
     name: String,
-    /// `applied`, `pending`, or `dirty`: the version a dirty database records, whose
-    /// migration started outside a transaction and did not finish.
+    /// `applied`, `pending`, `changed` (applied, but its file was edited since), or `dirty`:
+    /// the version a dirty database records, whose migration started outside a transaction and
+    /// did not finish.
     state: State,
 }
 
@@ -70,6 +72,7 @@ struct Row {
 enum State {
     Applied,
     Pending,
+    Changed,
     Dirty,
 }
 
@@ -78,6 +81,7 @@ impl State {
         match self {
             State::Applied => "applied",
             State::Pending => "pending",
+            State::Changed => "changed",
             State::Dirty => "dirty",
         }
     }
@@ -86,7 +90,7 @@ impl State {
         match self {
             State::Applied => Color::Green,
             State::Pending => Color::Yellow,
-            State::Dirty => Color::Red,
+            State::Changed | State::Dirty => Color::Red,
         }
     }
 }
@@ -125,6 +129,10 @@ impl Document for Status {
         let applied = self.count(State::Applied);
         let pending = self.count(State::Pending);
         out.push_str(&format!("\n{applied} applied, {pending} pending"));
+        let changed = self.count(State::Changed);
+        if changed > 0 {
+            out.push_str(&format!(", {changed} changed since applied"));
+        }
         let dirty = self.count(State::Dirty);
         if dirty > 0 {
             out.push_str(&format!(", {dirty} dirty"));
@@ -197,11 +205,13 @@ pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
 pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
     let database = context.database.path.clone();
     let latest = context.migrations.latest();
-    let row = |m: &migrate_core::Migration, applied: bool, dirty: Option<u64>| Row {
+    let row = |m: &migrate_core::Migration, applied: bool, dirty: Option<u64>, drift: Drift| Row {
         version: m.version(),
         name: m.name().to_owned(),
         state: if dirty == Some(m.version()) {
             State::Dirty
+        } else if applied && drift == Drift::Changed {
+            State::Changed
         } else if applied {
             State::Applied
         } else {
@@ -218,7 +228,7 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
             migrations: context
                 .migrations
                 .iter()
-                .map(|m| row(m, false, None))
+                .map(|m| row(m, false, None, Drift::Unknown))
                 .collect(),
         });
     };
@@ -237,7 +247,7 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
         migrations: status
             .migrations
             .iter()
-            .map(|s| row(s.migration, s.applied, dirty))
+            .map(|s| row(s.migration, s.applied, dirty, s.drift))
             .collect(),
     })
 }

@@ -92,3 +92,36 @@ fn status_of_a_file_that_is_not_a_database_fails() {
     run.code(1);
     snapshot!("status_not_a_database", run);
 }
+
+/// An applied migration edited afterwards: `status` shows it as changed, and `up` refuses with
+/// the runtime's message naming the file, changing nothing.
+#[test]
+fn status_shows_an_applied_migration_edited_since_and_up_refuses() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let up = sandbox.read("migrations/000002_posts.up.sql");
+    sandbox.write(
+        "migrations/000002_posts.up.sql",
+        &format!("-- edited after it was applied\n{up}"),
+    );
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    assert!(run.stdout.contains("000002   posts  changed"), "{run}");
+    assert!(
+        run.stdout
+            .contains("2 applied, 0 pending, 1 changed since applied"),
+        "{run}"
+    );
+    let json = sandbox
+        .run(&["status", "--database", "app.db", "--json"])
+        .json();
+    assert_eq!(json["migrations"][1]["state"], "changed");
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    assert!(
+        run.stderr.starts_with(
+            "error: `000002_posts.up.sql` was changed after it was applied to this database"
+        ),
+        "{run}"
+    );
+}

@@ -35,7 +35,13 @@ fn up_applies_everything_then_is_up_to_date() {
     snapshot!("up", run);
     assert_eq!(
         tables(&sandbox, "app.db"),
-        ["posts", "schema_migrations", "tags", "users"]
+        [
+            "posts",
+            "schema_migrations",
+            "schema_migrations_history",
+            "tags",
+            "users"
+        ]
     );
     assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
     let run = sandbox.run(&["up", "--database", "app.db"]);
@@ -62,7 +68,10 @@ fn down_rolls_back_one_migration_by_default() {
     let run = sandbox.run(&["down", "2", "--database", "app.db", "--json"]);
     run.code(0);
     snapshot!("down_two_json", run);
-    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations"]);
+    assert_eq!(
+        tables(&sandbox, "app.db"),
+        ["schema_migrations", "schema_migrations_history"]
+    );
     assert_eq!(recorded(&sandbox, "app.db"), None, "nothing applied");
 }
 
@@ -88,7 +97,10 @@ fn to_goes_up_and_down_and_to_zero() {
     let run = sandbox.run(&["to", "0", "--database", "app.db"]);
     run.code(0);
     snapshot!("to_0", run);
-    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations"]);
+    assert_eq!(
+        tables(&sandbox, "app.db"),
+        ["schema_migrations", "schema_migrations_history"]
+    );
 }
 
 #[test]
@@ -115,7 +127,10 @@ fn a_failing_migration_is_rolled_back_with_everything_before_it() {
     run.code(1);
     snapshot!("up_failing_migration", run);
     assert_eq!(recorded(&sandbox, "app.db"), Some((1, false)));
-    assert_eq!(tables(&sandbox, "app.db"), ["schema_migrations", "users"]);
+    assert_eq!(
+        tables(&sandbox, "app.db"),
+        ["schema_migrations", "schema_migrations_history", "users"]
+    );
 }
 
 #[test]

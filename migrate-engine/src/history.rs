@@ -1,0 +1,167 @@
+//! The history table, beside golang-migrate's version table (which stays exactly as it is):
+//! one row per migration run, with the checksum of the script that ran, so an applied
+//! migration that was edited afterwards can be recognised.
+//!
+//! ```sql
+//! CREATE TABLE schema_migrations_history (
+//!     id INTEGER PRIMARY KEY,
+//!     version INTEGER NOT NULL,
+//!     name TEXT NOT NULL,
+//!     direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
+//!     checksum TEXT NOT NULL,      -- of the script that ran (BOM and CRLF normalised)
+//!     lineage TEXT,                -- for an up: see `Migration::lineage`
+//!     applied_at TEXT NOT NULL,    -- UTC, ISO 8601
+//!     duration_ms REAL NOT NULL
+//! );
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use migrate_core::{Checksum, Direction, Migration};
+use rusqlite::Connection;
+
+use crate::error::Error;
+use crate::version_table::table_exists;
+
+/// The history table that goes with a version table: `{version_table}_history`.
+#[derive(Clone, Debug)]
+pub(crate) struct History {
+    name: String,
+}
+
+impl History {
+    pub(crate) fn of(version_table: &str) -> History {
+        History {
+            name: format!("{version_table}_history"),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn exists(&self, conn: &Connection) -> Result<bool, Error> {
+        table_exists(conn, &self.name).map_err(Error::sqlite("looking for the history table"))
+    }
+
+    pub(crate) fn create(&self, conn: &Connection) -> Result<(), Error> {
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS \"{0}\" (\n\
+                 id INTEGER PRIMARY KEY,\n\
+                 version INTEGER NOT NULL,\n\
+                 name TEXT NOT NULL,\n\
+                 direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),\n\
+                 checksum TEXT NOT NULL,\n\
+                 lineage TEXT,\n\
+                 applied_at TEXT NOT NULL,\n\
+                 duration_ms REAL NOT NULL\n\
+             );\n\
+             CREATE INDEX IF NOT EXISTS \"{0}_version\" ON \"{0}\" (version);",
+            self.name
+        ))
+        .map_err(Error::sqlite("creating the history table"))
+    }
+
+    /// Records one run of a migration.
+    pub(crate) fn record(
+        &self,
+        conn: &Connection,
+        migration: &Migration,
+        direction: Direction,
+        duration: Duration,
+    ) -> Result<(), Error> {
+        let script = migration.script(direction);
+        let lineage = (direction == Direction::Up).then(|| migration.lineage().to_hex());
+        conn.execute(
+            &format!(
+                "INSERT INTO \"{}\" (version, name, direction, checksum, lineage, applied_at, duration_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?6)",
+                self.name
+            ),
+            (
+                i64::try_from(migration.version()).unwrap_or(i64::MAX),
+                migration.name(),
+                direction.as_str(),
+                script.checksum().to_hex(),
+                lineage,
+                duration.as_secs_f64() * 1000.0,
+            ),
+        )
+        .map_err(Error::sqlite("recording the migration in the history table"))?;
+        Ok(())
+    }
+
+    /// The checksum of the up script last applied for each version, where one is recorded.
+    pub(crate) fn applied_checksums(
+        &self,
+        conn: &Connection,
+    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+        let doing = "reading the history table";
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT version, checksum FROM \"{}\" WHERE direction = 'up' ORDER BY id",
+                self.name
+            ))
+            .map_err(Error::sqlite(doing))?;
+        let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
+        let mut out = BTreeMap::new();
+        while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
+            let version: i64 = row.get(0).map_err(Error::sqlite(doing))?;
+            let checksum: String = row.get(1).map_err(Error::sqlite(doing))?;
+            if let (Ok(version), Some(checksum)) =
+                (u64::try_from(version), Checksum::from_hex(&checksum))
+            {
+                out.insert(version, checksum);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An applied migration whose file changed since it was applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Changed {
+    /// The migration's version.
+    pub version: u64,
+    /// Its up file.
+    pub file: String,
+    /// The checksum recorded when it was applied.
+    pub recorded: Checksum,
+    /// The checksum of the file now.
+    pub embedded: Checksum,
+}
+
+/// Whether an applied migration is as it was applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Not applied, or applied before history was recorded (by golang-migrate, or an older
+    /// release): nothing to compare with.
+    Unknown,
+    /// The file is as it was applied.
+    Unchanged,
+    /// The file changed after it was applied.
+    Changed,
+}
+
+/// The applied migrations (versions up to `current`) whose up file changed since.
+pub(crate) fn changed(
+    table: &[Migration],
+    current: Option<u64>,
+    recorded: &BTreeMap<u64, Checksum>,
+) -> Vec<Changed> {
+    let current = current.unwrap_or(0);
+    table
+        .iter()
+        .take_while(|m| m.version() <= current)
+        .filter_map(|m| {
+            let recorded = *recorded.get(&m.version())?;
+            (recorded != m.up().checksum()).then(|| Changed {
+                version: m.version(),
+                file: m.up().file_name().to_owned(),
+                recorded,
+                embedded: m.up().checksum(),
+            })
+        })
+        .collect()
+}
