@@ -13,6 +13,7 @@ mod history;
 mod options;
 mod report;
 mod schema;
+pub mod testing;
 mod verify;
 mod version_table;
 

@@ -560,7 +560,11 @@ fn authorize(
 
 /// Plain-words differences between two schemas; `version` names the migration in messages
 /// (0: the empty database).
-fn schema_differences(before: &SchemaText, after: &SchemaText, version: u64) -> Vec<String> {
+pub(crate) fn schema_differences(
+    before: &SchemaText,
+    after: &SchemaText,
+    version: u64,
+) -> Vec<String> {
     if before == after {
         return Vec::new();
     }

@@ -1,7 +1,7 @@
 //! The expansion: a constant table of the migrations, or every problem as a compile error
 //! followed by an empty table of the right type.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use migrate_core::{Migration, Script};
 use proc_macro2::TokenStream;
@@ -25,13 +25,28 @@ pub(crate) fn embed(path: &syn::LitStr) -> TokenStream {
 }
 
 fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
-    let dir = resolve::migrations_dir(path)?;
-    let migrations = migrate_core::load_dir(&dir).map_err(|problems| combine(path, &problems.0))?;
+    let (dir, migrations) = load(path)?;
     #[cfg(feature = "verify")]
     migrate_engine::verify(&migrations).map_err(|findings| combine(path, &findings))?;
+    table_tokens(&dir, &migrations, path)
+}
+
+/// Resolves and checks the directory, every problem as a compile error.
+pub(crate) fn load(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)> {
+    let dir = resolve::migrations_dir(path)?;
+    let migrations = migrate_core::load_dir(&dir).map_err(|problems| combine(path, &problems.0))?;
+    Ok((dir, migrations))
+}
+
+/// The constant table of checked migrations: an expression of type `migrate_runtime::Migrations`.
+pub(crate) fn table_tokens(
+    dir: &Path,
+    migrations: &[Migration],
+    path: &syn::LitStr,
+) -> syn::Result<TokenStream> {
     let rows = migrations
         .iter()
-        .map(|migration| row(&dir, migration, path))
+        .map(|migration| row(dir, migration, path))
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(quote! {{
         const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
@@ -40,7 +55,7 @@ fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
 }
 
 /// Every problem as one `syn::Error`, each spanned on the path literal.
-fn combine(path: &syn::LitStr, problems: &[impl std::fmt::Display]) -> syn::Error {
+pub(crate) fn combine(path: &syn::LitStr, problems: &[impl std::fmt::Display]) -> syn::Error {
     let mut errors = problems
         .iter()
         .map(|problem| syn::Error::new(path.span(), problem));
@@ -68,12 +83,9 @@ fn row(dir: &Path, migration: &Migration, span: &syn::LitStr) -> syn::Result<Tok
     })
 }
 
-/// One script. The SQL is emitted as `include_str!` of the file, so cargo rebuilds the crate
-/// when the file changes.
-fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenStream> {
-    let file_name = script.file_name();
-    let path = dir.join(file_name);
-    let path = path.to_str().ok_or_else(|| {
+/// A path as a string literal for `include_str!`, or an error naming it.
+pub(crate) fn path_literal(path: &Path, span: &syn::LitStr) -> syn::Result<String> {
+    path.to_str().map(str::to_owned).ok_or_else(|| {
         syn::Error::new(
             span.span(),
             format!(
@@ -82,7 +94,14 @@ fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenS
                 path.display()
             ),
         )
-    })?;
+    })
+}
+
+/// One script. The SQL is emitted as `include_str!` of the file, so cargo rebuilds the crate
+/// when the file changes.
+fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenStream> {
+    let file_name = script.file_name();
+    let path = path_literal(&dir.join(file_name), span)?;
     let checksum = script.checksum().0;
     let no_transaction = script.no_transaction();
     let disables_foreign_keys = script.disables_foreign_keys();

@@ -8,6 +8,7 @@
 //! SQL.
 
 mod expand;
+mod generate;
 mod resolve;
 
 /// Embeds a migrations directory, checked at compile time, as a `migrate_runtime::Migrations`.
@@ -21,4 +22,22 @@ mod resolve;
 pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let path = syn::parse_macro_input!(input as syn::LitStr);
     expand::embed(&path).into()
+}
+
+/// Generates, in a test file, the tests the golang-migrate guide asks for on every migration:
+/// a fresh database reaches the latest version, and for each migration N: a database at N−1
+/// upgrades to N; up, down and up again leave the same database; and, when
+/// `<dir>/fixtures/<N>.sql` exists, its rows (loaded at N−1, standing for users' data) survive
+/// N's up and come back unchanged after N's down. Use it through `migrate_runtime`:
+///
+/// ```ignore
+/// // tests/migrations.rs
+/// migrate_runtime::migration_tests!("migrations");
+/// ```
+///
+/// `migration_tests!("migrations", ignore)` generates the tests `#[ignore]`d.
+#[proc_macro]
+pub fn migration_tests(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let args = syn::parse_macro_input!(input as generate::Args);
+    generate::migration_tests(&args).into()
 }

@@ -1,0 +1,125 @@
+//! `migration_tests!`: the tests the golang-migrate guide asks for on every migration,
+//! generated as `#[test]` functions in the user's test suite.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+
+use crate::expand;
+
+/// `"dir"` and an optional `, ignore`.
+pub(crate) struct Args {
+    path: syn::LitStr,
+    ignore: bool,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
+        let path: syn::LitStr = input.parse()?;
+        let mut ignore = false;
+        if input.peek(syn::Token![,]) {
+            input.parse::<syn::Token![,]>()?;
+            if !input.is_empty() {
+                let option: syn::Ident = input.parse()?;
+                if option != "ignore" {
+                    return Err(syn::Error::new(
+                        option.span(),
+                        format!(
+                            "unknown option `{option}`: the only option is `ignore`, which generates the tests as #[ignore]"
+                        ),
+                    ));
+                }
+                ignore = true;
+            }
+        }
+        Ok(Args { path, ignore })
+    }
+}
+
+/// Expands `migration_tests!(…)`.
+pub(crate) fn migration_tests(args: &Args) -> TokenStream {
+    match generate(args) {
+        Ok(tokens) => tokens,
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+fn generate(args: &Args) -> syn::Result<TokenStream> {
+    let (dir, migrations) = expand::load(&args.path)?;
+    let table = expand::table_tokens(&dir, &migrations, &args.path)?;
+    let ignore = args
+        .ignore
+        .then(|| quote!(#[ignore = "generated with `ignore`: run with --ignored"]));
+    let check = |call: TokenStream| {
+        quote! {
+            if let ::core::result::Result::Err(message) = #call {
+                ::core::panic!("{}", message);
+            }
+        }
+    };
+    let fresh = check(quote!(::migrate_runtime::testing::fresh(
+        __MIGRATE_TESTED.as_slice()
+    )));
+    let ignore = &ignore;
+    let mut modules = Vec::new();
+    for migration in &migrations {
+        let version = migration.version();
+        let module = format_ident!("m{:06}_{}", version, migration.name().replace('-', "_"));
+        let upgrade = check(
+            quote!(::migrate_runtime::testing::upgrade(super::__MIGRATE_TESTED.as_slice(), #version)),
+        );
+        let round_trip = check(
+            quote!(::migrate_runtime::testing::round_trip(super::__MIGRATE_TESTED.as_slice(), #version)),
+        );
+        let fixture_file = format!("fixtures/{version:06}.sql");
+        let fixture_path = dir.join(&fixture_file);
+        let fixture = if fixture_path.is_file() {
+            let path = expand::path_literal(&fixture_path, &args.path)?;
+            let body = check(quote!(::migrate_runtime::testing::fixture(
+                super::__MIGRATE_TESTED.as_slice(),
+                #version,
+                ::core::include_str!(#path),
+                #fixture_file,
+            )));
+            quote! {
+                /// The rows of the fixture, loaded at the previous version, survive the up and
+                /// come back unchanged after the down.
+                #[test]
+                #ignore
+                pub fn keeps_the_fixture_rows() { #body }
+            }
+        } else {
+            TokenStream::new()
+        };
+        modules.push(quote! {
+            #[allow(non_snake_case)]
+            pub mod #module {
+                /// A database at the previous version upgrades to this one.
+                #[test]
+                #ignore
+                pub fn upgrades_from_the_previous_version() { #upgrade }
+
+                /// From the previous version: up, down back to the same database, up again.
+                #[test]
+                #ignore
+                pub fn rolls_back_and_reapplies() { #round_trip }
+
+                #fixture
+            }
+        });
+    }
+    Ok(quote! {
+        /// The generated tests, one module per migration.
+        pub mod migrations {
+            /// The migrations under test.
+            const __MIGRATE_TESTED: ::migrate_runtime::Migrations = #table;
+
+            /// A fresh database reaches the latest version.
+            #[test]
+            #ignore
+            pub fn fresh_database_reaches_the_latest_version() { #fresh }
+
+            #(#modules)*
+        }
+    })
+}
