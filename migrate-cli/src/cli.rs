@@ -66,6 +66,11 @@ pub(crate) struct Global {
     /// Print one JSON document on stdout instead of text (errors included)
     #[arg(long, global = true)]
     pub(crate) json: bool,
+
+    /// Accept applied migrations whose files were edited since they were applied (by default
+    /// `up`, `down` and `to` refuse, naming the files)
+    #[arg(long, global = true)]
+    pub(crate) allow_changed: bool,
 }
 
 /// The commands.

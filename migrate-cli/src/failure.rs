@@ -143,6 +143,14 @@ impl Failure {
                 return Failure::usage("invalid_table_name", error.to_string());
             }
             Error::Sqlite { .. } => ("sqlite", error.to_string()),
+            // The runtime names its option; on the command line it is a flag.
+            Error::Changed { .. } => (
+                "changed_migration",
+                error.to_string().replace(
+                    "`Options::allow_changed_migrations(true)`",
+                    "`--allow-changed`",
+                ),
+            ),
             _ => ("runtime", error.to_string()),
         };
         Failure::failed(kind, message)

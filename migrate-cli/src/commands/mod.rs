@@ -52,7 +52,9 @@ impl Context {
             dir: cli.global.dir.clone(),
             migrations,
             database,
-            options: Options::new().table_name(cli.global.table.clone()),
+            options: Options::new()
+                .table_name(cli.global.table.clone())
+                .allow_changed_migrations(cli.global.allow_changed),
         })
     }
 

@@ -124,4 +124,13 @@ fn status_shows_an_applied_migration_edited_since_and_up_refuses() {
         ),
         "{run}"
     );
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with("or accept the edit with `--allow-changed`"),
+        "{run}"
+    );
+    sandbox
+        .run(&["up", "--database", "app.db", "--allow-changed"])
+        .code(0);
 }
