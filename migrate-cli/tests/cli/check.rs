@@ -72,52 +72,61 @@ fn check_reports_a_missing_directory() {
     snapshot!("check_missing_directory", run);
 }
 
-/// The macro's ui cases: every `error:` line `check` prints for a case's directory is, in
-/// order, the compile error the macro gives for it (`tests/ui/cases/<case>.stderr`).
-#[test]
-fn check_says_exactly_what_the_macro_says() {
-    let cases = [
-        "bad-name",
-        "directive-missing-reason",
-        "duplicate-version",
-        "empty-down",
-        "empty-up",
-        "gap",
-        "irreversible-with-sql",
-        "misplaced-directive",
-        "missing-down",
-        "missing-up",
-        "multiple-problems",
-        "name-mismatch",
-        "not-utf8",
-        "transaction-control",
-        "unknown-directive",
-        "version-too-large",
-        "version-zero",
-    ];
+/// Runs `check` with `options` on each of the macro's ui fixture directories and asserts that
+/// its `error:` lines are, in order, the compile errors in `tests/ui/cases/<case>.stderr`.
+fn assert_same_errors_as_the_macro(cases: &[&str], options: &[&str]) {
+    let errors = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with("error: "))
+            .map(str::to_owned)
+            .collect()
+    };
     let sandbox = Sandbox::new();
     for case in cases {
         let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
         let compiler =
             std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
                 .unwrap();
-        let run = sandbox.run(&["check", "--dir", fixture.to_str().unwrap()]);
+        let mut args = vec!["check"];
+        args.extend_from_slice(options);
+        args.extend(["--dir", fixture.to_str().unwrap()]);
+        let run = sandbox.run(&args);
         run.code(3);
-        let errors = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter(|line| line.starts_with("error: "))
-                .map(str::to_owned)
-                .collect()
-        };
         let macro_errors = errors(&compiler);
         assert!(!macro_errors.is_empty(), "{case}: no error in the .stderr");
         assert_eq!(errors(&run.stderr), macro_errors, "{case}");
     }
 }
 
-/// `check --verify` runs the macro's verification: for each of the macro's verification ui
-/// cases, it prints exactly the compile error (`tests/ui/cases/verify-*.stderr`), and without
-/// `--verify` the same directory passes the rules.
+/// The macro's rule cases: `check` prints exactly the macro's compile errors.
+#[test]
+fn check_says_exactly_what_the_macro_says() {
+    assert_same_errors_as_the_macro(
+        &[
+            "bad-name",
+            "directive-missing-reason",
+            "duplicate-version",
+            "empty-down",
+            "empty-up",
+            "gap",
+            "irreversible-with-sql",
+            "misplaced-directive",
+            "missing-down",
+            "missing-up",
+            "multiple-problems",
+            "name-mismatch",
+            "not-utf8",
+            "transaction-control",
+            "unknown-directive",
+            "version-too-large",
+            "version-zero",
+        ],
+        &[],
+    );
+}
+
+/// The macro's verification cases: each directory passes the rules, and `check --verify`
+/// prints exactly the macro's compile errors.
 #[test]
 fn check_verify_says_exactly_what_the_macro_says() {
     let cases = [
@@ -133,23 +142,11 @@ fn check_verify_says_exactly_what_the_macro_says() {
     let sandbox = Sandbox::new();
     for case in cases {
         let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
-        let dir = fixture.to_str().unwrap();
-        sandbox.run(&["check", "--dir", dir]).code(0);
-        let compiler =
-            std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
-                .unwrap();
-        let run = sandbox.run(&["check", "--verify", "--dir", dir]);
-        run.code(3);
-        let errors = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter(|line| line.starts_with("error: "))
-                .map(str::to_owned)
-                .collect()
-        };
-        let macro_errors = errors(&compiler);
-        assert!(!macro_errors.is_empty(), "{case}: no error in the .stderr");
-        assert_eq!(errors(&run.stderr), macro_errors, "{case}");
+        sandbox
+            .run(&["check", "--dir", fixture.to_str().unwrap()])
+            .code(0);
     }
+    assert_same_errors_as_the_macro(&cases, &["--verify"]);
 }
 
 #[test]
