@@ -86,10 +86,10 @@ fn assert_same_errors_as_the_macro(cases: &[&str], options: &[&str]) {
         let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
         let compiler =
             std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
-                .unwrap();
+                .expect("the ui case's .stderr");
         let mut args = vec!["check"];
         args.extend_from_slice(options);
-        args.extend(["--dir", fixture.to_str().unwrap()]);
+        args.extend(["--dir", fixture.to_str().expect("a UTF-8 path")]);
         let run = sandbox.run(&args);
         run.code(3);
         let macro_errors = errors(&compiler);
