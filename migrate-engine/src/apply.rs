@@ -259,7 +259,8 @@ impl Run<'_> {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
                 self.table.write(&tx, clean)?;
-                self.history.record(&tx, migration, direction, duration)?;
+                self.history
+                    .record(&tx, &[(migration, direction, duration)])?;
                 tx.commit()
                     .map_err(Error::sqlite("clearing the dirty flag"))?;
                 self.record(migration, direction, duration);
@@ -290,14 +291,18 @@ impl Run<'_> {
                     file: script.file_name().to_owned(),
                 });
             }
-            let duration = started.elapsed();
-            self.history.record(&tx, migration, *direction, duration)?;
-            durations.push(duration);
+            durations.push(started.elapsed());
             after = version_after(migration, *direction);
         }
         if check_foreign_keys && let [(migration, direction)] = chunk {
             check_foreign_keys_of(&tx, migration, *direction, before)?;
         }
+        let runs: Vec<(&Migration, Direction, std::time::Duration)> = chunk
+            .iter()
+            .zip(&durations)
+            .map(|((migration, direction), duration)| (*migration, *direction, *duration))
+            .collect();
+        self.history.record(&tx, &runs)?;
         self.table.write(
             &tx,
             SchemaVersion {

@@ -63,32 +63,45 @@ impl History {
         .map_err(Error::sqlite("creating the history table"))
     }
 
-    /// Records one run of a migration.
+    /// Records runs of migrations, in order, with one statement for the whole transaction
+    /// (a prepared statement per migration would cost more than many migrations' own SQL).
     pub(crate) fn record(
         &self,
         conn: &Connection,
-        migration: &Migration,
-        direction: Direction,
-        duration: Duration,
+        runs: &[(&Migration, Direction, Duration)],
     ) -> Result<(), Error> {
-        let script = migration.script(direction);
-        let lineage = (direction == Direction::Up).then(|| migration.lineage().to_hex());
-        conn.execute(
-            &format!(
+        // Six parameters a row; SQLite allows 32766 parameters in one statement.
+        for chunk in runs.chunks(1000) {
+            let rows =
+                vec!["(?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?)"; chunk.len()];
+            let sql = format!(
                 "INSERT INTO \"{}\" (version, name, direction, checksum, lineage, applied_at, duration_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?6)",
-                self.name
-            ),
-            (
-                i64::try_from(migration.version()).unwrap_or(i64::MAX),
-                migration.name(),
-                direction.as_str(),
-                script.checksum().to_hex(),
-                lineage,
-                duration.as_secs_f64() * 1000.0,
-            ),
-        )
-        .map_err(Error::sqlite("recording the migration in the history table"))?;
+                 VALUES {}",
+                self.name,
+                rows.join(", ")
+            );
+            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 6);
+            for (migration, direction, duration) in chunk {
+                let script = migration.script(*direction);
+                values.push(
+                    i64::try_from(migration.version())
+                        .unwrap_or(i64::MAX)
+                        .into(),
+                );
+                values.push(migration.name().to_owned().into());
+                values.push(direction.as_str().to_owned().into());
+                values.push(script.checksum().to_hex().into());
+                values.push(match direction {
+                    Direction::Up => migration.lineage().to_hex().into(),
+                    Direction::Down => rusqlite::types::Value::Null,
+                });
+                values.push((duration.as_secs_f64() * 1000.0).into());
+            }
+            conn.execute(&sql, rusqlite::params_from_iter(values))
+                .map_err(Error::sqlite(
+                    "recording the migrations in the history table",
+                ))?;
+        }
         Ok(())
     }
 

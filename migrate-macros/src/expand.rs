@@ -75,10 +75,10 @@ fn row(dir: &Path, migration: &Migration, span: &syn::LitStr) -> syn::Result<Tok
     let down = script(dir, migration.down(), span)?;
     let irreversible = option(migration.irreversible());
     let lossy_down = option(migration.lossy_down());
-    let lineage = migration.lineage().0;
+    let lineage = bytes(&migration.lineage().0);
     Ok(quote! {
         ::migrate_runtime::__private::Migration::__embedded(
-            #version, #name, #up, #down, #irreversible, #lossy_down, [#(#lineage),*],
+            #version, #name, #up, #down, #irreversible, #lossy_down, #lineage,
         )
     })
 }
@@ -102,18 +102,25 @@ pub(crate) fn path_literal(path: &Path, span: &syn::LitStr) -> syn::Result<Strin
 fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenStream> {
     let file_name = script.file_name();
     let path = path_literal(&dir.join(file_name), span)?;
-    let checksum = script.checksum().0;
+    let checksum = bytes(&script.checksum().0);
     let no_transaction = script.no_transaction();
     let disables_foreign_keys = script.disables_foreign_keys();
     Ok(quote! {
         ::migrate_runtime::__private::Script::__embedded(
             #file_name,
             ::core::include_str!(#path),
-            [#(#checksum),*],
+            #checksum,
             #no_transaction,
             #disables_foreign_keys,
         )
     })
+}
+
+/// A `[u8; 32]` as one byte-string token (`*b"…"`) rather than 32 integer tokens: a thousand
+/// migrations embed three checksums each, and every token costs the compiler parsing time.
+fn bytes(value: &[u8; 32]) -> TokenStream {
+    let literal = proc_macro2::Literal::byte_string(value);
+    quote!(*#literal)
 }
 
 fn option(value: Option<&str>) -> TokenStream {
