@@ -335,9 +335,13 @@ fn unquote(token: &str) -> &str {
     }
 }
 
-/// The 1-based line and column (in characters) of a byte offset in `text`.
+/// The 1-based line and column (in characters) of a byte offset in `text`; an offset past the
+/// end or inside a character counts as the character it falls in.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -454,6 +458,9 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 3), (2, 1));
         assert_eq!(line_col(text, text.find('f').unwrap()), (2, 5));
+        let inside_e_acute = text.find('é').unwrap() + 1;
+        assert_eq!(line_col(text, inside_e_acute), (2, 3));
+        assert_eq!(line_col(text, 1000), (2, 6));
     }
 
     #[test]

@@ -164,6 +164,7 @@ impl fmt::Display for Error {
                 statement,
                 message,
                 left_at,
+                source,
                 ..
             } => {
                 write!(f, "migration `{file}` failed at line {line}")?;
@@ -172,11 +173,18 @@ impl fmt::Display for Error {
                 }
                 write!(f, " (`{statement}`): {message}; ")?;
                 match left_at {
-                    LeftAt::Clean(version) => write!(
-                        f,
-                        "it was rolled back and the database is at {}, not dirty: fix the migration and run again",
-                        version_text(*version)
-                    ),
+                    LeftAt::Clean(version) => {
+                        write!(
+                            f,
+                            "it was rolled back and the database is at {}, not dirty",
+                            version_text(*version)
+                        )?;
+                        // When the database is at fault, the hint in `message` says what to do.
+                        if database_hint(source).is_none() {
+                            f.write_str(": fix the migration and run again")?;
+                        }
+                        Ok(())
+                    }
                     LeftAt::Dirty(version) => write!(
                         f,
                         "it ran outside a transaction, so the database is dirty at {}: repair the \
@@ -306,18 +314,34 @@ impl std::error::Error for Error {
     }
 }
 
-/// SQLite's own message, without rusqlite's additions (the SQL text, the offset).
+/// SQLite's own message, without rusqlite's additions (the SQL text, the offset), followed by
+/// what to do when the database rather than the SQL is at fault.
 pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
     match error {
-        rusqlite::Error::SqliteFailure(code, Some(message)) => {
-            if code.code == rusqlite::ErrorCode::DatabaseBusy {
-                format!("{message} (another connection held the lock past the busy timeout)")
-            } else {
-                message.clone()
-            }
-        }
+        rusqlite::Error::SqliteFailure(_, Some(message)) => match database_hint(error) {
+            Some(hint) => format!("{message} ({hint})"),
+            None => message.clone(),
+        },
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
+    }
+}
+
+/// What to do about an error that lies with the database (its file, its connection, another
+/// connection) and not with the SQL that ran.
+fn database_hint(error: &rusqlite::Error) -> Option<&'static str> {
+    match error.sqlite_error_code()? {
+        rusqlite::ErrorCode::DatabaseBusy => {
+            Some("another connection held the lock past the busy timeout")
+        }
+        rusqlite::ErrorCode::NotADatabase => {
+            Some("the file is not an SQLite database, or it is encrypted: check the database path")
+        }
+        rusqlite::ErrorCode::ReadOnly => Some(
+            "the connection or the file is read-only: migrate through a read-write connection \
+             to a writable file",
+        ),
+        _ => None,
     }
 }
 
