@@ -371,16 +371,33 @@ impl Run<'_> {
         if !self.history.exists(tx)? {
             self.history.create(tx)?;
         } else if !self.options.allow_changed {
-            let recorded = self.history.applied_checksums(tx)?;
-            let changed = history::changed(self.migrations.0, state.version, &recorded);
-            if !changed.is_empty() {
-                return Err(Error::Changed {
-                    changed,
-                    table: self.history.name().to_owned(),
-                });
-            }
+            self.check_unchanged(tx, state.version)?;
         }
         Ok(state)
+    }
+
+    /// Refuses applied migrations edited since. The lineage recorded for the current version
+    /// settles it in one lookup; only when it differs are the files compared one by one, to
+    /// name the changed ones (a difference only in migrations applied before history was
+    /// recorded is adopted).
+    fn check_unchanged(&self, tx: &Transaction<'_>, current: Option<u64>) -> Result<(), Error> {
+        let Some(version) = current else {
+            return Ok(());
+        };
+        let embedded = self.migrations.get(version).map(Migration::lineage);
+        match self.history.recorded_lineage(tx, version)? {
+            Some(recorded) if Some(recorded) != embedded => {}
+            _ => return Ok(()),
+        }
+        let recorded = self.history.applied_checksums(tx)?;
+        let changed = history::changed(self.migrations.0, current, &recorded);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Changed {
+            changed,
+            table: self.history.name().to_owned(),
+        })
     }
 
     /// The state a database without a version table starts from.

@@ -105,6 +105,31 @@ impl History {
         Ok(())
     }
 
+    /// The lineage recorded when `version` was last applied (`None`: not recorded): one
+    /// indexed lookup.
+    pub(crate) fn recorded_lineage(
+        &self,
+        conn: &Connection,
+        version: u64,
+    ) -> Result<Option<Checksum>, Error> {
+        let hex: Option<String> = conn
+            .query_row(
+                &format!(
+                    "SELECT lineage FROM \"{}\" WHERE version = ?1 AND direction = 'up' \
+                     ORDER BY id DESC LIMIT 1",
+                    self.name
+                ),
+                [i64::try_from(version).unwrap_or(i64::MAX)],
+                |row| row.get(0),
+            )
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })
+            .map_err(Error::sqlite("reading the history table"))?;
+        Ok(hex.as_deref().and_then(Checksum::from_hex))
+    }
+
     /// The checksum of the up script last applied for each version, where one is recorded.
     pub(crate) fn applied_checksums(
         &self,
