@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates every figure in BENCHMARKS.md and the plots, from nothing but the sources here.
 
-    python3 bench/run.py            # the full run (about an hour on 2 cores, builds included)
+    python3 bench/run.py            # the full run: about 40 minutes on 2 cores from nothing, 20 with warm builds
     python3 bench/run.py --quick    # a smoke run: every step, few repetitions, compile N = 100
     python3 bench/run.py --report   # rewrite BENCHMARKS.md and the plots from bench/results.json
+    python3 bench/run.py --only-compile  # compile times and clean builds again (same commit only)
 
 Each tool lives in a Cargo project of its own under bench/ (peers link different
 `libsqlite3-sys` versions, and cargo allows one `links = "sqlite3"` package per build graph),
@@ -402,11 +403,12 @@ def report(results: dict) -> str:
     w("# Benchmarks\n")
     w("Regenerate everything (builds, run time, compile time, sizes, this file and the plots):\n")
     w("```sh\npython3 bench/run.py\n```\n")
-    w(f"`--quick` is a smoke run of every step. This file was written by `{m['command']}` in "
-      f"{m['total_s'] / 60:.0f} minutes on {m['date']}.")
+    commands = " followed by ".join(f"`{c}`" for c in m["command"].split(" and "))
+    line = (f"`--quick` is a smoke run of every step. This file was written by {commands} "
+            f"({m['total_s'] / 60:.0f} minutes in all, finished {m['date']}).")
     if quick:
-        w(" **It is a quick run: too few repetitions to quote.**")
-    w("\n")
+        line += " **It is a quick run: too few repetitions to quote.**"
+    w(line + "\n")
     w("What is measured and how is described in `bench/run.py`; each tool is a Cargo project of "
       "its own under `bench/` (peers link different `libsqlite3-sys` versions, and cargo allows "
       "one `links = \"sqlite3\"` package per build graph), outside the main workspace. The "
@@ -562,8 +564,9 @@ def report(results: dict) -> str:
       "figure: touch `src/lib.rs`, `cargo build`, wall clock including cargo's own start-up; "
       "median of the repetitions, tools interleaved. \"opt-level overrides\" adds the four "
       "`[profile.dev.package.*] opt-level = 3` lines of our workspace's `Cargo.toml` "
-      "(libsqlite3-sys, rusqlite, migrate-engine, migrate-core), as `--config` flags: a user's "
-      "crate gets that speed only if it adds the same lines to its own workspace.\n")
+      "(libsqlite3-sys, rusqlite, migrate-engine, migrate-core), as `--config` flags; in the "
+      "release row, the same four under `[profile.release.package.*]`. A user's crate gets "
+      "that speed only if it adds the same lines to its own workspace.\n")
     if comp:
         csizes = sorted({int(s) for per in comp.values() for s in per})
         w("| macro | profile | " + " | ".join(f"N = {s}" for s in csizes)
@@ -590,10 +593,10 @@ def report(results: dict) -> str:
         for s in csizes:
             dev = comp["ours (no verification)"][str(s)]
             rel = comp["ours (no verification, release)"][str(s)]
-            w(f"| {s} | +{comp['ours (verification)'][str(s)] - dev:.2f} s | "
-              f"+{comp['ours (verification, opt-level overrides)'][str(s)] - dev:.2f} s | "
-              f"+{comp['ours (verification, release)'][str(s)] - rel:.2f} s | "
-              f"+{comp['ours (verification, release, opt-level overrides)'][str(s)] - rel:.2f} s |")
+            w(f"| {s} | {comp['ours (verification)'][str(s)] - dev:+.2f} s | "
+              f"{comp['ours (verification, opt-level overrides)'][str(s)] - dev:+.2f} s | "
+              f"{comp['ours (verification, release)'][str(s)] - rel:+.2f} s | "
+              f"{comp['ours (verification, release, opt-level overrides)'][str(s)] - rel:+.2f} s |")
         w("")
     clean = results.get("clean_build_s")
     if clean:
@@ -604,7 +607,9 @@ def report(results: dict) -> str:
           "SQLite; the opt-level lines make SQLite's C compile at `-O3`, which costs once. In "
           "release, proc macros and their dependencies use the `build-override` profile "
           "(opt-level 0), so verification builds a second, unoptimised SQLite for the compiler "
-          "and runs the migrations on it:\n")
+          "and runs the migrations on it; the four lines under `[profile.release.package.*]` "
+          "take precedence over `build-override`, so host and target share one optimised "
+          "SQLite again:\n")
         w("| configuration | clean build, wall clock | extra | CPU time (all processes) | extra |")
         w("| --- | ---: | ---: | ---: | ---: |")
         for label, t in clean.items():
@@ -673,6 +678,8 @@ def main() -> None:
             measure_clean_builds(results)
         results["machine"]["total_s"] += time.monotonic() - started
         results["machine"]["command"] += " and python3 bench/run.py --only-compile"
+        results["machine"]["date"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC")
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif args.report:
         results = json.loads(RESULTS.read_text())

@@ -72,7 +72,10 @@ fn applied<T: Tool>(tool: &mut T, name: &str, n: usize, db: &Path) {
 
 fn check<T: Tool>(tool: &mut T, conn: &mut T::Conn, n: usize) {
     let tables = tool.workload_tables(conn);
-    assert_eq!(tables, n as i64, "expected {n} workload tables after up, found {tables}");
+    assert_eq!(
+        tables, n as i64,
+        "expected {n} workload tables after up, found {tables}"
+    );
 }
 
 /// Parses the command line, runs the measurement and prints the samples.
@@ -132,7 +135,9 @@ pub fn run<T: Tool>(name: &str, mut tool: T, args: &[String]) {
                 drop(conn);
             }
         }
-        other => panic!("unknown command `{other}`: version, noop, noop-cold, apply-file, apply-memory"),
+        other => {
+            panic!("unknown command `{other}`: version, noop, noop-cold, apply-file, apply-memory")
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let samples: Vec<String> = ns.iter().map(u128::to_string).collect();

@@ -3,7 +3,9 @@
 static MIGRATIONS: &migrate_runtime::Migrations = &set_n200::MIGRATIONS;
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "size.db".to_owned());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "size.db".to_owned());
     let mut conn = migrate_runtime::rusqlite::Connection::open(path).expect("open");
     let report = MIGRATIONS.up(&mut conn).expect("up");
     println!("{report}");

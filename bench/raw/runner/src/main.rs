@@ -29,12 +29,15 @@ struct Raw {
 
 /// One read of the version: `None` when the table does not exist yet or is empty.
 fn read_version(conn: &Connection) -> Option<i64> {
-    let mut statement = conn.prepare("SELECT version, dirty FROM \"schema_migrations\"").ok()?;
+    let mut statement = conn
+        .prepare("SELECT version, dirty FROM \"schema_migrations\"")
+        .ok()?;
     statement.query_row([], |row| row.get(0)).ok()
 }
 
 fn write_version(conn: &Connection, version: i64) {
-    conn.execute("DELETE FROM \"schema_migrations\"", []).expect("delete");
+    conn.execute("DELETE FROM \"schema_migrations\"", [])
+        .expect("delete");
     conn.execute(
         "INSERT INTO \"schema_migrations\" (version, dirty) VALUES (?1, ?2)",
         (version, false),
@@ -104,8 +107,20 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("per-migration") {
         args.remove(0);
-        harness::run("raw-per-migration", Raw { per_migration: true }, &args);
+        harness::run(
+            "raw-per-migration",
+            Raw {
+                per_migration: true,
+            },
+            &args,
+        );
     } else {
-        harness::run("raw", Raw { per_migration: false }, &args);
+        harness::run(
+            "raw",
+            Raw {
+                per_migration: false,
+            },
+            &args,
+        );
     }
 }

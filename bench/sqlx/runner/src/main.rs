@@ -34,7 +34,9 @@ impl harness::Tool for Sqlx {
 
     fn open(&mut self, path: Option<&Path>) -> SqliteConnection {
         let options = match path {
-            Some(path) => SqliteConnectOptions::new().filename(path).create_if_missing(true),
+            Some(path) => SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true),
             None => SqliteConnectOptions::from_str("sqlite::memory:").expect("options"),
         }
         .journal_mode(SqliteJournalMode::Delete)
@@ -60,7 +62,9 @@ impl harness::Tool for Sqlx {
     fn sqlite_version(&mut self) -> String {
         let mut conn = self.open(None);
         self.rt
-            .block_on(sqlx::query_scalar::<_, String>("SELECT sqlite_version()").fetch_one(&mut conn))
+            .block_on(
+                sqlx::query_scalar::<_, String>("SELECT sqlite_version()").fetch_one(&mut conn),
+            )
             .expect("version")
     }
 }

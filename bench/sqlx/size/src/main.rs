@@ -4,7 +4,9 @@ use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "size.db".to_owned());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "size.db".to_owned());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
