@@ -48,6 +48,17 @@ fn edit_posts(name: &str, sql: &str) -> String {
     }
 }
 
+/// Each migration's drift, as `status` reports it.
+fn drift_of(migrations: &Migrations, conn: &Connection) -> Vec<Drift> {
+    migrations
+        .status(conn)
+        .unwrap()
+        .migrations
+        .iter()
+        .map(|m| m.drift)
+        .collect()
+}
+
 fn dump(conn: &Connection) -> String {
     let mut statement = conn
         .prepare("SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master ORDER BY name")
@@ -118,13 +129,7 @@ fn an_edit_can_be_accepted_explicitly_and_status_shows_it() {
     let mut conn = Connection::open(dir.path().join("app.db")).unwrap();
     set(dir.path(), unedited).to(&mut conn, 2).unwrap();
     let edited = set(dir.path(), edit_posts);
-    let drift: Vec<Drift> = edited
-        .status(&conn)
-        .unwrap()
-        .migrations
-        .iter()
-        .map(|m| m.drift)
-        .collect();
+    let drift = drift_of(&edited, &conn);
     assert_eq!(drift, [Drift::Unchanged, Drift::Changed, Drift::Unknown]);
     assert!(
         edited
@@ -149,13 +154,7 @@ fn line_endings_and_a_byte_order_mark_are_not_edits() {
         format!("\u{feff}{}", sql.replace('\n', "\r\n"))
     });
     assert!(windows.up(&mut conn).unwrap().is_empty());
-    let drift: Vec<Drift> = windows
-        .status(&conn)
-        .unwrap()
-        .migrations
-        .iter()
-        .map(|m| m.drift)
-        .collect();
+    let drift = drift_of(&windows, &conn);
     assert_eq!(drift, [Drift::Unchanged; 3]);
 }
 
@@ -183,13 +182,7 @@ fn a_database_migrated_without_history_is_adopted() {
         report.steps.iter().map(|s| s.version).collect::<Vec<_>>(),
         [3]
     );
-    let drift: Vec<Drift> = edited
-        .status(&conn)
-        .unwrap()
-        .migrations
-        .iter()
-        .map(|m| m.drift)
-        .collect();
+    let drift = drift_of(&edited, &conn);
     assert_eq!(drift, [Drift::Unknown, Drift::Unknown, Drift::Unchanged]);
     assert!(edited.up(&mut conn).unwrap().is_empty());
 }
