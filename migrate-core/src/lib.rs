@@ -23,6 +23,7 @@
 pub mod check;
 pub mod checksum;
 pub mod directive;
+pub mod foreign_keys;
 pub mod name;
 pub mod problem;
 pub mod source;
@@ -33,6 +34,7 @@ use std::path::Path;
 
 pub use check::check;
 pub use checksum::Checksum;
+pub use foreign_keys::ForeignKeys;
 pub use name::Direction;
 pub use problem::{Problem, Problems};
 pub use table::{Migration, Script};
