@@ -626,7 +626,7 @@ mod tests {
     #[test]
     fn rejects_unreadable_files() {
         let mut bad = file("000001_a.up.sql", "");
-        bad.contents = Err("permission denied".into());
+        bad.contents = Err("permission denied; make it a readable file".into());
         let p = problems(&[bad, file("000001_a.down.sql", "SELECT 1;")]);
         assert_eq!(
             p[0].to_string(),

@@ -21,11 +21,13 @@ pub enum Problem {
         /// What the operating system said.
         error: String,
     },
-    /// A file could not be read.
+    /// A file could not be read, or is not a regular file (a directory, a named pipe, a
+    /// dangling link, … named like a migration).
     Unreadable {
         /// The file.
         file: String,
-        /// What the operating system said.
+        /// What is wrong (what the operating system said, or what the entry is) and what to
+        /// do.
         error: String,
     },
     /// A `.sql` file whose name does not follow the grammar.
@@ -191,7 +193,7 @@ impl fmt::Display for Problem {
                 path.display()
             ),
             Problem::Unreadable { file, error } => {
-                write!(f, "cannot read `{file}`: {error}; make it a readable file")
+                write!(f, "cannot read `{file}`: {error}")
             }
             Problem::BadName { file, error } => {
                 write!(f, "`{file}` is not a valid migration file name: {error}")
