@@ -54,14 +54,10 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) database: Option<String>,
 
-    /// The version table's name
-    #[arg(
-        long,
-        global = true,
-        value_name = "NAME",
-        default_value = "schema_migrations"
-    )]
-    pub(crate) table: String,
+    /// The version table's name [default: schema_migrations, or the database URL's
+    /// x-migrations-table]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) table: Option<String>,
 
     /// Print one JSON document on stdout instead of text (errors included)
     #[arg(long, global = true)]

@@ -177,7 +177,11 @@ fn version_text(version: Option<u64>) -> String {
 /// The database cannot be opened or its version table is corrupt.
 pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
     let database = context.database.path.clone();
-    let Some(conn) = context.database.open_read_only()? else {
+    let migrator = context.migrations.with_options(context.options.clone());
+    let Some(state) = context
+        .database
+        .read(|conn| migrator.version(conn).map_err(|error| context.fail(error)))?
+    else {
         return Ok(Version {
             database,
             exists: false,
@@ -185,11 +189,6 @@ pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
             dirty: false,
         });
     };
-    let state = context
-        .migrations
-        .with_options(context.options.clone())
-        .version(&conn)
-        .map_err(|error| context.fail(error))?;
     Ok(Version {
         database,
         exists: true,
@@ -218,7 +217,11 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
             State::Pending
         },
     };
-    let Some(conn) = context.database.open_read_only()? else {
+    let migrator = context.migrations.with_options(context.options.clone());
+    let Some(status) = context
+        .database
+        .read(|conn| migrator.status(conn).map_err(|error| context.fail(error)))?
+    else {
         return Ok(Status {
             database,
             exists: false,
@@ -232,11 +235,6 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
                 .collect(),
         });
     };
-    let status = context
-        .migrations
-        .with_options(context.options.clone())
-        .status(&conn)
-        .map_err(|error| context.fail(error))?;
     let dirty = status.version.filter(|_| status.dirty);
     Ok(Status {
         database,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use migrate_runtime::{Migrations, Options};
 
 use crate::cli::{Cli, Command};
-use crate::database::Database;
+use crate::database::DatabaseUrl;
 use crate::failure::Failure;
 use crate::output::Output;
 
@@ -38,7 +38,7 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
 struct Context {
     dir: PathBuf,
     migrations: Migrations,
-    database: Database,
+    database: DatabaseUrl,
     options: Options,
 }
 
@@ -47,20 +47,58 @@ impl Context {
     /// the database; then locates the database. Each command opens it as it needs.
     fn new(cli: &Cli) -> Result<Context, Failure> {
         let migrations = load(&cli.global.dir)?;
-        let database = Database::locate(cli.global.database.as_deref())?;
+        let database = DatabaseUrl::locate(cli.global.database.as_deref())?;
+        let table = match (cli.global.table.as_deref(), database.table()) {
+            (Some(flag), Some(url)) if flag != url => {
+                return Err(Failure::usage(
+                    "table_conflict",
+                    format!(
+                        "`--table {flag}` and the database URL's `x-migrations-table={url}` name \
+                         different version tables: give the name once"
+                    ),
+                ));
+            }
+            (flag, url) => flag.or(url).unwrap_or("schema_migrations").to_owned(),
+        };
+        let mut options = Options::new()
+            .table_name(table)
+            .allow_changed_migrations(cli.global.allow_changed);
+        if let Some(timeout) = database.busy_timeout() {
+            options = options.busy_timeout(timeout);
+        }
+        refuse_invalid_table(&migrations, &options, &cli.global.dir)?;
         Ok(Context {
             dir: cli.global.dir.clone(),
             migrations,
             database,
-            options: Options::new()
-                .table_name(cli.global.table.clone())
-                .allow_changed_migrations(cli.global.allow_changed),
+            options,
         })
     }
 
     /// A runtime error, worded for this directory.
     fn fail(&self, error: migrate_runtime::Error) -> Failure {
         Failure::runtime(error, &self.dir)
+    }
+}
+
+/// Applies the runtime's rule for the version table's name before any database file is
+/// opened (and perhaps created): the runtime checks it first, on a scratch in-memory database.
+fn refuse_invalid_table(
+    migrations: &Migrations,
+    options: &Options,
+    dir: &Path,
+) -> Result<(), Failure> {
+    let scratch = migrate_runtime::rusqlite::Connection::open_in_memory().map_err(|error| {
+        Failure::failed(
+            "sqlite",
+            format!("SQLite cannot open an in-memory database: {error}"),
+        )
+    })?;
+    match migrations.with_options(options.clone()).version(&scratch) {
+        Err(error @ migrate_runtime::Error::InvalidTableName { .. }) => {
+            Err(Failure::runtime(error, dir))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -9,6 +9,7 @@ use migrate_runtime::{Migrator, Report};
 use serde::Serialize;
 
 use super::Context;
+use crate::database::Create;
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
 use crate::progress::{self, Progress};
@@ -20,6 +21,8 @@ pub(crate) struct Ran {
     command: &'static str,
     /// The database file.
     database: PathBuf,
+    /// Whether the file exists after the run (`to 0` on a missing file creates nothing).
+    exists: bool,
     /// The version before the run; `null`: nothing applied.
     from: Option<u64>,
     /// The version after the run.
@@ -43,9 +46,17 @@ impl Document for Ran {
     fn human(&self, style: Style) -> String {
         if self.steps.is_empty() {
             let at = version_text(self.to);
+            let missing = if self.exists {
+                String::new()
+            } else {
+                format!(
+                    " (`{}` does not exist, and was not created)",
+                    self.database.display()
+                )
+            };
             return match self.command {
-                "up" => format!("up to date at {at}\n"),
-                _ => format!("already at {at}\n"),
+                "up" => format!("up to date at {at}{missing}\n"),
+                _ => format!("already at {at}{missing}\n"),
             };
         }
         let mut out = format!(
@@ -79,6 +90,7 @@ impl Ran {
         Ran {
             command,
             database: context.database.path.clone(),
+            exists: true,
             from: report.from,
             to: report.to,
             steps: report
@@ -142,27 +154,39 @@ pub(crate) fn up(context: &Context) -> Result<Ran, Failure> {
             usize::try_from(latest.saturating_sub(current)).ok()
         },
         |migrator, conn| migrator.up(conn),
+        Create::Yes,
     )
 }
 
-/// Rolls back the last `n` migrations.
+/// Rolls back the last `n` migrations. A database file that does not exist has nothing to
+/// roll back: it is refused, and not created.
 ///
 /// # Errors
-/// As [`up`], plus too many steps and irreversible migrations.
+/// As [`up`], plus too many steps, irreversible migrations and a missing file.
 pub(crate) fn down(context: &Context, n: usize) -> Result<Ran, Failure> {
     run(
         "down",
         context,
         |_, _| Some(n),
         |migrator, conn| migrator.down(conn, n),
+        Create::No,
     )
 }
 
-/// Goes up or down to exactly `version`.
+/// Goes up or down to exactly `version`. `to 0` on a database file that does not exist is
+/// already there, and creates nothing; `to V` refuses an unknown V before creating anything.
 ///
 /// # Errors
 /// As [`down`], plus an unknown version.
 pub(crate) fn to(context: &Context, version: u64) -> Result<Ran, Failure> {
+    let create = if version == 0 {
+        Create::No
+    } else {
+        Create::Yes
+    };
+    if !context.database.exists()? {
+        known(context, version)?;
+    }
     run(
         "to",
         context,
@@ -171,6 +195,7 @@ pub(crate) fn to(context: &Context, version: u64) -> Result<Ran, Failure> {
             usize::try_from(current.abs_diff(version)).ok()
         },
         |migrator, conn| migrator.to(conn, version),
+        create,
     )
 }
 
@@ -179,13 +204,19 @@ pub(crate) fn to(context: &Context, version: u64) -> Result<Ran, Failure> {
 /// # Errors
 /// An unknown version, or the database cannot be opened or written.
 pub(crate) fn force(context: &Context, version: u64) -> Result<Forced, Failure> {
-    let mut conn = context.database.open()?;
+    let existed = context.database.exists()?;
+    if !existed {
+        known(context, version)?;
+    }
+    let Some(mut conn) = context.database.open("force", Create::Yes)? else {
+        return Err(missing(context, "force"));
+    };
     let migrator = context.migrations.with_options(context.options.clone());
     // Only for the report: a version table that cannot be read is what `force` repairs.
     let before = migrator.version(&conn).ok();
     migrator
         .force(&mut conn, version)
-        .map_err(|error| context.fail(error))?;
+        .map_err(|error| created(context, existed, context.fail(error)))?;
     Ok(Forced {
         database: context.database.path.clone(),
         from: before.and_then(|state| state.version),
@@ -200,8 +231,22 @@ fn run(
     context: &Context,
     total: impl FnOnce(&Migrator<'_>, &Connection) -> Option<usize>,
     operation: impl FnOnce(&Migrator<'_>, &mut Connection) -> Result<Report, migrate_runtime::Error>,
+    create: Create,
 ) -> Result<Ran, Failure> {
-    let mut conn = context.database.open()?;
+    let existed = context.database.exists()?;
+    let Some(mut conn) = context.database.open(command, create)? else {
+        if command == "to" {
+            return Ok(Ran {
+                command,
+                database: context.database.path.clone(),
+                exists: false,
+                from: None,
+                to: None,
+                steps: Vec::new(),
+            });
+        }
+        return Err(missing(context, command));
+    };
     let migrator = context.migrations.with_options(context.options.clone());
     // The total costs one read, so it is only asked for when progress can be shown.
     let progress = if progress::available() {
@@ -213,6 +258,43 @@ fn run(
     if let Some(progress) = progress {
         progress.finish();
     }
-    let report = result.map_err(|error| context.fail(error))?;
+    let report = result.map_err(|error| created(context, existed, context.fail(error)))?;
     Ok(Ran::new(command, context, report))
+}
+
+/// A command that needs an existing database found none, and created none.
+fn missing(context: &Context, command: &str) -> Failure {
+    Failure::failed(
+        "missing_database",
+        format!(
+            "the database `{}` does not exist, so nothing is applied and `migrate {command}` has \
+             nothing to roll back; nothing was created. Check the path (`--database` or \
+             DATABASE_URL)",
+            context.database.path.display()
+        ),
+    )
+}
+
+/// Refuses a version that is neither 0 nor a migration of the directory, before a missing
+/// database file would be created (the runtime refuses it too, but only once the file is open).
+fn known(context: &Context, version: u64) -> Result<(), Failure> {
+    if version == 0 || context.migrations.iter().any(|m| m.version() == version) {
+        return Ok(());
+    }
+    Err(context.fail(migrate_runtime::Error::TargetOutOfRange {
+        target: version,
+        latest: context.migrations.latest(),
+    }))
+}
+
+/// A failure of a command that created the database file: the message says so, since the
+/// runtime's "nothing was changed" speaks of the database's contents, not of the file.
+fn created(context: &Context, existed: bool, mut failure: Failure) -> Failure {
+    if !existed {
+        failure.message.push_str(&format!(
+            " (`{}` did not exist before this command, which created it)",
+            context.database.path.display()
+        ));
+    }
+    failure
 }

@@ -62,21 +62,115 @@ fn other_schemes_are_refused_without_repeating_the_url() {
 }
 
 #[test]
-fn query_parameters_empty_paths_and_memory_are_refused() {
+fn in_memory_lock_disabling_and_unknown_forms_are_refused_creating_nothing() {
     let sandbox = Sandbox::with_migrations();
     let mut stderr = String::new();
     for url in [
-        "sqlite://app.db?mode=ro",
         "sqlite://",
         ":memory:",
         "sqlite::memory:",
+        "file::memory:",
+        "sqlite:file::memory:",
+        "file:app.db?mode=memory",
+        "file:app.db?nolock=1",
+        "sqlite3://app.db?immutable=1&_journal_mode=OFF",
+        "sqlite3://app.db?_auth_user=admin&_auth_pass=s3cret&x-multi-statement=1",
+        "file://db.internal/app.db",
     ] {
-        let run = sandbox.run(&["up", "--database", url]);
-        run.code(2);
-        stderr.push_str(&run.stderr);
+        for command in ["up", "status"] {
+            let run = sandbox.run(&[command, "--database", url]);
+            run.code(2);
+            assert!(!run.stderr.contains("s3cret"), "{run}");
+            if command == "up" {
+                stderr.push_str(&run.stderr);
+            }
+        }
     }
     snapshot!("database_refused_forms", stderr);
     assert_eq!(sandbox.list("."), ["migrations"]);
+}
+
+#[test]
+fn a_file_uri_means_the_same_file_for_every_command() {
+    let sandbox = Sandbox::with_migrations();
+    std::fs::create_dir(sandbox.path("data")).unwrap();
+    sandbox.run(&["up", "--database", "file:app.db"]).code(0);
+    assert_eq!(sandbox.list("."), ["app.db", "data", "migrations"]);
+    for url in [
+        "file:app.db",
+        "sqlite:file:app.db",
+        "file:app.db?mode=ro",
+        "app.db?cache=shared",
+    ] {
+        let run = sandbox.run(&["version", "--database", url]);
+        assert_eq!(run.code(0).stdout, "000003\n", "{url}");
+    }
+    let run = sandbox.run(&["to", "1", "--database", "sqlite3://file:data/my%20app.db"]);
+    run.code(0);
+    assert_eq!(sandbox.list("data"), ["my app.db"]);
+    let run = sandbox.run(&["version", "--database", "file:data/my%20app.db"]);
+    assert_eq!(run.code(0).stdout, "000001\n");
+}
+
+#[test]
+fn golang_migrate_urls_name_the_version_table() {
+    let sandbox = Sandbox::with_migrations();
+    let url = "sqlite3://app.db?x-migrations-table=app_versions&x-no-tx-wrap=true";
+    sandbox.run(&["up", "--database", url]).code(0);
+    let conn = sandbox.open("app.db");
+    let version: i64 = conn
+        .query_row("SELECT version FROM app_versions", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let run = sandbox.run(&["version", "--database", url]);
+    assert_eq!(run.code(0).stdout, "000003\n");
+    let run = sandbox.run(&["version", "--database", url, "--table", "app_versions"]);
+    assert_eq!(run.code(0).stdout, "000003\n");
+    let run = sandbox.run(&["down", "--database", url, "--table", "schema_migrations"]);
+    run.code(2);
+    snapshot!("database_table_conflict", run);
+    let run = sandbox.run(&["version", "--database", "sqlite3://app.db"]);
+    assert_eq!(
+        run.code(0).stdout,
+        "nothing applied\n",
+        "the default table is another"
+    );
+}
+
+#[test]
+fn go_sqlite3_dsn_parameters_are_applied() {
+    let sandbox = Sandbox::with_migrations();
+    let dsn = "app.db?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=1&_sync=NORMAL&_loc=auto";
+    sandbox.run(&["up", "--database", dsn]).code(0);
+    let conn = sandbox.open("app.db");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        mode, "wal",
+        "the file was switched to WAL, as the Go service does"
+    );
+    let run = sandbox.run(&["status", "--database", dsn]);
+    assert!(run.code(0).stdout.contains("3 applied, 0 pending"), "{run}");
+}
+
+#[test]
+fn mode_ro_refuses_writes_and_mode_rw_never_creates() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "--database", "file:app.db?mode=rw"]);
+    run.code(1);
+    snapshot!("database_mode_rw_missing", run);
+    let run = sandbox.run(&["status", "--database", "file:app.db?mode=ro"]);
+    assert!(run.code(0).stdout.contains("(does not exist yet)"), "{run}");
+    let run = sandbox.run(&["up", "--database", "sqlite://app.db?mode=ro"]);
+    run.code(2);
+    snapshot!("database_mode_ro_up", run);
+    let run = sandbox.run(&["force", "1", "--database", "app.db?_query_only=true"]);
+    run.code(2);
+    assert_eq!(sandbox.list("."), ["migrations"], "nothing was created");
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["down", "--database", "file:app.db?mode=rw"]);
+    assert!(run.code(0).stdout.contains("000003 → 000002"), "{run}");
 }
 
 #[test]

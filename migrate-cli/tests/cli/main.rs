@@ -7,5 +7,6 @@ mod database;
 mod help;
 mod inspect;
 mod new;
+mod read_only;
 mod run;
 mod support;

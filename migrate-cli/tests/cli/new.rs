@@ -71,19 +71,16 @@ fn new_refuses_names_the_grammar_refuses() {
 }
 
 #[test]
-fn new_never_overwrites_and_leaves_no_half_pair() {
+fn new_sees_a_directory_holding_a_migration_name() {
     let sandbox = Sandbox::with_migrations();
-    // Something already holds the down file's name (a directory, which the listing ignores).
+    // A directory named like the next down file: the listing sees it (and `check` refuses it),
+    // so `new` finds the name taken instead of half-creating a pair.
     std::fs::create_dir(sandbox.path("migrations/000004_labels.down.sql")).unwrap();
     let before = sandbox.list("migrations");
     let run = sandbox.run(&["new", "labels"]);
-    run.code(1);
-    snapshot!("new_file_exists", run);
-    assert_eq!(
-        sandbox.list("migrations"),
-        before,
-        "the up file was removed again"
-    );
+    run.code(2);
+    snapshot!("new_name_held_by_a_directory", run);
+    assert_eq!(sandbox.list("migrations"), before, "nothing was created");
 }
 
 #[test]

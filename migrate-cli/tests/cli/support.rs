@@ -84,6 +84,19 @@ impl Sandbox {
         names
     }
 
+    /// Every file of the sandbox outside `migrations/`, with its bytes: what a command that
+    /// must not write is compared on, before and after.
+    pub(crate) fn files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        self.list(".")
+            .into_iter()
+            .filter(|name| name != "migrations")
+            .map(|name| {
+                let bytes = std::fs::read(self.path(&name)).expect("reading a file");
+                (name, bytes)
+            })
+            .collect()
+    }
+
     /// The `migrate` binary, run here, with an environment that does not leak the developer's
     /// `DATABASE_URL` or colour settings into the test.
     pub(crate) fn command(&self) -> assert_cmd::Command {
