@@ -7,10 +7,15 @@ use clap::{Args, Parser, Subcommand};
 /// What `migrate --help` ends with: the exit statuses and where the database comes from.
 const AFTER_HELP: &str = "\
 Database:
-  --database takes a file path, or a URL of the form sqlite://PATH, sqlite:PATH or
-  sqlite3://PATH (sqlite:///abs/app.db is an absolute path). Without --database, the
-  DATABASE_URL environment variable is used, with the same forms. Other schemes are refused.
-  `status` and `version` open the database read-only and never create it.
+  --database takes a file path, a URL of the form sqlite://PATH, sqlite:PATH or
+  sqlite3://PATH (sqlite:///abs/app.db is an absolute path), or a file: URI, each with
+  optional parameters: golang-migrate's x-migrations-table and x-no-tx-wrap, go-sqlite3's
+  _busy_timeout, _foreign_keys, _journal_mode, _synchronous, _query_only, _locking_mode
+  and SQLite's mode=ro|rw|rwc; cache, _loc, _mutex and _txlock are ignored, and any other
+  parameter is refused by name. Without --database, the DATABASE_URL environment variable
+  is used, with the same forms. Other schemes and in-memory databases are refused.
+  `status` and `version` only read: they never create the database or write to it.
+  `down` and `to 0` never create a missing database.
 
 Exit status:
   0  success
@@ -50,7 +55,7 @@ pub(crate) struct Global {
     )]
     pub(crate) dir: PathBuf,
 
-    /// The SQLite database: a path or sqlite://PATH [default: $DATABASE_URL]
+    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL]
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) database: Option<String>,
 
