@@ -114,14 +114,25 @@ impl DatabaseUrl {
         self.busy_timeout
     }
 
-    /// Whether the database file exists.
+    /// Whether the database file exists. It is looked at without being opened: a named pipe
+    /// would block the opener.
     ///
     /// # Errors
-    /// When the file system cannot tell.
+    /// When the file system cannot tell, or the path is not a regular file (a directory, a
+    /// named pipe, a socket, a device).
     pub(crate) fn exists(&self) -> Result<bool, Failure> {
-        self.path
-            .try_exists()
-            .map_err(|error| self.cannot_open(&error.to_string()))
+        match std::fs::metadata(&self.path) {
+            Ok(metadata) if metadata.is_file() => Ok(true),
+            Ok(metadata) if metadata.is_dir() => {
+                Err(self.cannot_open("it is a directory; give the database file's path"))
+            }
+            Ok(_) => Err(self.cannot_open(
+                "it is not a regular file (a named pipe, a socket or a device); give the \
+                 database file's path",
+            )),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(self.cannot_open(&error.to_string())),
+        }
     }
 
     /// Runs `read` on a read-only connection, or returns `None` when the file does not exist:
@@ -297,17 +308,9 @@ impl DatabaseUrl {
     }
 
     fn cannot_open(&self, why: &str) -> Failure {
-        let hint = if self.path.is_dir() {
-            ": it is a directory; give the database file's path"
-        } else {
-            ""
-        };
         Failure::failed(
             "open_database",
-            format!(
-                "cannot open the database `{}`: {why}{hint}",
-                self.path.display()
-            ),
+            format!("cannot open the database `{}`: {why}", self.path.display()),
         )
     }
 

@@ -174,3 +174,27 @@ fn a_named_pipe_in_the_directory_is_refused_by_check_and_up_without_hanging() {
     assert_eq!(up.code(3).stderr, check.stderr);
     assert!(!sandbox.exists("app.db"));
 }
+
+#[test]
+fn a_database_path_that_is_a_named_pipe_or_a_directory_is_refused_without_blocking() {
+    let sandbox = Sandbox::with_migrations();
+    let status = std::process::Command::new("mkfifo")
+        .arg(sandbox.path("pipe.db"))
+        .status()
+        .expect("running mkfifo");
+    assert!(status.success());
+    std::fs::create_dir(sandbox.path("dir.db")).unwrap();
+    let mut stderr = String::new();
+    for database in ["pipe.db", "dir.db"] {
+        for command in ["status", "up", "down"] {
+            // Opening the pipe would block here forever: nothing ever writes to it.
+            let run = sandbox.run(&[command, "--database", database]);
+            run.code(1);
+            if command == "status" {
+                stderr.push_str(&run.stderr);
+            }
+        }
+    }
+    snapshot!("database_not_a_regular_file", stderr);
+    assert_eq!(sandbox.list("."), ["dir.db", "migrations", "pipe.db"]);
+}
