@@ -139,15 +139,21 @@ impl DatabaseUrl {
     /// a command that only looks never creates a database, and leaves the directory's files
     /// and bytes as they were.
     ///
-    /// A WAL database whose `-wal` file does not exist (no connection has it open) is read
-    /// with `immutable=1`, because a read-only connection would otherwise create `-wal` and
-    /// `-shm` files it cannot remove; the file's size and modification time, and the absence
-    /// of `-wal`, are compared before and after, and a writer that came in between makes the
-    /// read run again through an ordinary read-only connection.
+    /// A WAL database needs care, since a read-only connection creates the `-wal` and `-shm`
+    /// files it lacks and cannot remove them:
+    /// - with an empty or no `-wal` file, the database file holds everything committed: it is
+    ///   read with `immutable=1` (no lock, no `-wal`, no `-shm`), and the file's size and
+    ///   modification time and the log's emptiness are compared before and after; a writer
+    ///   that came in between makes the read run again through an ordinary read-only
+    ///   connection, which shares the writer's files;
+    /// - with a `-wal` that holds frames but no `-shm`, a process stopped without closing the
+    ///   database, and only a read-write connection can recover the log: that is said;
+    /// - otherwise (`-wal` and `-shm` present: a connection is open, or one crashed), an
+    ///   ordinary read-only connection uses the files that are there.
     ///
     /// # Errors
-    /// When the file exists but SQLite cannot read it (a hot journal is explained), or what
-    /// `read` returns.
+    /// When the file exists but SQLite cannot read it (a hot journal or a log to recover is
+    /// explained), or what `read` returns.
     pub(crate) fn read<T>(
         &self,
         read: impl Fn(&Connection) -> Result<T, Failure>,
@@ -155,21 +161,23 @@ impl DatabaseUrl {
         if !self.exists()? {
             return Ok(None);
         }
-        if is_wal(&self.path) && !sibling(&self.path, "-wal").exists() {
-            let before = stamp(&self.path);
-            let result = {
-                let conn = self.connect(
-                    &uri(&self.path, "immutable=1")?,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
-                    false,
-                )?;
-                read(&conn)
-            };
-            if before.is_some()
-                && stamp(&self.path) == before
-                && !sibling(&self.path, "-wal").exists()
-            {
-                return result.map(Some);
+        let wal = sibling(&self.path, "-wal");
+        if is_wal(&self.path) {
+            if file_len(&wal) == 0 {
+                let before = stamp(&self.path);
+                let result = {
+                    let conn = self.connect(
+                        &uri(&self.path, "immutable=1")?,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                        false,
+                    )?;
+                    read(&conn)
+                };
+                if before.is_some() && stamp(&self.path) == before && file_len(&wal) == 0 {
+                    return result.map(Some);
+                }
+            } else if !sibling(&self.path, "-shm").exists() {
+                return Err(self.wal_recovery());
             }
         }
         let conn = self.connect(&plain(&self.path), OpenFlags::SQLITE_OPEN_READ_ONLY, false)?;
@@ -288,23 +296,30 @@ impl DatabaseUrl {
                     sibling(&self.path, "-journal").display()
                 ),
             ),
-            Some(rusqlite::ffi::SQLITE_READONLY_RECOVERY) => Failure::failed(
-                "wal_recovery",
-                format!(
-                    "cannot read the database `{path}`: its write-ahead log `{}` must be \
-                     recovered by a read-write connection (a writer stopped without closing \
-                     it); `status` and `version` only read, so nothing was changed. Run \
-                     `migrate up`, or open the file once read-write (`sqlite3 {path} 'PRAGMA \
-                     quick_check'`), then run this command again",
-                    sibling(&self.path, "-wal").display()
-                ),
-            ),
+            Some(rusqlite::ffi::SQLITE_READONLY_RECOVERY) => self.wal_recovery(),
             Some(code) if code & 0xff == rusqlite::ffi::SQLITE_NOTADB => self.cannot_open(&format!(
                 "{} (it is not an SQLite database, or it is encrypted: check the database path)",
                 sqlite_message(error)
             )),
             _ => self.cannot_open(&sqlite_message(error)),
         }
+    }
+
+    /// A WAL database whose log a stopped process left for a read-write connection to recover.
+    fn wal_recovery(&self) -> Failure {
+        let path = self.path.display();
+        Failure::failed(
+            "wal_recovery",
+            format!(
+                "cannot read the database `{path}`: a process stopped without closing it (a crash \
+                 or a kill), and its write-ahead log `{}` must be recovered by a read-write \
+                 connection before the file can be read; `status` and `version` only read, so \
+                 nothing was changed. Run `migrate up` (it recovers the log first), or open the \
+                 file once read-write (`sqlite3 {path} 'PRAGMA quick_check'`), then run this \
+                 command again",
+                sibling(&self.path, "-wal").display()
+            ),
+        )
     }
 
     fn cannot_open(&self, why: &str) -> Failure {
@@ -642,6 +657,11 @@ fn is_wal(path: &Path) -> bool {
     std::fs::File::open(path)
         .and_then(|mut file| file.read_exact(&mut header))
         .is_ok_and(|()| header.starts_with(b"SQLite format 3\0") && header[18] == 2)
+}
+
+/// The size of a file, 0 when it does not exist.
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
 }
 
 /// The file's size and modification time: a writer that checkpoints changes them.

@@ -198,3 +198,33 @@ fn a_database_path_that_is_a_named_pipe_or_a_directory_is_refused_without_blocki
     snapshot!("database_not_a_regular_file", stderr);
     assert_eq!(sandbox.list("."), ["dir.db", "migrations", "pipe.db"]);
 }
+
+#[test]
+fn a_write_ahead_log_left_by_a_crash_is_explained_and_left_alone() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["to", "2", "--database", "app.db"]).code(0);
+    let writer = sandbox.open("app.db");
+    writer
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             CREATE TABLE tags (name TEXT PRIMARY KEY);
+             UPDATE schema_migrations SET version = 3;",
+        )
+        .unwrap();
+    // What a writer killed after its commit leaves: the commit is in the log only, and
+    // nothing has the shared-memory index that a reader needs to find it.
+    for (from, to) in [("app.db", "crashed.db"), ("app.db-wal", "crashed.db-wal")] {
+        std::fs::copy(sandbox.path(from), sandbox.path(to)).unwrap();
+    }
+    drop(writer);
+    let before = sandbox.files();
+    let run = sandbox.run(&["version", "--database", "crashed.db"]);
+    run.code(1);
+    snapshot!("version_wal_to_recover", run);
+    let run = sandbox.run(&["status", "--database", "crashed.db", "--json"]);
+    assert_eq!(run.code(1).json()["error"]["kind"], "wal_recovery");
+    assert!(sandbox.files() == before, "a file was created or changed");
+    // A read-write open recovers the log, as the message says: the commit is kept.
+    let run = sandbox.run(&["up", "--database", "crashed.db"]);
+    assert_eq!(run.code(0).stdout, "up to date at 000003\n");
+}
