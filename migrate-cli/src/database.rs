@@ -35,6 +35,8 @@ pub(crate) struct DatabaseUrl {
     journal_mode: Option<&'static str>,
     /// `_synchronous` / `_sync`: set on connections that may write.
     synchronous: Option<&'static str>,
+    /// `x-no-tx-wrap`: accepted; it changes nothing here (see [`DatabaseUrl::no_tx_wrap`]).
+    no_tx_wrap: bool,
 }
 
 /// What a URL's `mode=` allows.
@@ -107,6 +109,13 @@ impl DatabaseUrl {
     /// The version table the URL names (`x-migrations-table`), if it names one.
     pub(crate) fn table(&self) -> Option<&str> {
         self.table.as_deref()
+    }
+
+    /// Whether the URL says `x-no-tx-wrap=true`. It changes nothing here: a file that runs
+    /// its own `BEGIN … COMMIT` says so itself with `-- migrate:no-transaction`, which the
+    /// macro reads too (it never sees a URL); commands only mention it when files need that.
+    pub(crate) fn no_tx_wrap(&self) -> bool {
+        self.no_tx_wrap
     }
 
     /// The busy timeout the URL sets (`_busy_timeout`), if it sets one.
@@ -392,6 +401,7 @@ impl DatabaseUrl {
             foreign_keys: None,
             journal_mode: None,
             synchronous: None,
+            no_tx_wrap: false,
         };
         let mut refusals: Vec<(Vec<String>, String)> = Vec::new();
         let mut memory = path == ":memory:";
@@ -454,11 +464,7 @@ impl DatabaseUrl {
                 }
                 self.table = Some(value.to_owned());
             }
-            "x-no-tx-wrap" => {
-                // Accepted, and changes nothing: here a file that manages its own transaction
-                // says so itself with `-- migrate:no-transaction`, which the macro reads too.
-                boolean(value)?;
-            }
+            "x-no-tx-wrap" => self.no_tx_wrap = boolean(value)?,
             // go-sqlite3's DSN parameters.
             "_busy_timeout" | "_timeout" => {
                 let millis: u64 = value.parse().map_err(|_| {
@@ -764,6 +770,8 @@ mod tests {
     fn golang_migrate_parameters() {
         let dsn = url("sqlite3://app.db?x-migrations-table=app_versions&x-no-tx-wrap=true");
         assert_eq!(dsn.table(), Some("app_versions"));
+        assert!(dsn.no_tx_wrap());
+        assert!(!url("sqlite3://app.db?x-no-tx-wrap=false").no_tx_wrap());
         assert!(url("sqlite3://app.db?x-no-tx-wrap=false").table().is_none());
         assert!(refused("sqlite3://app.db?x-no-tx-wrap=maybe").contains("true or false"));
         assert!(refused("sqlite3://app.db?x-migrations-table=").contains("names no table"));

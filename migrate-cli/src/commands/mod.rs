@@ -8,6 +8,7 @@ mod run;
 
 use std::path::{Path, PathBuf};
 
+use migrate_core::Problem;
 use migrate_runtime::{Migrations, Options};
 
 use crate::cli::{Cli, Command};
@@ -46,7 +47,7 @@ impl Context {
     /// Reads the directory first, so that a broken directory never opens (let alone creates)
     /// the database; then locates the database. Each command opens it as it needs.
     fn new(cli: &Cli) -> Result<Context, Failure> {
-        let migrations = load(&cli.global.dir)?;
+        let migrations = load(&cli.global.dir, cli.global.database.as_deref())?;
         let database = DatabaseUrl::locate(cli.global.database.as_deref())?;
         let table = match (cli.global.table.as_deref(), database.table()) {
             (Some(flag), Some(url)) if flag != url => {
@@ -103,6 +104,23 @@ fn refuse_invalid_table(
 }
 
 /// Reads and checks the migrations directory with exactly the macro's rules.
-fn load(dir: &Path) -> Result<Migrations, Failure> {
-    Migrations::from_dir(dir).map_err(|problems| Failure::directory(dir, problems.0))
+///
+/// When files run their own `BEGIN … COMMIT` and the database URL says `x-no-tx-wrap=true`
+/// (golang-migrate's way to let them), the failure also says why the URL does not let them
+/// here: a file says so itself, since the macro reads files, not URLs.
+fn load(dir: &Path, database: Option<&str>) -> Result<Migrations, Failure> {
+    Migrations::from_dir(dir).map_err(|problems| {
+        let own_transactions = problems.0.iter().any(|problem| {
+            matches!(problem, Problem::TransactionControl { keyword, .. } if keyword != "VACUUM")
+        });
+        let mut failure = Failure::directory(dir, problems.0);
+        if own_transactions && DatabaseUrl::locate(database).is_ok_and(|url| url.no_tx_wrap()) {
+            failure.message.push_str(
+                "; the database URL's `x-no-tx-wrap=true` does not change how a file runs here: \
+                 add the line `-- migrate:no-transaction` to each file that manages its own \
+                 transaction, which the build and every run then see too",
+            );
+        }
+        failure
+    })
 }

@@ -280,3 +280,27 @@ fn an_invalid_table_name_is_a_usage_error() {
     run.code(2);
     snapshot!("invalid_table_name", run);
 }
+
+#[test]
+fn x_no_tx_wrap_is_explained_where_files_run_their_own_transaction() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "migrations/000001_users.up.sql",
+        "BEGIN;\nCREATE TABLE users (id INTEGER PRIMARY KEY);\nCOMMIT;\n",
+    );
+    sandbox.write("migrations/000001_users.down.sql", "DROP TABLE users;\n");
+    let url = "sqlite3://app.db?x-no-tx-wrap=true";
+    let run = sandbox.run(&["up", "--database", url]);
+    run.code(3);
+    snapshot!("x_no_tx_wrap_own_transaction", run);
+    assert_eq!(sandbox.list("."), ["migrations"]);
+    // The directive is what lets a file run its own transaction, with or without the URL's.
+    let up = sandbox.read("migrations/000001_users.up.sql");
+    sandbox.write(
+        "migrations/000001_users.up.sql",
+        &format!("-- migrate:no-transaction\n{up}"),
+    );
+    sandbox.run(&["up", "--database", url]).code(0);
+    let run = sandbox.run(&["version", "--database", "app.db"]);
+    assert_eq!(run.code(0).stdout, "000001\n");
+}
