@@ -103,8 +103,9 @@ fn not_found_or(path: &Path, error: &std::io::Error) -> String {
             .map(|target| format!(" to `{}`", target.display()))
             .unwrap_or_default();
         return format!(
-            "it is a symbolic link{target}, which points to nothing; {REPLACE}, or make the \
-             link point to an existing file"
+            "it is a symbolic link{target}, which points to nothing: make it point to the \
+             migration's SQL file, replace it with that file, or move it out of the migrations \
+             directory"
         );
     }
     readable(error)

@@ -125,9 +125,9 @@ fn a_dangling_link_is_refused_naming_its_target() {
         problems(&scratch.migrations()),
         [
             "cannot read `000001_users.down.sql`: it is a symbolic link to \
-          `../shared/000001_users.down.sql`, which points to nothing; a migration must be a \
-          regular file (or a link to one): replace it with the migration's SQL file, or move it \
-          out of the migrations directory, or make the link point to an existing file"
+          `../shared/000001_users.down.sql`, which points to nothing: make it point to the \
+             migration's SQL file, replace it with that file, or move it out of the migrations \
+             directory"
         ]
     );
 }
