@@ -264,12 +264,16 @@ fn run(
 
 /// A command that needs an existing database found none, and created none.
 fn missing(context: &Context, command: &str) -> Failure {
+    let why = if command == "down" {
+        "so nothing is applied and `migrate down` has nothing to roll back"
+    } else {
+        "and this command does not create it"
+    };
     Failure::failed(
         "missing_database",
         format!(
-            "the database `{}` does not exist, so nothing is applied and `migrate {command}` has \
-             nothing to roll back; nothing was created. Check the path (`--database` or \
-             DATABASE_URL)",
+            "the database `{}` does not exist, {why}; nothing was created. Check the path \
+             (`--database` or DATABASE_URL)",
             context.database.path.display()
         ),
     )
