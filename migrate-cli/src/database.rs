@@ -467,10 +467,16 @@ impl DatabaseUrl {
             "x-no-tx-wrap" => self.no_tx_wrap = boolean(value)?,
             // go-sqlite3's DSN parameters.
             "_busy_timeout" | "_timeout" => {
-                let millis: u64 = value.parse().map_err(|_| {
-                    "must be a whole number of milliseconds, such as 5000".to_owned()
-                })?;
-                self.busy_timeout = Some(Duration::from_millis(millis));
+                // SQLite counts milliseconds in a C int.
+                let millis = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|millis| i32::try_from(*millis).is_ok())
+                    .ok_or_else(|| {
+                        "must be a whole number of milliseconds from 0 to 2147483647, such as 5000"
+                            .to_owned()
+                    })?;
+                self.busy_timeout = Some(Duration::from_millis(u64::from(millis)));
             }
             "_foreign_keys" | "_fk" => self.foreign_keys = Some(boolean(value)?),
             "_journal_mode" | "_journal" => {
@@ -585,7 +591,8 @@ fn bad_escape(from: &str) -> Failure {
     Failure::usage(
         "database_url",
         format!(
-            "{from} has a `%` that is not followed by two hexadecimal digits: write `%25` for `%`"
+            "{from} has a `%` escape that is not two hexadecimal digits, or that does not decode \
+             to UTF-8: write `%25` for a `%`"
         ),
     )
 }
@@ -818,6 +825,10 @@ mod tests {
         assert!(refused("app.db?_locking=exclusive").contains("EXCLUSIVE"));
         assert!(refused("app.db?_rt=1").contains("`_rt`: would change what the migrations"));
         assert!(refused("app.db?_busy_timeout=soon").contains("milliseconds"));
+        assert!(refused("app.db?_busy_timeout=2147483648").contains("2147483647"));
+        assert!(refused("app.db?_timeout=-1").contains("milliseconds"));
+        let longest = url("app.db?_busy_timeout=2147483647").busy_timeout();
+        assert_eq!(longest, Some(Duration::from_millis(2_147_483_647)));
     }
 
     #[test]
@@ -836,6 +847,72 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("unix-none"), "{message}");
+    }
+
+    #[test]
+    fn no_parameter_value_is_ever_repeated_in_a_refusal() {
+        let keys = [
+            "x-no-tx-wrap",
+            "_busy_timeout",
+            "_timeout",
+            "_foreign_keys",
+            "_fk",
+            "_journal_mode",
+            "_journal",
+            "_synchronous",
+            "_sync",
+            "_query_only",
+            "_locking_mode",
+            "_locking",
+            "mode",
+            "nolock",
+            "immutable",
+            "vfs",
+            "psow",
+            "modeof",
+            "_auth",
+            "_auth_user",
+            "_auth_pass",
+            "_auth_crypt",
+            "_auth_salt",
+            "_auto_vacuum",
+            "_vacuum",
+            "_cslike",
+            "_rt",
+            "_defer_fk",
+            "_ignore_check_constraints",
+            "_writable_schema",
+            "_cache_size",
+            "password",
+            "x-whatever",
+        ];
+        for key in keys {
+            for form in ["app.db", "sqlite3://app.db", "file:app.db"] {
+                let text = format!("{form}?{key}=hunter2%20secret");
+                if let Err(failure) = DatabaseUrl::parse(&text, Origin::Env) {
+                    assert!(
+                        !failure.message.contains("hunter2"),
+                        "{text}: {}",
+                        failure.message
+                    );
+                    assert!(failure.message.contains(&format!("`{key}`")), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_escapes_are_refused_without_panicking() {
+        for text in [
+            "file:%",
+            "file:%4",
+            "file:%zz.db",
+            "file:%\u{e9}.db",
+            "file:%ff.db",
+            "app.db?%=1",
+        ] {
+            assert!(refused(text).contains("`%25`"), "{text}");
+        }
     }
 
     #[test]
