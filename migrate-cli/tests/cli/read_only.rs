@@ -159,6 +159,7 @@ fn down_and_to_zero_never_create_a_missing_database() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_named_pipe_in_the_directory_is_refused_by_check_and_up_without_hanging() {
     let sandbox = Sandbox::with_migrations();
     std::fs::remove_file(sandbox.path("migrations/000003_tags.down.sql")).unwrap();
@@ -176,6 +177,7 @@ fn a_named_pipe_in_the_directory_is_refused_by_check_and_up_without_hanging() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_database_path_that_is_a_named_pipe_or_a_directory_is_refused_without_blocking() {
     let sandbox = Sandbox::with_migrations();
     let status = std::process::Command::new("mkfifo")
