@@ -279,7 +279,11 @@ fn an_invalid_table_name_is_a_usage_error() {
     ]);
     run.code(2);
     snapshot!("invalid_table_name", run);
-    assert_eq!(sandbox.list("."), ["migrations"], "refused before the file is created");
+    assert_eq!(
+        sandbox.list("."),
+        ["migrations"],
+        "refused before the file is created"
+    );
 }
 
 #[test]
