@@ -374,10 +374,23 @@ const READ_ONLY_FILE_CHECKED: &str = "[read-only file checked]";
 /// The user and group `nobody`.
 const NOBODY: u32 = 65_534;
 
-/// Runs [`read_only_file_worker`] as `nobody` and returns what it did.
+/// Runs [`read_only_file_worker`] as `nobody` and returns what it did. The test binary is
+/// copied into the (world-readable) temporary directory first: `nobody` may not be allowed to
+/// reach the build directory (a checkout under `/root`, say).
 fn without_root(fx: &Fixture, path: &Path) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().expect("the test binary's path");
+    // In a directory of its own: the snapshots compare the files beside the database.
+    let bin = fx.path("bin");
+    fs::create_dir(&bin).expect("a directory for the test binary");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+    let exe = bin.join("hostile-worker");
+    fs::copy(
+        std::env::current_exe().expect("the test binary's path"),
+        &exe,
+    )
+    .expect("copying the test binary");
+    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod 755");
     std::process::Command::new(exe)
         .args([
             "--ignored",
