@@ -17,6 +17,7 @@
 //! yet), and a migration preparing its `INSERT INTO runs` (the worker holds the write lock,
 //! inside a migration transaction). With these the test conducts every trial the same way:
 //!
+//! 0. the test applies migration 1 itself, so the database has a version to read;
 //! 1. one worker (the leader, a different one each trial) starts alone, and is held inside
 //!    its first migration transaction, holding the write lock;
 //! 2. the other 7 start, read the version (the runtime's idle check) while the leader holds
@@ -29,9 +30,9 @@
 //! So in every trial each worker must read the version inside its own transaction, after the
 //! lock was handed over: a runtime that trusted the version read before the lock, or one that
 //! stopped re-reading it between its own transactions, runs a migration twice in every trial
-//! (the `runs` checks below fail). With [`Options::commit_each_migration`] each of the 20
-//! migrations is a transaction of its own, so the migrations are split among workers in every
-//! trial (consecutive migrations by different workers). With the default commits, a run
+//! (the `runs` checks below fail). With [`Options::commit_each_migration`] each of the 19
+//! migrations left is a transaction of its own, so the migrations are split among workers in
+//! every trial (consecutive migrations by different workers). With the default commits, a run
 //! splits into as many pieces as the runtime has transactions, and the trial checks the same
 //! hand-over at each boundary.
 //!
@@ -218,7 +219,7 @@ fn race_in_trials(setup: Setup) {
     let started = Instant::now();
     for number in 1..=trials {
         let database = dir.path().join(format!("trial-{number}.db"));
-        support::prepare_database(&database, setup.journal_mode);
+        prepare_trial(&migrations, &database, setup.journal_mode);
         let trial = Trial {
             migrations_dir: &migrations_dir,
             migrations: &migrations,
@@ -233,9 +234,10 @@ fn race_in_trials(setup: Setup) {
         };
         let elapsed = trial_started.elapsed();
         let context = format!("{label}, trial {number}");
-        let applied = assert_every_worker_succeeded(&outcomes, &context);
-        assert_migrated_exactly_once(&migrations, &database, &applied, &context);
+        let mut applied = assert_every_worker_succeeded(&outcomes, &context);
         assert_handed_over(&transactions, &applied, setup.commit_each, &context);
+        applied.push((THE_TEST, (1..=PREPARED).collect()));
+        assert_migrated_exactly_once(&migrations, &database, &applied, &context);
         if setup.journal_mode == JournalMode::Wal {
             assert_eq!(support::journal_mode_of(&database), "wal", "{context}");
         }
@@ -310,13 +312,7 @@ impl Gate {
 /// database and take no lock on the file), and installs the authorizer that passes the
 /// [`BEGIN`] and [`HOLDING`] moments through `gate`.
 fn open_as_worker(database: &Path, id: u32, gate: Gate) -> Connection {
-    let mut conn = Connection::open(database).expect("opening the database");
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON;\n\
-         CREATE TEMP TABLE worker (id INTEGER NOT NULL);\n\
-         INSERT INTO temp.worker (id) VALUES ({id});"
-    ))
-    .expect("preparing the worker's connection");
+    let mut conn = open_recording_as(database, id);
     conn.authorizer(Some(move |context: AuthContext<'_>| {
         match context.action {
             AuthAction::Transaction {
@@ -329,6 +325,34 @@ fn open_as_worker(database: &Path, id: u32, gate: Gate) -> Connection {
     }))
     .expect("installing the authorizer");
     conn
+}
+
+/// Opens a connection as a service does (foreign keys enforced) whose migrations record `id`
+/// as the worker in `runs`.
+fn open_recording_as(database: &Path, id: u32) -> Connection {
+    let conn = Connection::open(database).expect("opening the database");
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON;\n\
+         CREATE TEMP TABLE worker (id INTEGER NOT NULL);\n\
+         INSERT INTO temp.worker (id) VALUES ({id});"
+    ))
+    .expect("preparing the connection");
+    conn
+}
+
+/// The worker id the test records for the migrations it applies itself before a trial.
+const THE_TEST: u32 = 0;
+/// The version every trial's database starts at, applied by the test.
+const PREPARED: u64 = 1;
+
+/// Brings a trial's database to [`PREPARED`], so that the version the workers read before
+/// they take the lock is a real one that the leader's commits then make stale.
+fn prepare_trial(migrations: &Migrations, database: &Path, journal_mode: JournalMode) {
+    support::prepare_database(database, journal_mode);
+    let mut conn = open_recording_as(database, THE_TEST);
+    migrations
+        .to(&mut conn, PREPARED)
+        .expect("preparing the trial's database");
 }
 
 fn format_versions(versions: &[u64]) -> String {
@@ -645,7 +669,7 @@ fn assert_handed_over(
     if commit_each {
         assert_eq!(
             transactions.len() as u64,
-            LATEST,
+            LATEST - PREPARED,
             "{context}: transactions that applied migrations"
         );
     }
@@ -895,14 +919,23 @@ fn describe_who_ran_what(applied: &[(u32, Vec<u64>)]) -> String {
             _ => spans.push((id, version, version)),
         }
     }
-    let distinct: std::collections::BTreeSet<u32> = spans.iter().map(|(id, ..)| *id).collect();
+    let distinct: BTreeSet<u32> = spans
+        .iter()
+        .map(|(id, ..)| *id)
+        .filter(|id| *id != THE_TEST)
+        .collect();
     let spans: Vec<String> = spans
         .iter()
         .map(|(id, start, end)| {
-            if start == end {
-                format!("worker {id}: {start}")
+            let who = if *id == THE_TEST {
+                "the test".to_owned()
             } else {
-                format!("worker {id}: {start}-{end}")
+                format!("worker {id}")
+            };
+            if start == end {
+                format!("{who}: {start}")
+            } else {
+                format!("{who}: {start}-{end}")
             }
         })
         .collect();
