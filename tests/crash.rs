@@ -1,13 +1,16 @@
-//! Crash safety: a process applying migrations is killed with SIGKILL at random moments, and
-//! every time the database is left at a version whose schema and data are exactly those of a
-//! clean apply to that version, not dirty, and a new `up` completes.
+//! Crash safety: a process applying migrations is killed with SIGKILL in the middle of a
+//! migration, and every time the database is left at a version whose schema and data are
+//! exactly those of a clean apply to that version, not dirty, and a new `up` completes.
 //!
 //! The migration set is written at run time: 8 migrations with long steps (recursive-CTE bulk
 //! inserts of 40,000 rows into a table whose foreign key is enforced, index builds, a large
 //! `UPDATE`, an archive that copies and deletes half a table) and one table recreation with
 //! `PRAGMA foreign_keys = OFF` that rebuilds the parent of two `ON DELETE CASCADE` children and
-//! the 120,000-row child itself. Every migration is transactional; a
+//! the 40,000-row child itself. Every migration is transactional; a
 //! `-- migrate:no-transaction` migration is documented as able to leave the database dirty.
+//! Each up script starts with a progress marker, `INSERT INTO temp.progress (version) VALUES
+//! (k);`: a row in a temporary table of the connection running it (not part of the database
+//! file), which the worker observes with an update hook.
 //!
 //! The reference is computed once: a clean apply `to(v)` of every version `v` on a fresh
 //! database, recording after each the database's fingerprint: every schema object (type, name,
@@ -15,15 +18,25 @@
 //! rowid order. The fingerprints of the versions are pairwise different, so a database whose
 //! fingerprint equals one of them holds exactly that version's schema and data.
 //!
-//! Each trial starts a worker process (this test binary running [`crash_worker`]) on a fresh
-//! database file in one of four setups: `up` in its default mode (the set is applied in three
-//! transactions: 1-3, the foreign-keys-off migration 4 alone, 5-8) or with
-//! [`Options::commit_each_migration`] (a commit after each of the 8), on a database in
-//! rollback-journal mode (`DELETE`) or in `WAL` mode. The worker prints a line just before it
-//! calls `up`; the test waits for that line, sleeps for a delay drawn from a seeded PRNG,
-//! uniformly between 0 and 110 % of the time an uninterrupted `up` takes in that setup
-//! (the fastest of two runs per setup, each checked against the reference), and kills the
-//! worker with SIGKILL ([`Child::kill`]). Then it checks that:
+//! Each trial starts a worker process (this test binary running the ignored test
+//! [`crash_worker`] with `--ignored --exact`) on a fresh database file in one of four setups:
+//! `up` with its default commits or with [`Options::commit_each_migration`], on a database in
+//! rollback-journal mode (`DELETE`) or in `WAL` mode. A seeded PRNG picks, for each trial, a
+//! migration `k` and how the kill lands:
+//!
+//! - **pinned** (the first 4 trials of every 8, one per setup): the worker's update hook stops
+//!   the worker inside migration `k`, right after its marker, with the migration's transaction
+//!   open, and reports it; the test then kills it. Every pinned kill lands inside the run, and
+//!   the test asserts it: the worker never reported success, and the version found is below
+//!   `k` (exactly `k - 1` with a commit after each migration; with the default commits, it
+//!   depends on how many transactions the runtime makes, which the test does not assume);
+//! - **delayed** (the other 4 of every 8): the worker reports reaching migration `k` and goes
+//!   on; the test kills it after a delay drawn uniformly from 0 to 110 % of the share of an
+//!   uninterrupted `up` left from migration `k` on (measured per setup, the fastest of two
+//!   runs, each checked against the reference). These land anywhere: inside a statement,
+//!   between migrations, after the last commit, or after `up` returned.
+//!
+//! After each kill the test checks that:
 //!
 //! - `version()` succeeds and is not dirty, and the golang-migrate table is well-formed;
 //! - the database's fingerprint equals the reference of that version (so a kill never leaves
@@ -39,26 +52,31 @@
 //! WAL), `up` after its last commit, or nothing (the worker had already reported success). The
 //! summary prints these counts, the versions the kills left, and the seed.
 //!
-//! The default run does 8 trials (2 per setup) with a seed from the clock. For a stress run,
-//! or to replay a run's delays, set the count and the seed:
+//! The default run does 8 trials (2 per setup, 4 of them pinned) with seed 1, so it picks the
+//! same migrations and delays every time. For a stress run, or another sequence, set the
+//! count and the seed:
 //!
 //! ```text
-//! MIGRATE_CRASH_TRIALS=200 MIGRATE_CRASH_SEED=1 cargo test --test crash -- --nocapture
+//! MIGRATE_CRASH_TRIALS=200 MIGRATE_CRASH_SEED=7 cargo test --test crash -- --nocapture
 //! ```
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::env;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::path::Path;
+use std::sync::mpsc::Receiver;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use migrate_core::Checksum;
 use migrate_runtime::rusqlite::Connection;
+use migrate_runtime::rusqlite::hooks::Action;
 use migrate_runtime::{Migrations, Options};
+use support::{JournalMode, Output, WorkerProcess};
 use tempfile::TempDir;
 
 /// The number of migrations, and so the latest version.
@@ -75,19 +93,28 @@ const VERSION_TABLE: &str = "schema_migrations";
 const DEFAULT_TRIALS: usize = 8;
 const TRIALS_VAR: &str = "MIGRATE_CRASH_TRIALS";
 const SEED_VAR: &str = "MIGRATE_CRASH_SEED";
-/// The kill delay is drawn from 0 to this share of an uninterrupted `up`'s duration.
+/// The seed unless [`SEED_VAR`] says otherwise: every run picks the same kill points.
+const DEFAULT_SEED: u64 = 1;
+/// A delayed kill's delay is drawn from 0 to this share of the time an uninterrupted `up`
+/// takes from the migration it is measured from.
 const DELAY_SPAN: f64 = 1.1;
 /// Uninterrupted runs per setup to measure that duration; the fastest counts (the first run
 /// of a process is often slower, and a window too wide lands kills after `up` returned).
 const CALIBRATION_RUNS: usize = 2;
 
-/// The test that, in a child process, is the worker.
+/// The ignored test that, in a child process, is the worker.
 const WORKER_TEST: &str = "crash_worker";
 const MIGRATIONS_VAR: &str = "MIGRATE_CRASH_WORKER_MIGRATIONS";
 const DATABASE_VAR: &str = "MIGRATE_CRASH_WORKER_DATABASE";
 const COMMIT_EACH_VAR: &str = "MIGRATE_CRASH_WORKER_COMMIT_EACH";
+/// The migration inside which the worker stops (pinned trials).
+const STOP_AT_VAR: &str = "MIGRATE_CRASH_WORKER_STOP_AT";
 /// What the worker prints just before it calls `up`.
 const STARTED: &str = "[crash-worker started]";
+/// What the worker prints when a migration's marker runs; the version follows.
+const REACHED: &str = "[crash-worker reached]";
+/// What the worker prints when it stops inside a migration, waiting to be killed.
+const STOPPED: &str = "[crash-worker stopped]";
 /// What the worker prints once `up` returned successfully.
 const DONE: &str = "[crash-worker done]";
 
@@ -97,21 +124,6 @@ struct Setup {
     journal_mode: JournalMode,
     /// [`Options::commit_each_migration`].
     commit_each: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum JournalMode {
-    Delete,
-    Wal,
-}
-
-impl JournalMode {
-    fn pragma_value(self) -> &'static str {
-        match self {
-            JournalMode::Delete => "delete",
-            JournalMode::Wal => "wal",
-        }
-    }
 }
 
 const SETUPS: [Setup; 4] = [
@@ -151,6 +163,27 @@ impl Setup {
     }
 }
 
+/// Where a trial's kill is aimed.
+#[derive(Clone, Copy, Debug)]
+enum Kill {
+    /// The worker stops inside migration `k` and is killed there.
+    Pinned { k: u64 },
+    /// The worker is killed `delay` after it reported reaching migration `k`.
+    Delayed { k: u64, delay: Duration },
+}
+
+impl Kill {
+    fn describe(self) -> String {
+        match self {
+            Kill::Pinned { k } => format!("killed while stopped inside migration {k}"),
+            Kill::Delayed { k, delay } => format!(
+                "killed {:.0} ms after reaching migration {k}",
+                delay.as_secs_f64() * 1000.0
+            ),
+        }
+    }
+}
+
 /// What a kill interrupted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Landed {
@@ -163,20 +196,19 @@ enum Landed {
 }
 
 #[test]
-fn sigkill_at_random_moments_leaves_a_consistent_database_that_up_completes() {
+fn sigkill_in_the_middle_of_up_leaves_a_consistent_database_that_up_completes() {
     let started = Instant::now();
     let dir = TempDir::new().expect("temporary directory");
     let migrations_dir = dir.path().join("migrations");
     write_migration_set(&migrations_dir);
-    let migrations = load_migration_set(&migrations_dir);
+    let migrations = support::load_migration_set(&migrations_dir);
     assert_eq!(migrations.latest(), Some(LATEST));
     let reference = Reference::compute(&migrations, &dir.path().join("reference.db"));
-    let trials = trials();
+    let trials = support::trials(TRIALS_VAR, DEFAULT_TRIALS);
     let seed = seed();
     let mut rng = SplitMix64(seed);
     eprintln!(
-        "crash: seed {seed} (replay the delays with {SEED_VAR}={seed}), {trials} trials; \
-         reference computed in {:.1} s",
+        "crash: seed {seed} ({SEED_VAR}), {trials} trials; reference computed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -185,70 +217,99 @@ fn sigkill_at_random_moments_leaves_a_consistent_database_that_up_completes() {
         migrations: &migrations,
         reference: &reference,
     };
-    let mut windows = BTreeMap::new();
+    let mut runs = BTreeMap::new();
     for (index, setup) in SETUPS.iter().enumerate() {
-        let window = (1..=CALIBRATION_RUNS)
-            .map(|run| {
-                let database = dir.path().join(format!("calibration-{index}-{run}.db"));
-                workers.uninterrupted(*setup, &database)
+        let run = (1..=CALIBRATION_RUNS)
+            .map(|number| {
+                let database = dir.path().join(format!("calibration-{index}-{number}.db"));
+                let run = workers.uninterrupted(*setup, &database);
+                support::remove_database(&database);
+                run
             })
-            .min()
+            .min_by_key(|run| run.total)
             .expect("at least one calibration run");
         eprintln!(
             "{}: an uninterrupted up takes {:.0} ms (the fastest of {CALIBRATION_RUNS} runs)",
             setup.label(),
-            window.as_secs_f64() * 1000.0
+            run.total.as_secs_f64() * 1000.0
         );
-        windows.insert(index, window);
+        runs.insert(index, run);
     }
 
     let mut tally = Tally::default();
     for number in 1..=trials {
         let index = (number - 1) % SETUPS.len();
         let setup = SETUPS[index];
-        let delay = windows[&index].mul_f64(DELAY_SPAN * rng.unit());
+        let k = 1 + rng.next_u64() % LATEST;
+        let pinned = ((number - 1) / SETUPS.len()).is_multiple_of(2);
+        let kill = if pinned {
+            Kill::Pinned { k }
+        } else {
+            let left = runs[&index].left_from(k);
+            Kill::Delayed {
+                k,
+                delay: left.mul_f64(DELAY_SPAN * rng.unit()),
+            }
+        };
         let database = dir.path().join(format!("trial-{number}.db"));
-        let outcome = workers.kill_and_recover(setup, &database, delay, number);
+        let outcome = workers.kill_and_recover(setup, &database, kill, number);
         eprintln!(
-            "trial {number}/{trials} ({}): killed {:.0} ms after up began: {}",
+            "trial {number}/{trials} ({}): {}: {}",
             setup.label(),
-            delay.as_secs_f64() * 1000.0,
+            kill.describe(),
             outcome.describe()
         );
-        tally.add(&setup, &outcome);
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            let _ = fs::remove_file(format!("{}{suffix}", database.display()));
-        }
+        tally.add(&setup, kill, &outcome);
+        support::remove_database(&database);
     }
     eprintln!(
         "crash: {trials} trials in {:.1} s (seed {seed}): {}",
         started.elapsed().as_secs_f64(),
         tally.describe()
     );
+    // The stated minimum: at least half the trials are pinned inside a migration, and each of
+    // those landed while up was migrating (asserted trial by trial above).
     assert!(
-        tally.count(Landed::MidRun) > 0,
-        "no kill landed while up was migrating: the delays miss the window, so this test proves \
-         nothing ({})",
+        2 * tally.pinned >= trials && tally.count(Landed::MidRun) >= tally.pinned,
+        "fewer than half the trials killed the worker while up was migrating ({})",
         tally.describe()
     );
 }
 
-/// The worker side of the crash test: does nothing unless started by it.
+/// The worker side of the crash test, run by it in a child process.
 #[test]
+#[ignore = "not a test: the worker process that the crash test starts and kills"]
 fn crash_worker() {
-    let (Some(dir), Some(database)) = (env::var_os(MIGRATIONS_VAR), env::var_os(DATABASE_VAR))
-    else {
-        return;
-    };
+    let var = |name: &str| env::var_os(name).unwrap_or_else(|| panic!("{name} is not set"));
+    let (dir, database) = (var(MIGRATIONS_VAR), var(DATABASE_VAR));
     let commit_each = env::var_os(COMMIT_EACH_VAR).is_some();
-    let migrations = load_migration_set(Path::new(&dir));
+    let stop_at: Option<i64> = env::var(STOP_AT_VAR).ok().map(|k| {
+        k.parse()
+            .unwrap_or_else(|_| panic!("{STOP_AT_VAR} must be a number, not {k:?}"))
+    });
+    let migrations = support::load_migration_set(Path::new(&dir));
     let mut conn = open_as_service(Path::new(&database));
-    println!("{STARTED}");
+    conn.update_hook(Some(
+        move |action: Action, database: &str, table: &str, version: i64| {
+            if action == Action::SQLITE_INSERT && database == "temp" && table == "progress" {
+                support::report(&format!("{REACHED} {version}"));
+                if stop_at == Some(version) {
+                    support::report(&format!("{STOPPED} {version}"));
+                    // Never answered: the test kills the worker here. If the test goes away
+                    // instead, the worker exits without finishing the migration.
+                    support::await_go_ahead();
+                    std::process::exit(4);
+                }
+            }
+        },
+    ))
+    .expect("installing the update hook");
+    support::report(STARTED);
     let report = migrations
         .with_options(Options::new().commit_each_migration(commit_each))
         .up(&mut conn)
         .unwrap_or_else(|error| panic!("up failed: {error}\n{error:?}"));
-    println!("{DONE} {}", report.steps.len());
+    support::report(&format!("{DONE} {}", report.steps.len()));
 }
 
 /// What the trials share.
@@ -256,6 +317,21 @@ struct Workers<'a> {
     migrations_dir: &'a Path,
     migrations: &'a Migrations,
     reference: &'a Reference,
+}
+
+/// The timing of an uninterrupted `up`.
+struct Run {
+    total: Duration,
+    /// When each migration's marker ran, from the start of `up`.
+    reached: BTreeMap<u64, Duration>,
+}
+
+impl Run {
+    /// The time an uninterrupted `up` takes from migration `k`'s marker to its end.
+    fn left_from(&self, k: u64) -> Duration {
+        let at = self.reached.get(&k).copied().unwrap_or_default();
+        self.total.saturating_sub(at)
+    }
 }
 
 /// What one trial found.
@@ -291,40 +367,73 @@ impl Outcome {
 }
 
 impl Workers<'_> {
-    /// Runs a worker to the end on a fresh database and returns how long its `up` took; checks
-    /// that the result equals the latest reference.
-    fn uninterrupted(&self, setup: Setup, database: &Path) -> Duration {
-        prepare_database(database, setup.journal_mode);
-        let mut worker = self.spawn(setup, database);
-        let started = worker.await_started();
-        let done = worker.await_line(DONE);
-        let elapsed = started.elapsed();
-        let transcript = worker.finish();
-        assert!(
-            done,
-            "{}: the uninterrupted worker failed:\n{transcript}",
-            setup.label()
-        );
+    /// Runs a worker to the end on a fresh database and returns how long its `up` took and
+    /// when it reached each migration; checks that the result equals the latest reference.
+    fn uninterrupted(&self, setup: Setup, database: &Path) -> Run {
+        support::prepare_database(database, setup.journal_mode);
+        let mut worker = self.spawn(setup, database, None);
+        worker.await_line(STARTED);
+        let started = Instant::now();
+        let mut reached = BTreeMap::new();
+        loop {
+            let line = worker.next_line();
+            let Some(line) = line else {
+                panic!(
+                    "{}: the uninterrupted worker failed:\n{}",
+                    setup.label(),
+                    worker.process.describe_failure("failed")
+                );
+            };
+            if let Some(k) = reached_version(&line) {
+                reached.insert(k, started.elapsed());
+            }
+            if line.contains(DONE) {
+                break;
+            }
+        }
+        let total = started.elapsed();
+        worker.process.wait();
         let conn = open_as_service(database);
         self.reference
             .assert_matches(&conn, Some(LATEST), &setup.label());
-        elapsed
+        Run { total, reached }
     }
 
-    /// One trial: a worker killed `delay` after it began `up`, then the checks.
+    /// One trial: a worker killed as `kill` says, then the checks.
     fn kill_and_recover(
         &self,
         setup: Setup,
         database: &Path,
-        delay: Duration,
+        kill: Kill,
         number: usize,
     ) -> Outcome {
-        let context = format!("trial {number} ({})", setup.label());
-        prepare_database(database, setup.journal_mode);
-        let mut worker = self.spawn(setup, database);
-        let started = worker.await_started();
-        thread::sleep(delay.saturating_sub(started.elapsed()));
-        let transcript = worker.kill();
+        let context = format!("trial {number} ({}, {})", setup.label(), kill.describe());
+        support::prepare_database(database, setup.journal_mode);
+        let (stop_at, k) = match kill {
+            Kill::Pinned { k } => (Some(k), k),
+            Kill::Delayed { k, .. } => (None, k),
+        };
+        let mut worker = self.spawn(setup, database, stop_at);
+        let marker = if stop_at.is_some() { STOPPED } else { REACHED };
+        let mut seen = false;
+        while let Some(line) = worker.next_line() {
+            if line.contains(marker) && reached_version(&line) == Some(k) {
+                seen = true;
+                break;
+            }
+        }
+        if !seen {
+            panic!(
+                "{context}: the worker ended before migration {k}:\n{}",
+                worker.process.describe_failure("ended")
+            );
+        }
+        if let Kill::Delayed { delay, .. } = kill {
+            thread::sleep(delay);
+        }
+        worker.process.kill();
+        while worker.next_line().is_some() {}
+        let transcript = worker.process.transcript.clone();
         let interrupted_write = match setup.journal_mode {
             JournalMode::Delete => hot_journal(database),
             JournalMode::Wal => uncommitted_wal_frames(database) > 0,
@@ -343,7 +452,7 @@ impl Workers<'_> {
         self.reference
             .assert_matches(&conn, state.version, &context);
         assert_eq!(
-            journal_mode_of(&conn),
+            support::journal_mode_of(database),
             setup.journal_mode.pragma_value(),
             "{context}"
         );
@@ -355,6 +464,22 @@ impl Workers<'_> {
         } else {
             Landed::MidRun
         };
+        if let Kill::Pinned { k } = kill {
+            let found = state.version.unwrap_or(0);
+            assert_eq!(landed, Landed::MidRun, "{context}: {transcript}");
+            assert!(
+                found < k,
+                "{context}: migration {k} was in progress, yet the database is at {found}"
+            );
+            if setup.commit_each {
+                assert_eq!(
+                    found,
+                    k - 1,
+                    "{context}: with a commit after each migration, every migration before {k} \
+                     was committed"
+                );
+            }
+        }
 
         let recovering = Instant::now();
         self.migrations
@@ -372,85 +497,68 @@ impl Workers<'_> {
         }
     }
 
-    fn spawn(&self, setup: Setup, database: &Path) -> Worker {
-        let exe: PathBuf = env::current_exe().expect("the test binary's path");
-        let mut command = Command::new(exe);
-        command
-            .args(["--exact", WORKER_TEST, "--nocapture"])
-            .env(MIGRATIONS_VAR, self.migrations_dir)
-            .env(DATABASE_VAR, database)
-            .env_remove(COMMIT_EACH_VAR);
+    fn spawn(&self, setup: Setup, database: &Path, stop_at: Option<u64>) -> Worker {
+        let (sender, output) = support::output_channel();
+        let stop_at = stop_at.map(|k| k.to_string());
+        let mut vars: Vec<(&str, &OsStr)> = vec![
+            (MIGRATIONS_VAR, self.migrations_dir.as_os_str()),
+            (DATABASE_VAR, database.as_os_str()),
+        ];
         if setup.commit_each {
-            command.env(COMMIT_EACH_VAR, "1");
+            vars.push((COMMIT_EACH_VAR, OsStr::new("1")));
         }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting a worker process");
-        let stdout = BufReader::new(child.stdout.take().expect("piped standard output"));
-        Worker {
-            child,
-            stdout,
-            transcript: String::new(),
+        if let Some(k) = &stop_at {
+            vars.push((STOP_AT_VAR, OsStr::new(k)));
         }
+        let process = WorkerProcess::spawn(
+            WORKER_TEST,
+            1,
+            &vars,
+            &[COMMIT_EACH_VAR, STOP_AT_VAR],
+            sender,
+        );
+        Worker { process, output }
     }
 }
 
-/// A worker process: this test binary running [`crash_worker`].
+/// The version after [`REACHED`] or [`STOPPED`] in a worker's line.
+fn reached_version(line: &str) -> Option<u64> {
+    let (_, version) = line
+        .split_once(REACHED)
+        .or_else(|| line.split_once(STOPPED))?;
+    version.trim().parse().ok()
+}
+
+/// A worker process and its output.
 struct Worker {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    transcript: String,
+    process: WorkerProcess,
+    output: Receiver<support::Message>,
 }
 
 impl Worker {
-    /// Reads the worker's output until it says it is calling `up`; returns when it read that.
-    fn await_started(&mut self) -> Instant {
-        assert!(
-            self.await_line(STARTED),
-            "the worker ended before calling up:\n{}",
-            self.transcript
-        );
-        Instant::now()
-    }
-
-    /// Reads the worker's output until a line contains `marker` (true) or the output ends.
-    fn await_line(&mut self, marker: &str) -> bool {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let read = self
-                .stdout
-                .read_line(&mut line)
-                .expect("reading the worker's output");
-            self.transcript.push_str(&line);
-            if read == 0 {
-                return false;
+    /// The next line the worker printed (recorded in its transcript), or `None` once its
+    /// output ended.
+    fn next_line(&mut self) -> Option<String> {
+        match self.output.recv() {
+            Ok((_, Output::Line(line))) => {
+                self.process.record(&line);
+                Some(line)
             }
-            if line.contains(marker) {
-                return true;
-            }
+            Ok((_, Output::End)) | Err(_) => None,
         }
     }
 
-    /// Kills the worker with SIGKILL, waits for it, and returns everything it printed.
-    fn kill(mut self) -> String {
-        // `Child::kill` sends SIGKILL on Unix. It fails only if the process was already
-        // reaped, which nothing here does; a worker that already exited is not an error.
-        let _ = self.child.kill();
-        self.child.wait().expect("waiting for the killed worker");
-        self.finish()
-    }
-
-    /// Waits for the worker to exit and returns everything it printed.
-    fn finish(mut self) -> String {
-        self.stdout
-            .read_to_string(&mut self.transcript)
-            .expect("reading the worker's output");
-        self.child.wait().expect("waiting for the worker");
-        self.transcript
+    /// Reads lines until one contains `marker`; panics if the output ends first.
+    fn await_line(&mut self, marker: &str) {
+        while let Some(line) = self.next_line() {
+            if line.contains(marker) {
+                return;
+            }
+        }
+        panic!(
+            "the worker ended before printing {marker}:\n{}",
+            self.process.describe_failure("ended")
+        );
     }
 }
 
@@ -618,16 +726,21 @@ struct Tally {
     landed: BTreeMap<Landed, usize>,
     interrupted_writes: usize,
     found: BTreeMap<Option<u64>, usize>,
+    /// Trials whose kill was pinned inside a migration.
+    pinned: usize,
     /// Per setup: trials, and kills that landed while `up` was migrating.
     by_setup: BTreeMap<String, (usize, usize)>,
 }
 
 impl Tally {
-    fn add(&mut self, setup: &Setup, outcome: &Outcome) {
+    fn add(&mut self, setup: &Setup, kill: Kill, outcome: &Outcome) {
         *self.landed.entry(outcome.landed).or_default() += 1;
         *self.found.entry(outcome.found).or_default() += 1;
         if outcome.interrupted_write {
             self.interrupted_writes += 1;
+        }
+        if let Kill::Pinned { .. } = kill {
+            self.pinned += 1;
         }
         let (trials, mid_run) = self.by_setup.entry(setup.label()).or_default();
         *trials += 1;
@@ -653,11 +766,13 @@ impl Tally {
             .collect();
         format!(
             "{} kills landed while up was migrating (database found below the latest version; \
-             {} of them interrupted a write transaction that SQLite rolled back), {} after up's \
-             last commit, {} after up returned; while migrating, by setup: {}; versions the kills \
-             left: {}; every database was consistent and clean, and up completed on each",
+             {} of them interrupted a write transaction that SQLite rolled back; {} were pinned \
+             inside a migration), {} after up's last commit, {} after up returned; while \
+             migrating, by setup: {}; versions the kills left: {}; every database was \
+             consistent and clean, and up completed on each",
             self.count(Landed::MidRun),
             self.interrupted_writes,
+            self.pinned,
             self.count(Landed::AfterLastCommit),
             self.count(Landed::AfterUp),
             by_setup.join(", "),
@@ -684,32 +799,14 @@ impl SplitMix64 {
     }
 }
 
-fn trials() -> usize {
-    match env::var(TRIALS_VAR) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| panic!("{TRIALS_VAR} must be a positive number, not {value:?}")),
-        Err(_) => DEFAULT_TRIALS,
-    }
-}
-
-/// [`SEED_VAR`], or a seed from the clock (printed, so a failing run can be replayed).
+/// [`SEED_VAR`], or [`DEFAULT_SEED`].
 fn seed() -> u64 {
     match env::var(SEED_VAR) {
         Ok(value) => value
             .trim()
             .parse()
             .unwrap_or_else(|_| panic!("{SEED_VAR} must be a number, not {value:?}")),
-        Err(_) => {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            // Folding the 128-bit count into 64 bits; any bits will do for a seed.
-            (nanos as u64) ^ ((nanos >> 64) as u64) ^ u64::from(std::process::id())
-        }
+        Err(_) => DEFAULT_SEED,
     }
 }
 
@@ -717,33 +814,22 @@ fn version_text(version: Option<u64>) -> String {
     version.map_or_else(|| "nothing applied".to_owned(), |v| format!("{v:06}"))
 }
 
-/// Creates the database file in the given journal mode (the mode is stored in the file for
-/// WAL; `DELETE` is SQLite's default).
-fn prepare_database(database: &Path, journal_mode: JournalMode) {
-    let conn = Connection::open(database).expect("creating the database");
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", journal_mode.pragma_value(), |row| {
-            row.get(0)
-        })
-        .expect("setting the journal mode");
-    assert_eq!(mode, journal_mode.pragma_value());
-}
-
-fn journal_mode_of(conn: &Connection) -> String {
-    conn.pragma_query_value(None, "journal_mode", |row| row.get(0))
-        .expect("reading the journal mode")
-}
-
-/// Opens a connection as a service does: foreign keys enforced.
+/// Opens a connection as a service does (foreign keys enforced), with the temporary table the
+/// migrations' progress markers write to (it lives in the connection's own `temp` database,
+/// outside the file).
 fn open_as_service(database: &Path) -> Connection {
     let conn = Connection::open(database).expect("opening the database");
-    conn.pragma_update(None, "foreign_keys", true)
-        .expect("enabling foreign keys");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;\n\
+         CREATE TEMP TABLE progress (version INTEGER PRIMARY KEY);",
+    )
+    .expect("preparing the connection");
     conn
 }
 
-fn load_migration_set(dir: &Path) -> Migrations {
-    Migrations::from_dir(dir).unwrap_or_else(|problems| panic!("{problems}"))
+/// The statement each up script starts with (see the module documentation).
+fn progress_marker(version: u64) -> String {
+    format!("INSERT INTO temp.progress (version) VALUES ({version});\n")
 }
 
 /// Writes the migration set described in the module documentation. The downs are marked
@@ -873,7 +959,9 @@ fn write_migration_set(dir: &Path) {
     ];
     assert_eq!(ups.len() as u64, LATEST);
     for (index, (name, up)) in ups.iter().enumerate() {
-        let base = format!("{:06}_{name}", index + 1);
+        let version = index + 1;
+        let base = format!("{version:06}_{name}");
+        let up = format!("{}{up}", progress_marker(version as u64));
         fs::write(dir.join(format!("{base}.up.sql")), up).expect("writing an up file");
         fs::write(
             dir.join(format!("{base}.down.sql")),

@@ -7,10 +7,13 @@
 //! version beyond the latest, a dirty flag), an injection attempt in the table name and a lock
 //! held past the busy timeout are in `tests/runtime.rs`.
 //!
-//! The tests marked `needs engine message` assert the messages these failures should have:
-//! SQLite's text plus what to do. Today the runtime passes SQLite's text through ("file is not
-//! a database", "attempt to write a readonly database"), and a migration that cannot write to a
-//! read-only database is told to "fix the migration".
+//! The `…_with_what_to_do` tests assert the whole message: SQLite's text ("file is not a
+//! database", "attempt to write a readonly database") followed by what to do, and never
+//! "fix the migration" for a migration that only failed because the database is read-only.
+//!
+//! `read_only_file_worker` is not a test of its own: it is marked `#[ignore]` so that it never
+//! counts as a passing test, and `a_read_only_file_is_refused_and_left_as_it_was` runs it in a
+//! child process (`--ignored --exact`) without root's rights when the tests run as root.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -330,29 +333,104 @@ fn a_read_only_database_at_the_latest_version_starts() {
     assert_eq!(snapshot(&path), before);
 }
 
-/// A file without write permission: SQLite opens it read-only on its own. Skipped when the test
-/// runs with privileges that ignore file permissions (root in a container).
+/// A file without write permission: SQLite opens it read-only on its own. Root may write any
+/// file whatever its mode (and CI runs as root), so there the checks run in a child process
+/// started with the user and group ids of `nobody`, for whom the mode holds.
 #[test]
 fn a_read_only_file_is_refused_and_left_as_it_was() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new();
     let path = fx.database_at("read-only-file.db", 1);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod 444");
-    if fs::OpenOptions::new().write(true).open(&path).is_ok() {
-        eprintln!("skipped: this process may write a file with mode 0444 (running as root?)");
-        return;
-    }
     let before = snapshot(&path);
-    let mut conn = Connection::open(&path).expect("opening the file");
-    let error = fx.migrations.up(&mut conn).unwrap_err().to_string();
+    if fs::OpenOptions::new().write(true).open(&path).is_err() {
+        refuse_read_only_file(&fx.migrations, &path);
+    } else {
+        // The directory must be readable by `nobody` (a temporary directory is mode 0700).
+        fs::set_permissions(fx.dir.path(), fs::Permissions::from_mode(0o755))
+            .expect("chmod 755 on the temporary directory");
+        let output = without_root(&fx, &path);
+        assert!(
+            output.status.success(),
+            "the worker without root's rights failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains(READ_ONLY_FILE_CHECKED),
+            "the worker did not run the checks (was it filtered out?):\n{stdout}"
+        );
+    }
+    assert_eq!(snapshot(&path), before);
+}
+
+/// Environment variables that carry the fixture to [`read_only_file_worker`].
+const READ_ONLY_FILE_VAR: &str = "MIGRATE_HOSTILE_READ_ONLY_FILE";
+const MIGRATIONS_DIR_VAR: &str = "MIGRATE_HOSTILE_MIGRATIONS_DIR";
+/// What the worker prints once its checks passed.
+const READ_ONLY_FILE_CHECKED: &str = "[read-only file checked]";
+/// The user and group `nobody`.
+const NOBODY: u32 = 65_534;
+
+/// Runs [`read_only_file_worker`] as `nobody` and returns what it did. The test binary is
+/// copied into the (world-readable) temporary directory first: `nobody` may not be allowed to
+/// reach the build directory (a checkout under `/root`, say).
+fn without_root(fx: &Fixture, path: &Path) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // In a directory of its own: the snapshots compare the files beside the database.
+    let bin = fx.path("bin");
+    fs::create_dir(&bin).expect("a directory for the test binary");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+    let exe = bin.join("hostile-worker");
+    fs::copy(
+        std::env::current_exe().expect("the test binary's path"),
+        &exe,
+    )
+    .expect("copying the test binary");
+    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+    std::process::Command::new(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "read_only_file_worker",
+            "--nocapture",
+        ])
+        .env(READ_ONLY_FILE_VAR, path)
+        .env(MIGRATIONS_DIR_VAR, fx.path("migrations"))
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .expect("starting the test binary as nobody")
+}
+
+/// The child side of [`a_read_only_file_is_refused_and_left_as_it_was`] when the tests run as
+/// root.
+#[test]
+#[ignore = "not a test: run as another user by a_read_only_file_is_refused_and_left_as_it_was"]
+fn read_only_file_worker() {
+    let path = PathBuf::from(std::env::var_os(READ_ONLY_FILE_VAR).expect(READ_ONLY_FILE_VAR));
+    let dir = PathBuf::from(std::env::var_os(MIGRATIONS_DIR_VAR).expect(MIGRATIONS_DIR_VAR));
     assert!(
-        error.contains("attempt to write a readonly database"),
-        "{error}"
+        fs::OpenOptions::new().write(true).open(&path).is_err(),
+        "this process may still write {}",
+        path.display()
     );
+    let migrations = Migrations::from_dir(&dir).unwrap_or_else(|problems| panic!("{problems}"));
+    refuse_read_only_file(&migrations, &path);
+    println!("{READ_ONLY_FILE_CHECKED}");
+}
+
+/// `up` on a file this process may not write fails with SQLite's read-only error, and
+/// `version` still reads it.
+fn refuse_read_only_file(migrations: &Migrations, path: &Path) {
+    let mut conn = Connection::open(path).expect("opening the file");
+    let error = migrations.up(&mut conn).unwrap_err().to_string();
+    assert!(error.contains(READ_ONLY), "{error}");
     assert_eq!(
-        fx.migrations.version(&conn).expect("version reads").version,
+        migrations.version(&conn).expect("version reads").version,
         Some(1)
     );
-    drop(conn);
-    assert_eq!(snapshot(&path), before);
 }

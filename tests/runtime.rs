@@ -809,32 +809,154 @@ fn a_custom_version_table_is_used() {
     assert!(!exists);
 }
 
+/// How long a busy-timeout test lets `up` run against a held lock before releasing it. Not a
+/// timing assertion: a runtime that applies the option waits far longer (10 s or 60 s), so
+/// the pause only gives one that ignores the option (and so gives up at once, under a
+/// connection timeout of 0 or 1 ms) the time to return while the lock is still held.
+const LOCK_HELD_FOR: Duration = Duration::from_millis(300);
+
+/// What `up` did on a connection with its own busy timeout `own`, while another connection
+/// held the write lock.
+struct AgainstHeldLock {
+    /// `up` returned before the lock was released.
+    returned_while_locked: bool,
+    result: Result<(), String>,
+    /// The connection's busy timeout after `up`, in milliseconds.
+    restored_ms: i64,
+    conn: Connection,
+}
+
+/// Holds the write lock from a second connection; runs `up` (with `options`, or plain `up`
+/// with the defaults) in a thread; once the runtime has prepared its `BEGIN` (seen by an
+/// authorizer on the connection), waits [`LOCK_HELD_FOR`] or until `up` returns, and only
+/// then releases the lock.
+fn up_against_a_held_lock(
+    fx: &Fixture,
+    own: Duration,
+    options: Option<Options>,
+) -> AgainstHeldLock {
+    use migrate_runtime::rusqlite::TransactionBehavior;
+    use migrate_runtime::rusqlite::hooks::{
+        AuthAction, AuthContext, Authorization, TransactionOperation,
+    };
+    use std::sync::mpsc;
+
+    let mut writer = Connection::open(fx.db()).unwrap();
+    let lock = writer
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .unwrap();
+    let mut conn = fx.open();
+    conn.busy_timeout(own).unwrap();
+    let (began_tx, began) = mpsc::channel();
+    conn.authorizer(Some(move |context: AuthContext<'_>| {
+        if let AuthAction::Transaction {
+            operation: TransactionOperation::Begin,
+        } = context.action
+        {
+            let _ = began_tx.send(());
+        }
+        Authorization::Allow
+    }))
+    .unwrap();
+    let (done_tx, done) = mpsc::channel();
+    let (returned_while_locked, (result, mut conn)) = std::thread::scope(|scope| {
+        let migrating = scope.spawn(move || {
+            let result = match options {
+                Some(options) => fx.migrations.with_options(options).up(&mut conn),
+                None => fx.migrations.up(&mut conn),
+            };
+            done_tx.send(()).unwrap();
+            (result.map(|_| ()).map_err(|e| e.to_string()), conn)
+        });
+        began.recv().expect("up never began a transaction");
+        let returned_while_locked = done.recv_timeout(LOCK_HELD_FOR).is_ok();
+        lock.rollback().unwrap();
+        (returned_while_locked, migrating.join().unwrap())
+    });
+    conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
+        .unwrap();
+    let restored_ms = conn
+        .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+        .unwrap();
+    AgainstHeldLock {
+        returned_while_locked,
+        result,
+        restored_ms,
+        conn,
+    }
+}
+
+/// The connection's own timeout (1 ms) cannot cover the wait: only the option can.
 #[test]
 fn waits_for_a_writer_within_the_busy_timeout_and_restores_the_connections_own() {
     let fx = three_tables();
-    let mut conn = fx.open();
-    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
-    let db = fx.db();
-    let (locked, wait_for_lock) = std::sync::mpsc::channel();
-    let release = std::thread::spawn(move || {
-        let mut writer = Connection::open(db).unwrap();
-        let lock = writer
-            .transaction_with_behavior(migrate_runtime::rusqlite::TransactionBehavior::Immediate)
-            .unwrap();
-        locked.send(()).unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        lock.commit().unwrap();
-    });
-    wait_for_lock.recv().unwrap();
-    let migrator = fx
-        .migrations
-        .with_options(Options::new().busy_timeout(Duration::from_secs(10)));
-    migrator.up(&mut conn).unwrap();
-    release.join().unwrap();
-    let restored: i64 = conn
-        .pragma_query_value(None, "busy_timeout", |r| r.get(0))
-        .unwrap();
-    assert_eq!(restored, 1234);
+    let outcome = up_against_a_held_lock(
+        &fx,
+        Duration::from_millis(1),
+        Some(Options::new().busy_timeout(Duration::from_secs(10))),
+    );
+    assert!(
+        !outcome.returned_while_locked,
+        "up returned while the lock was held ({:?}): it did not wait the option's 10 s",
+        outcome.result
+    );
+    assert_eq!(outcome.result, Ok(()));
+    assert_eq!(
+        outcome.restored_ms, 1,
+        "the connection's own timeout is restored"
+    );
+    assert_eq!(version(&fx.migrations, &outcome.conn), at(Some(3), false));
+}
+
+/// The option also shortens the wait: with a busy timeout of 0, `up` fails at once although
+/// the connection's own timeout (10 s) would have waited for the lock to be released.
+#[test]
+fn a_busy_timeout_of_zero_fails_at_once_although_the_connection_would_wait() {
+    let fx = three_tables();
+    let outcome = up_against_a_held_lock(
+        &fx,
+        Duration::from_secs(10),
+        Some(Options::new().busy_timeout(Duration::ZERO)),
+    );
+    assert!(
+        outcome.returned_while_locked,
+        "up was still waiting for the lock with a busy timeout of 0 ({:?})",
+        outcome.result
+    );
+    assert_eq!(
+        outcome.result,
+        Err(
+            "SQLite failed while starting the migration transaction: database is locked \
+             (another connection held the lock past the busy timeout)"
+                .to_owned()
+        )
+    );
+    assert_eq!(outcome.restored_ms, 10_000);
+    assert_eq!(version(&fx.migrations, &outcome.conn), at(None, false));
+}
+
+/// The default is 60 s: the value, and plain `up` waiting for a writer on a connection whose
+/// own timeout is 0 (without waiting a minute).
+#[test]
+fn the_default_busy_timeout_is_60_seconds_and_waits_for_a_writer() {
+    assert_eq!(
+        Options::default(),
+        Options::new().busy_timeout(Duration::from_secs(60))
+    );
+    assert_ne!(
+        Options::default(),
+        Options::new().busy_timeout(Duration::from_secs(59))
+    );
+    let fx = three_tables();
+    let outcome = up_against_a_held_lock(&fx, Duration::ZERO, None);
+    assert!(
+        !outcome.returned_while_locked,
+        "plain up returned while the lock was held ({:?}): the default did not wait",
+        outcome.result
+    );
+    assert_eq!(outcome.result, Ok(()));
+    assert_eq!(outcome.restored_ms, 0);
+    assert_eq!(version(&fx.migrations, &outcome.conn), at(Some(3), false));
 }
 
 #[test]

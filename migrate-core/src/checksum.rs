@@ -202,23 +202,88 @@ mod tests {
         );
     }
 
+    /// Every expected digest below was computed outside this crate, with Python's
+    /// `hashlib.sha256` on the bytes named in the comment (the normalised text where the
+    /// checksum normalises), so no test compares `Checksum::of` with itself.
+    fn hex(script: &str) -> String {
+        Checksum::of(script).to_hex()
+    }
+
+    /// sha256(b"CREATE TABLE t (x);\nSELECT 1;\n")
+    const LF_SCRIPT: &str = "8beadd63a949efaae1c775d6d375003720444eb39d42d34893129eace99eeda8";
+
+    #[test]
+    fn matches_sha256_at_every_padding_boundary() {
+        // sha256(b"x" * n): one block with and without room for the length, exactly one
+        // block, one byte into the second, and the same around the second block's end.
+        let vectors = [
+            (
+                55,
+                "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072",
+            ),
+            (
+                56,
+                "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e",
+            ),
+            (
+                63,
+                "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2",
+            ),
+            (
+                64,
+                "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c",
+            ),
+            (
+                65,
+                "9537c5fdf120482f7d58d25e9ed583f52c02b4e304ea814db1633ad565aed7e9",
+            ),
+            (
+                119,
+                "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c",
+            ),
+            (
+                120,
+                "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98",
+            ),
+        ];
+        for (length, digest) in vectors {
+            assert_eq!(hex(&"x".repeat(length)), digest, "{length} bytes");
+        }
+    }
+
     #[test]
     fn ignores_bom_and_crlf() {
-        let lf = Checksum::of("CREATE TABLE t (x);\nSELECT 1;\n");
-        assert_eq!(Checksum::of("CREATE TABLE t (x);\r\nSELECT 1;\r\n"), lf);
-        assert_eq!(
-            Checksum::of("\u{feff}CREATE TABLE t (x);\r\nSELECT 1;\n"),
-            lf
-        );
+        assert_eq!(hex("CREATE TABLE t (x);\nSELECT 1;\n"), LF_SCRIPT);
+        assert_eq!(hex("CREATE TABLE t (x);\r\nSELECT 1;\r\n"), LF_SCRIPT);
+        assert_eq!(hex("\u{feff}CREATE TABLE t (x);\r\nSELECT 1;\n"), LF_SCRIPT);
     }
 
     #[test]
     fn sees_real_edits() {
-        assert_ne!(Checksum::of("SELECT 1;"), Checksum::of("SELECT 2;"));
-        assert_ne!(
-            Checksum::of("a\rb"),
-            Checksum::of("a\nb"),
-            "a lone CR is content"
+        // sha256(b"SELECT 1;") and sha256(b"SELECT 2;")
+        assert_eq!(
+            hex("SELECT 1;"),
+            "17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a"
+        );
+        assert_ne!(hex("SELECT 2;"), hex("SELECT 1;"));
+        // A lone CR is content: sha256(b"a\rb"), not sha256(b"a\nb").
+        assert_eq!(
+            hex("a\rb"),
+            "af9081672dd5ef3247a30c2db5b0dafcc9bcf981a26aefb3c55d210d43fcc14e"
+        );
+        assert_eq!(
+            hex("a\nb"),
+            "7e18f737311b2dc3b2f269dd78396b0351f14fb66efa879f768cb23181883c78"
+        );
+        // Only the CR right before an LF goes: sha256(b"x\r\ny") for "x\r\r\ny".
+        assert_eq!(
+            hex("x\r\r\ny"),
+            "b81d54de3d39c210c9579f8b7f4c0cf68d4394a068c150ae6d2556371675b32d"
+        );
+        // Only one leading BOM goes: sha256("\u{feff}SELECT 1;".encode()).
+        assert_eq!(
+            hex("\u{feff}\u{feff}SELECT 1;"),
+            "a35432496aa3b58f1818bc547ae78c87d1a5e702dcc7f28e2e1fdb38ff3bbf52"
         );
     }
 
@@ -226,16 +291,31 @@ mod tests {
     fn lineage_depends_on_every_earlier_script() {
         let (a, b, c) = (Checksum::of("a"), Checksum::of("b"), Checksum::of("c"));
         let zero = Checksum([0; 32]);
+        // sha256(bytes(32) + sha256(b"a").digest())
+        let first = Checksum::lineage(zero, a);
+        assert_eq!(
+            first.to_hex(),
+            "8c374a53782642f7514d087d26a3e733f1b806009a03e04a43b288ef2fa9f9c0"
+        );
+        // sha256(that digest + sha256(b"b").digest())
+        assert_eq!(
+            Checksum::lineage(first, b).to_hex(),
+            "153d5381929b50792d3b22ae9596544af3b0e4805be1555a595e6d2a2734933f"
+        );
         let chain = |first: Checksum| Checksum::lineage(Checksum::lineage(zero, first), b);
-        assert_eq!(chain(a), chain(a));
         assert_ne!(chain(a), chain(c));
         assert_ne!(Checksum::lineage(zero, a), Checksum::lineage(zero, b));
     }
 
     #[test]
     fn hex_round_trips() {
-        let sum = Checksum::of("x");
-        assert_eq!(Checksum::from_hex(&sum.to_hex()), Some(sum));
+        let sum = Checksum::of("SELECT 1;");
+        let digits = "17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a";
+        assert_eq!(sum.to_hex(), digits);
+        assert_eq!(Checksum::from_hex(digits), Some(sum));
+        assert_eq!(Checksum::from_hex(&digits.to_uppercase()), Some(sum));
+        assert_eq!(format!("{sum}"), digits);
         assert_eq!(Checksum::from_hex("zz"), None);
+        assert_eq!(Checksum::from_hex(&digits[..62]), None);
     }
 }

@@ -8,8 +8,12 @@
 //!
 //! The promises: nothing panics; a set is either accepted, with every file in exactly one
 //! migration, or rejected with problems that each name one of the given files (and say so in
-//! their message); and the scanner's tokens and statements account for every byte of the
-//! input.
+//! their message); conversely, every file that breaks a rule by an oracle written in this file
+//! (a name the grammar refuses, unreadable or not UTF-8, a refused directive line, an up
+//! without SQL, no file of the other direction, two files for one version and direction) gets
+//! the set rejected and is named in a problem, and every line that is a directive by the
+//! documented rule is reported by the directive parser; and the scanner's tokens and
+//! statements account for every byte of the input.
 //!
 //! Each property runs proptest's default number of cases (256) and prints how many inputs it
 //! tried. For a longer run:
@@ -439,12 +443,80 @@ fn check_is_total(files: &[SourceFile], seen: &mut Seen) -> Result<(), TestCaseE
             }
         }
     }
+    every_faulty_file_is_named(files, seen)?;
     // The verdict does not depend on the order the directory lists files in.
     let mut reversed = files.to_vec();
     reversed.reverse();
     prop_assert_eq!(check(files).is_ok(), check(&reversed).is_ok());
     if let (Ok(a), Ok(b)) = (check(files), check(&reversed)) {
         prop_assert_eq!(a, b);
+    }
+    Ok(())
+}
+
+/// The converse of the checks above: a file that breaks a rule, as an oracle written here sees
+/// it, makes `check` reject the set and is named in one of its problems. (The checks above
+/// look only at the problems `check` reports; this one looks for the ones it might miss.)
+fn every_faulty_file_is_named(files: &[SourceFile], seen: &mut Seen) -> Result<(), TestCaseError> {
+    let parsed: Vec<(u64, Direction)> = files
+        .iter()
+        .filter_map(|f| name::parse(&f.file_name).ok())
+        .map(|n| (n.version, n.direction))
+        .collect();
+    let mut faults: Vec<(&str, &str)> = Vec::new();
+    for file in files {
+        let name = file.file_name.as_str();
+        let parsed_name = name::parse(name);
+        let Ok(parsed_name) = parsed_name else {
+            faults.push((name, "a name that breaks the grammar"));
+            continue;
+        };
+        match &file.contents {
+            Err(_) => faults.push((name, "unreadable")),
+            Ok(bytes) if std::str::from_utf8(bytes).is_err() => faults.push((name, "not UTF-8")),
+            Ok(_) => {}
+        }
+        if let Some(text) = kept_text(&file.contents) {
+            let up_sql = parsed_name.direction == Direction::Up;
+            if !directive::parse(text).1.is_empty() {
+                faults.push((name, "a directive line that is not accepted"));
+            } else if up_sql && !sql::has_code(text) {
+                faults.push((name, "an up without SQL"));
+            }
+        }
+        let other = match parsed_name.direction {
+            Direction::Up => Direction::Down,
+            Direction::Down => Direction::Up,
+        };
+        let count = |direction| {
+            parsed
+                .iter()
+                .filter(|p| **p == (parsed_name.version, direction))
+                .count()
+        };
+        if count(other) == 0 {
+            faults.push((name, "no file of the other direction"));
+        }
+        if count(parsed_name.direction) > 1 {
+            faults.push((name, "several files for one version and direction"));
+        }
+    }
+    if faults.is_empty() {
+        return Ok(());
+    }
+    seen.count("sets with a fault the oracle sees");
+    let problems = match check(files) {
+        Ok(_) => {
+            return Err(TestCaseError::fail(format!("accepted although {faults:?}")));
+        }
+        Err(problems) => problems,
+    };
+    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    for (file, fault) in faults {
+        prop_assert!(
+            messages.iter().any(|m| m.contains(&format!("`{file}`"))),
+            "`{file}` has {fault} but no problem names it: {messages:#?}"
+        );
     }
     Ok(())
 }
@@ -596,6 +668,27 @@ fn directive_parse_is_total_and_points_at_directive_lines() {
                     .next()
                     .unwrap_or_default(),
             );
+        }
+        // The converse: every line that is a directive by the documented rule (first
+        // non-blank characters `--`, then optional blanks, then `migrate:`) is reported,
+        // found or refused. Written here from the rule, not from the parser.
+        let directive_lines: BTreeSet<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| {
+                line.trim_start()
+                    .strip_prefix("--")
+                    .is_some_and(|rest| rest.trim_start().starts_with("migrate:"))
+            })
+            .map(|(index, _)| index + 1)
+            .collect();
+        prop_assert_eq!(
+            &claimed,
+            &directive_lines,
+            "the lines reported (left) against the directive lines in the text (right)"
+        );
+        if !directive_lines.is_empty() {
+            seen.count("texts with a directive line");
         }
         let found = |name: &str| directives.found.iter().any(|(_, n)| *n == name);
         prop_assert_eq!(directives.irreversible.is_some(), found("irreversible"));
