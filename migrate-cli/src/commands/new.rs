@@ -44,7 +44,7 @@ impl Document for Created {
 /// A name the grammar refuses or another migration already has (usage), an unreadable
 /// directory, or a file that cannot be created; an existing file is never overwritten.
 pub(crate) fn new(dir: &Path, migration_name: &str) -> Result<Created, Failure> {
-    name::check_name(migration_name).map_err(|error| {
+    name::check_new_name(migration_name).map_err(|error| {
         Failure::usage(
             "invalid_name",
             format!("`{migration_name}` cannot name a migration: {error}"),
