@@ -282,3 +282,50 @@ fn older_migrations_of_a_database_without_history_are_taken_as_applied() {
         Err(Error::Skipped { skipped, .. }) if skipped[0].0 == 20241001000000
     ));
 }
+
+/// The golang-migrate set `tests/golang-migrate/authd` as `migrate adopt --write` leaves it
+/// (`migrate-cli/tests/cli/adopt.rs` proves the two are the same, byte for byte): the macro
+/// checks and verifies it at compile time.
+static AUTHD: Migrations = migrate_runtime::embed_migrations!("tests/golang-migrate/authd.adopted");
+
+#[test]
+fn the_macro_embeds_an_adopted_golang_migrate_set() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golang-migrate/authd.adopted");
+    assert_eq!(AUTHD, Migrations::from_dir(&dir).unwrap());
+    assert_eq!(AUTHD.len(), 8);
+    let flags = AUTHD.get(20240912174233).unwrap();
+    assert_eq!(flags.name(), "passkey_backup_flags.");
+    assert!(AUTHD.get(20241105110000).unwrap().up().no_transaction());
+    assert_eq!(
+        AUTHD.get(20241020093000).unwrap().irreversible(),
+        Some("display names stay: the v2.1 clients already show them")
+    );
+    let project = Project::new(&[]);
+    let mut conn = project.open();
+    AUTHD.up(&mut conn).unwrap();
+    conn.execute("INSERT INTO users (email) VALUES ('ada@example.com')", [])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO sessions (token, user_id, expires_at) VALUES ('t', 1, '2025-01-01')",
+        [],
+    )
+    .unwrap();
+    // Down through the table recreation (its own transaction) and up again keeps the session.
+    AUTHD.to(&mut conn, 20241028160000).unwrap();
+    AUTHD.up(&mut conn).unwrap();
+    let device: String = conn
+        .query_row(
+            "SELECT device_name FROM sessions WHERE token = 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(device, "");
+    assert!(matches!(
+        AUTHD.to(&mut conn, 0),
+        Err(Error::Irreversible {
+            version: 20241028160000,
+            ..
+        })
+    ));
+}

@@ -76,10 +76,26 @@ pub(crate) struct Global {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create the next migration's up and down files (6-digit version)
+    /// Create the next migration's up and down files, numbered in the directory's style
+    /// (6-digit sequential in an empty directory)
     New {
         /// What the migration does: ASCII letters, digits, `_` and `-` (add_tags)
         name: String,
+        /// The style to number with, for an empty directory (in a directory with migrations,
+        /// only its own style is accepted)
+        #[command(flatten)]
+        style: StyleArgs,
+    },
+    /// Prepare a golang-migrate directory: list, for every file, what stands between it and
+    /// a clean `check --verify`, and with --write make the mechanical edits
+    Adopt {
+        /// The golang-migrate migrations directory [default: --dir]
+        #[arg(value_name = "DIR")]
+        directory: Option<PathBuf>,
+        /// Make the mechanical edits (add directive lines, create missing down files); never
+        /// renames, renumbers or changes SQL
+        #[arg(long)]
+        write: bool,
     },
     /// Check the migrations directory against every rule of embed_migrations!
     Check {
@@ -113,6 +129,34 @@ pub(crate) enum Command {
         #[arg(value_name = "V")]
         version: u64,
     },
+}
+
+/// The version style `new` is asked for.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub(crate) struct StyleArgs {
+    /// Sequential versions: 000001, 000002, … (golang-migrate's `create -seq`)
+    #[arg(long)]
+    pub(crate) seq: bool,
+    /// UTC timestamps: 20240731203656 (golang-migrate's `create` default)
+    #[arg(long)]
+    pub(crate) timestamp: bool,
+    /// Seconds since 1970: 1722457016 (golang-migrate's `create -format unix`)
+    #[arg(long)]
+    pub(crate) unix: bool,
+}
+
+impl StyleArgs {
+    /// The style asked for, if any.
+    pub(crate) fn asked(&self) -> Option<migrate_core::name::VersionStyle> {
+        use migrate_core::name::VersionStyle;
+        match (self.seq, self.timestamp, self.unix) {
+            (true, _, _) => Some(VersionStyle::Sequential),
+            (_, true, _) => Some(VersionStyle::Timestamp),
+            (_, _, true) => Some(VersionStyle::UnixSeconds),
+            _ => None,
+        }
+    }
 }
 
 /// `down`'s N: a whole number of at least 1.
