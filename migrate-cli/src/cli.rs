@@ -76,8 +76,11 @@ pub(crate) struct Global {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create the next migration's up and down files, numbered in the directory's style
-    /// (6-digit sequential in an empty directory)
+    /// Create the next migration's up and down files, numbered as the directory numbers them
+    ///
+    /// Sequential (000004), timestamp (20240731203656) or Unix seconds (1722457016), as the
+    /// directory's newest migration; an empty directory is sequential unless --timestamp or
+    /// --unix says otherwise.
     New {
         /// What the migration does: ASCII letters, digits, `_` and `-` (add_tags)
         name: String,
@@ -86,8 +89,16 @@ pub(crate) enum Command {
         #[command(flatten)]
         style: StyleArgs,
     },
-    /// Prepare a golang-migrate directory: list, for every file, what stands between it and
-    /// a clean `check --verify`, and with --write make the mechanical edits
+    /// Show what stands between each file of a golang-migrate directory and a clean `check
+    /// --verify`; with --write, make the mechanical edits
+    ///
+    /// The edits add directive lines (SQL comments, which golang-migrate ignores) and create
+    /// missing down files: `-- migrate:irreversible <reason>` on an empty or comment-only
+    /// down, keeping the comment as the reason; `-- migrate:no-transaction` on a file that
+    /// manages its own transaction (BEGIN first, COMMIT last, as x-no-tx-wrap=true files do).
+    /// What needs a person is listed with the messages `check --verify` gives, all at once.
+    /// Nothing is ever renamed or renumbered. Exits 0 once it has read (and with --write,
+    /// written) every file; the report says whether anything remains.
     Adopt {
         /// The golang-migrate migrations directory [default: --dir]
         #[arg(value_name = "DIR")]

@@ -119,7 +119,10 @@ fn next_version(
         }
         if parsed.version > highest {
             highest = parsed.version;
-            style = Some((VersionStyle::of(parsed.version), file.file_name.clone()));
+            style = Some((
+                VersionStyle::of(parsed.version),
+                format_version(parsed.version),
+            ));
         }
     }
     match (&style, asked) {
@@ -127,7 +130,7 @@ fn next_version(
             return Err(Failure::usage(
                 "other_style",
                 format!(
-                    "`{}` numbers its migrations in {found} style (the newest is `{newest}`), so a \
+                    "`{}` numbers its migrations in {found} style (the newest is version {newest}), so a \
                      {asked} version would mix styles, which `migrate check` refuses: leave out the \
                      style option, and `migrate new` follows the directory",
                     dir.display()
