@@ -218,6 +218,22 @@ fn a_migration_merged_late_with_an_older_version_is_refused_and_changes_nothing(
         Error::Skipped { skipped, database: 20240912174233, .. }
             if skipped == &[(20240805110000, "20240805110000_audit_log.up.sql".to_owned())]
     ));
+    // `status` does not call it applied.
+    let status = migrations.status(&conn).unwrap();
+    let applied: Vec<(u64, bool)> = status
+        .migrations
+        .iter()
+        .map(|m| (m.migration.version(), m.applied))
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            (20240731203656, true),
+            (20240802091500, true),
+            (20240805110000, false),
+            (20240912174233, true)
+        ]
+    );
     // Going down would run the down of a migration that never ran: refused too.
     assert!(matches!(
         migrations.to(&mut conn, 0),

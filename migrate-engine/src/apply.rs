@@ -540,21 +540,40 @@ fn refuse_skipped(
     tx: &Transaction<'_>,
     current: Option<u64>,
 ) -> Result<(), Error> {
+    let skipped = skipped(migrations, history, tx, current)?;
+    match (skipped.is_empty(), current) {
+        (false, Some(database)) => Err(Error::Skipped {
+            skipped,
+            database,
+            table: history.name().to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The migrations older than `current` that never ran on the database (see
+/// [`refuse_skipped`]), with their up files; `status` shows them as not applied.
+pub(crate) fn skipped(
+    migrations: Set<'_>,
+    history: &History,
+    conn: &Connection,
+    current: Option<u64>,
+) -> Result<Vec<(u64, String)>, Error> {
     let Some(current) = current else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let older = migrations.between(0, current.saturating_sub(1));
     if older.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The usual case, one indexed lookup: the lineage recorded when `current` was applied
     // covers the same up scripts as now, so no older migration was added since.
     let embedded = migrations.get(current).map(Migration::lineage);
-    if embedded.is_some() && history.recorded_lineage(tx, current)? == embedded {
-        return Ok(());
+    if embedded.is_some() && history.recorded_lineage(conn, current)? == embedded {
+        return Ok(Vec::new());
     }
     let doing = "reading the history table";
-    let mut statement = tx
+    let mut statement = conn
         .prepare(&format!(
             "SELECT version, direction FROM \"{}\" ORDER BY id",
             history.name()
@@ -570,24 +589,16 @@ fn refuse_skipped(
         }
     }
     let Some(oldest_run) = last_run.keys().next().copied() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let skipped: Vec<(u64, String)> = older
+    Ok(older
         .iter()
         .filter(|m| match last_run.get(&m.version()) {
             Some(up) => !up,
             None => m.version() > oldest_run,
         })
         .map(|m| (m.version(), m.up().file_name().to_owned()))
-        .collect();
-    if skipped.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Skipped {
-        skipped,
-        database: current,
-        table: history.name().to_owned(),
-    })
+        .collect())
 }
 
 fn migration_error(

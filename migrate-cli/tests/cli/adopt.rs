@@ -153,6 +153,14 @@ fn a_late_merged_older_migration_is_refused_by_up() {
     );
     let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
     assert_eq!(run.json()["error"]["kind"], "skipped_migration");
+    let status = sandbox.run(&["status", "--database", "app.db"]);
+    status.code(0);
+    assert!(
+        status
+            .stdout
+            .contains("20240820140000  login_attempts               pending\n"),
+        "{status}"
+    );
 }
 
 #[test]
