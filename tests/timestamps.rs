@@ -183,6 +183,13 @@ fn a_version_between_two_migrations_is_refused_and_changes_nothing() {
          nothing was changed"
     );
     assert!(matches!(
+        migrations.force(&mut conn, 20240731),
+        Err(Error::TargetOutOfRange {
+            target: 20240731,
+            ..
+        })
+    ));
+    assert!(matches!(
         migrations.to(&mut conn, 20240801000000),
         Err(Error::TargetOutOfRange {
             target: 20240801000000,

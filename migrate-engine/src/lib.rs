@@ -90,7 +90,9 @@ pub fn force(
 ) -> Result<(), Error> {
     let version_table = VersionTable::new(&options.table_name)?;
     let latest = Set(table).latest();
-    if version > latest.unwrap_or(0) {
+    // Between two timestamps a version names no migration: recording it would make the next
+    // `up` start from a schema no migration describes.
+    if version > latest.unwrap_or(0) || (version > 0 && Set(table).get(version).is_none()) {
         return Err(Error::TargetOutOfRange {
             target: version,
             latest,
