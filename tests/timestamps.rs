@@ -352,3 +352,25 @@ fn the_macro_embeds_an_adopted_golang_migrate_set() {
         })
     ));
 }
+
+#[test]
+fn several_late_migrations_are_named_in_one_message() {
+    let project = Project::new(&[USERS, PASSKEYS]);
+    let mut conn = project.open();
+    project.migrations().up(&mut conn).unwrap();
+    project.add(SESSIONS);
+    project.add(AUDIT);
+    let error = project.migrations().up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "`20240802091500_create_sessions.up.sql`, `20240805110000_audit_log.up.sql` are older \
+         than the database's version 20240912174233 but not applied to it \
+         (`schema_migrations_history` shows the database below their version after a run it \
+         recorded, and no up of them since): they were most likely merged after newer \
+         migrations were applied, and golang-migrate would skip them forever; nothing was \
+         changed. Give each a version newer than 20240912174233 (rename the up and the down \
+         file), so that the next `up` runs them. (A migration older than every run the history \
+         table records, such as one golang-migrate applied before this tool was used, is taken \
+         as applied: nothing tells whether it ran.)"
+    );
+}
