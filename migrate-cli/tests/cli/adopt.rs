@@ -222,3 +222,62 @@ fn adopt_reports_rule_problems_all_at_once_and_never_renames() {
     snapshot!("adopt_rule_problems", run);
     assert_eq!(sandbox.list("migrations"), before);
 }
+
+#[test]
+fn adopt_lists_every_down_that_does_not_undo_its_up_not_only_the_first() {
+    let sandbox = Sandbox::new();
+    for (file, sql) in [
+        (
+            "20240101000000_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("20240101000000_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "20240201000000_email.up.sql",
+            "ALTER TABLE users ADD COLUMN email TEXT;\n",
+        ),
+        ("20240201000000_email.down.sql", "SELECT 1;\n"),
+        (
+            "20240301000000_tags.up.sql",
+            "CREATE TABLE tags (name TEXT);\n",
+        ),
+        ("20240301000000_tags.down.sql", "DROP TABLE tags;\n"),
+        (
+            "20240401000000_tag_index.up.sql",
+            "CREATE INDEX tags_name ON tags (name);\n",
+        ),
+        (
+            "20240401000000_tag_index.down.sql",
+            "-- forgot the index\nSELECT 1;\n",
+        ),
+    ] {
+        sandbox.write(&format!("migrations/{file}"), sql);
+    }
+    let run = sandbox.run(&["adopt", "--json"]);
+    run.code(0);
+    let json = run.json();
+    let with_problems: Vec<&str> = json["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| !f["problems"].as_array().expect("problems").is_empty())
+        .map(|f| f["file"].as_str().expect("a file"))
+        .collect();
+    assert_eq!(
+        with_problems,
+        [
+            "20240201000000_email.down.sql",
+            "20240401000000_tag_index.down.sql"
+        ]
+    );
+    // `check --verify` stops at the first; adopt's first message is exactly its message.
+    let check = sandbox.run(&["check", "--verify"]);
+    check.code(3);
+    assert!(
+        check.stderr.contains(
+            "`20240201000000_email.down.sql` does not undo `20240201000000_email.up.sql`: it \
+             leaves column `users.email`, added by the up, behind"
+        ),
+        "{check}"
+    );
+}
