@@ -77,10 +77,37 @@ pub(crate) struct Global {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create the next migration's up and down files (6-digit version)
+    /// Create the next migration's up and down files, numbered as the directory numbers them
+    ///
+    /// Sequential (000004), timestamp (20240731203656) or Unix seconds (1722457016), as the
+    /// directory's newest migration; an empty directory is sequential unless --timestamp or
+    /// --unix says otherwise.
     New {
         /// What the migration does: ASCII letters, digits, `_` and `-` (add_tags)
         name: String,
+        /// The style to number with, for an empty directory (in a directory with migrations,
+        /// only its own style is accepted)
+        #[command(flatten)]
+        style: StyleArgs,
+    },
+    /// Show what stands between each file of a golang-migrate directory and a clean `check
+    /// --verify`; with --write, make the mechanical edits
+    ///
+    /// The edits add directive lines (SQL comments, which golang-migrate ignores) and create
+    /// missing down files: `-- migrate:irreversible <reason>` on an empty or comment-only
+    /// down, keeping the comment as the reason; `-- migrate:no-transaction` on a file that
+    /// manages its own transaction (BEGIN first, COMMIT last, as x-no-tx-wrap=true files do).
+    /// What needs a person is listed with the messages `check --verify` gives, all at once.
+    /// Nothing is ever renamed or renumbered. Exits 0 once it has read (and with --write,
+    /// written) every file; the report says whether anything remains.
+    Adopt {
+        /// The golang-migrate migrations directory [default: --dir]
+        #[arg(value_name = "DIR")]
+        directory: Option<PathBuf>,
+        /// Make the mechanical edits (add directive lines, create missing down files); never
+        /// renames, renumbers or changes SQL
+        #[arg(long)]
+        write: bool,
     },
     /// Check the migrations directory against every rule of embed_migrations!
     Check {
@@ -114,6 +141,34 @@ pub(crate) enum Command {
         #[arg(value_name = "V")]
         version: u64,
     },
+}
+
+/// The version style `new` is asked for.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub(crate) struct StyleArgs {
+    /// Sequential versions: 000001, 000002, … (golang-migrate's `create -seq`)
+    #[arg(long)]
+    pub(crate) seq: bool,
+    /// UTC timestamps: 20240731203656 (golang-migrate's `create` default)
+    #[arg(long)]
+    pub(crate) timestamp: bool,
+    /// Seconds since 1970: 1722457016 (golang-migrate's `create -format unix`)
+    #[arg(long)]
+    pub(crate) unix: bool,
+}
+
+impl StyleArgs {
+    /// The style asked for, if any.
+    pub(crate) fn asked(&self) -> Option<migrate_core::name::VersionStyle> {
+        use migrate_core::name::VersionStyle;
+        match (self.seq, self.timestamp, self.unix) {
+            (true, _, _) => Some(VersionStyle::Sequential),
+            (_, true, _) => Some(VersionStyle::Timestamp),
+            (_, _, true) => Some(VersionStyle::UnixSeconds),
+            _ => None,
+        }
+    }
 }
 
 /// `down`'s N: a whole number of at least 1.

@@ -138,6 +138,7 @@ impl Failure {
             Error::Dirty { .. } => ("dirty", error.to_string()),
             Error::TooManySteps { .. } => ("too_many_steps", error.to_string()),
             Error::Irreversible { .. } => ("irreversible", error.to_string()),
+            Error::Skipped { .. } => ("skipped_migration", error.to_string()),
             Error::CorruptVersionTable { .. } => ("corrupt_version_table", error.to_string()),
             Error::InvalidTableName { .. } => {
                 return Failure::usage("invalid_table_name", error.to_string());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::checksum::Checksum;
 use crate::directive::{self, Directives};
-use crate::name::{self, Direction, FileName};
+use crate::name::{self, Direction, FileName, VersionStyle};
 use crate::problem::Problem;
 use crate::source::SourceFile;
 use crate::sql;
@@ -47,7 +47,7 @@ pub fn check(files: &[SourceFile]) -> Result<Vec<Migration>, Vec<Problem>> {
                 .push(entry);
         }
     }
-    check_sequence(&by_version, &mut problems);
+    check_versions(&by_version, &mut problems);
     let mut migrations = Vec::with_capacity(by_version.len());
     let mut lineage = Checksum([0; 32]);
     for (version, entries) in &by_version {
@@ -199,12 +199,43 @@ fn check_transaction_control(
     if directives.no_transaction {
         return;
     }
+    if let Some(begin) = directive::own_transaction(text) {
+        problems.push(Problem::OwnTransaction {
+            file: file.to_owned(),
+            line: sql::line_col(text, begin).0,
+        });
+        return;
+    }
     for (offset, keyword) in sql::transaction_control(text) {
         problems.push(Problem::TransactionControl {
             file: file.to_owned(),
             line: sql::line_col(text, offset).0,
             keyword,
         });
+    }
+}
+
+/// A set numbers its migrations in one style ([`VersionStyle`]): mixed styles sort by number,
+/// so a sequential `000012` would run before every timestamp forever, and the gap rule could
+/// not say what is missing. Sequential sets must then run without a hole; timestamps have
+/// holes by nature (the runtime refuses a late-merged older one instead).
+fn check_versions(by_version: &BTreeMap<u64, Vec<Entry<'_>>>, problems: &mut Vec<Problem>) {
+    let mut styles: BTreeMap<VersionStyle, Vec<String>> = BTreeMap::new();
+    for (version, entries) in by_version {
+        styles
+            .entry(VersionStyle::of(*version))
+            .or_default()
+            .push(representative(entries).to_owned());
+    }
+    match styles.len() {
+        0 => {}
+        1 if styles.contains_key(&VersionStyle::Sequential) => {
+            check_sequence(by_version, problems);
+        }
+        1 => {}
+        _ => problems.push(Problem::MixedVersionStyles {
+            styles: styles.into_iter().collect(),
+        }),
     }
 }
 
@@ -456,6 +487,70 @@ mod tests {
     }
 
     #[test]
+    fn accepts_timestamps_without_the_gap_rule() {
+        let files: Vec<SourceFile> = pair(20240731203656, "init")
+            .into_iter()
+            .chain(pair(20240802091500, "passkey_backup_flags."))
+            .chain(pair(20250101000000, "tags"))
+            .collect();
+        let set = check(&files).unwrap();
+        assert_eq!(
+            set.iter().map(Migration::version).collect::<Vec<_>>(),
+            [20240731203656, 20240802091500, 20250101000000]
+        );
+        assert_eq!(set[1].name(), "passkey_backup_flags.");
+        let unix: Vec<SourceFile> = pair(1722457016, "a")
+            .into_iter()
+            .chain(pair(1722460000, "b"))
+            .collect();
+        assert!(check(&unix).is_ok());
+    }
+
+    #[test]
+    fn rejects_mixed_version_styles_naming_both() {
+        let files: Vec<SourceFile> = pair(1, "init")
+            .into_iter()
+            .chain(pair(2, "users"))
+            .chain(pair(20240731203656, "tags"))
+            .collect();
+        let p = problems(&files);
+        assert_eq!(
+            p,
+            [Problem::MixedVersionStyles {
+                styles: vec![
+                    (
+                        VersionStyle::Sequential,
+                        vec!["000001_init.up.sql".into(), "000002_users.up.sql".into()]
+                    ),
+                    (
+                        VersionStyle::Timestamp,
+                        vec!["20240731203656_tags.up.sql".into()]
+                    ),
+                ]
+            }]
+        );
+        assert_eq!(
+            p[0].to_string(),
+            "the set mixes version styles: sequential (`000001_init.up.sql`, `000002_users.up.sql`) \
+             and timestamp (`20240731203656_tags.up.sql`); they sort by number, so the order would \
+             be wrong: give the migrations that no database has applied yet versions in the \
+             style of the others (applied versions are recorded in databases and must not change)"
+        );
+    }
+
+    #[test]
+    fn an_invalid_timestamp_is_sequential_and_so_mixed() {
+        let files: Vec<SourceFile> = pair(20240731203656, "a")
+            .into_iter()
+            .chain(pair(20241331000000, "month_13"))
+            .collect();
+        assert!(matches!(
+            &problems(&files)[..],
+            [Problem::MixedVersionStyles { .. }]
+        ));
+    }
+
+    #[test]
     fn rejects_version_zero() {
         let p = problems(&[file("000000_a.up.sql", "SELECT 1;")]);
         assert!(matches!(
@@ -515,7 +610,10 @@ mod tests {
     #[test]
     fn rejects_transaction_control_unless_no_transaction() {
         let p = problems(&[
-            file("000001_a.up.sql", "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;"),
+            file(
+                "000001_a.up.sql",
+                "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;\nCREATE TABLE b (x);",
+            ),
             file("000001_a.down.sql", "VACUUM;"),
         ]);
         let lines: Vec<(String, Option<usize>)> = p.iter().map(|p| (p.file(), p.line())).collect();
@@ -536,6 +634,32 @@ mod tests {
                 file("000001_a.down.sql", "-- migrate:no-transaction\nVACUUM;"),
             ])
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_file_managing_its_own_transaction_is_one_problem_naming_the_directive() {
+        let p = problems(&[
+            file(
+                "000001_a.up.sql",
+                "-- written for x-no-tx-wrap\nBEGIN;\nCREATE TABLE a (x);\nCOMMIT;\n",
+            ),
+            file("000001_a.down.sql", "DROP TABLE a;"),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::OwnTransaction {
+                file: "000001_a.up.sql".into(),
+                line: 2
+            }]
+        );
+        assert_eq!(
+            p[0].to_string(),
+            "`000001_a.up.sql` line 2: the file manages its own transaction (`BEGIN` … `COMMIT`), \
+             as files written for golang-migrate's `x-no-tx-wrap=true` do: add the line \
+             `-- migrate:no-transaction` to it (`migrate adopt --write` adds it to every such \
+             file), or remove its `BEGIN` and `COMMIT` to run it in the transaction the runtime \
+             opens, atomically with its version"
         );
     }
 

@@ -114,6 +114,36 @@ pub fn parse(sql: &str) -> (Directives, Vec<DirectiveError>) {
     (directives, errors)
 }
 
+/// Whether a script manages its own transaction, as files written for golang-migrate's
+/// `x-no-tx-wrap=true` do: its first statement is `BEGIN`, its last `COMMIT` or `END`, and
+/// nothing between them controls the transaction. Returns the offset of the `BEGIN`.
+///
+/// Such a file needs `-- migrate:no-transaction`; it never gets it implicitly, because the
+/// directive changes how a failure leaves the database (dirty, as golang-migrate does) and
+/// that must be visible in the file.
+///
+/// # Example
+/// ```
+/// let sql = "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;\n";
+/// assert_eq!(migrate_core::directive::own_transaction(sql), Some(0));
+/// assert_eq!(migrate_core::directive::own_transaction("CREATE TABLE a (x);"), None);
+/// ```
+pub fn own_transaction(sql: &str) -> Option<usize> {
+    let statements = crate::sql::statements(sql);
+    let (first, last) = (statements.first()?, statements.last()?);
+    match crate::sql::transaction_control(sql).as_slice() {
+        [(begin, b), (commit, c)]
+            if b == "BEGIN"
+                && matches!(c.as_str(), "COMMIT" | "END")
+                && *begin == first.start
+                && *commit == last.start =>
+        {
+            Some(*begin)
+        }
+        _ => None,
+    }
+}
+
 /// Splits a directive line into its name and its (trimmed) argument.
 fn directive_of(line: &str) -> Option<(&str, &str)> {
     let rest = line.trim_start().strip_prefix("--")?.trim_start();
@@ -281,6 +311,23 @@ mod tests {
                 name: "no-transaction"
             }
         );
+    }
+
+    #[test]
+    fn recognises_a_file_managing_its_own_transaction() {
+        let own = "-- x-no-tx-wrap\nBEGIN TRANSACTION;\nCREATE TABLE a (x);\nINSERT INTO a VALUES (1);\nEND TRANSACTION;\n-- done\n";
+        assert_eq!(own_transaction(own), Some(16));
+        for not_own in [
+            "CREATE TABLE a (x);",
+            "BEGIN;\nCREATE TABLE a (x);",
+            "CREATE TABLE a (x);\nCOMMIT;",
+            "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;\nVACUUM;",
+            "BEGIN;\nCREATE TABLE a (x);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (x);\nCOMMIT;",
+            "BEGIN;\nCREATE TABLE a (x);\nROLLBACK;",
+            "BEGIN;\nCOMMIT;\nCREATE TABLE a (x);",
+        ] {
+            assert_eq!(own_transaction(not_own), None, "{not_own}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! time), the runtime and the `migrate` CLI (at run time), so the three can never disagree.
 //!
 //! A migrations directory holds pairs `{version}_{name}.up.sql` / `{version}_{name}.down.sql`
-//! with versions 1, 2, 3, … . [`load_dir`] reads one and checks every rule at once:
+//! with versions 1, 2, 3, … (or timestamps, see [`name::VersionStyle`]). [`load_dir`] reads
+//! one and checks every rule at once:
 //!
 //! ```
 //! # let dir = tempdir();

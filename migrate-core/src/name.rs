@@ -1,7 +1,12 @@
 //! The file-name grammar: `{version}_{name}.up.sql` and `{version}_{name}.down.sql`.
 //!
 //! A hand-written parser rather than a regex, so that every way a name can be wrong gets
-//! its own message and its own test.
+//! its own message and its own test. It accepts every `.sql` name golang-migrate's file
+//! source applies (`^([0-9]+)_(.*)\.(down|up)\.(.*)$`, whose name part may hold dots, spaces
+//! and any other character), except what cannot work here: a `\` (a path separator on
+//! Windows), version 0 (what "nothing applied" is recorded as) and versions beyond 64 bits.
+//!
+//! Versions come in one of three styles ([`VersionStyle`]), and a set uses one.
 
 use std::fmt;
 
@@ -62,6 +67,79 @@ pub fn format_version(version: u64) -> String {
     format!("{version:06}")
 }
 
+/// How a set numbers its migrations. Every version of a set has the same style; only a
+/// sequential set must run without a hole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VersionStyle {
+    /// 1, 2, 3, …, written `000001`: golang-migrate's `create -seq`.
+    Sequential,
+    /// A UTC time written `YYYYMMDDhhmmss` (14 digits, a valid date and time):
+    /// golang-migrate's `create` default, `20240731203656`.
+    Timestamp,
+    /// Seconds since 1970 written in 10 digits (from 1000000000, September 2001):
+    /// golang-migrate's `create -format unix`, `1722457016`.
+    UnixSeconds,
+}
+
+impl VersionStyle {
+    /// The style of a version: a 14-digit number that is a valid UTC time is a timestamp, a
+    /// 10-digit number is Unix seconds, anything else is sequential.
+    ///
+    /// # Example
+    /// ```
+    /// use migrate_core::name::VersionStyle;
+    /// assert_eq!(VersionStyle::of(3), VersionStyle::Sequential);
+    /// assert_eq!(VersionStyle::of(20240731203656), VersionStyle::Timestamp);
+    /// assert_eq!(VersionStyle::of(20241331203656), VersionStyle::Sequential); // month 13
+    /// assert_eq!(VersionStyle::of(1722457016), VersionStyle::UnixSeconds);
+    /// ```
+    pub fn of(version: u64) -> VersionStyle {
+        if (10_000_000_000_000..100_000_000_000_000).contains(&version) && is_utc_time(version) {
+            VersionStyle::Timestamp
+        } else if (1_000_000_000..10_000_000_000).contains(&version) {
+            VersionStyle::UnixSeconds
+        } else {
+            VersionStyle::Sequential
+        }
+    }
+
+    /// How messages name the style: `sequential`, `timestamp` or `Unix-seconds`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VersionStyle::Sequential => "sequential",
+            VersionStyle::Timestamp => "timestamp",
+            VersionStyle::UnixSeconds => "Unix-seconds",
+        }
+    }
+}
+
+impl fmt::Display for VersionStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a 14-digit number reads as a valid `YYYYMMDDhhmmss` UTC time (no leap second:
+/// golang-migrate formats Go times, which never show second 60).
+fn is_utc_time(version: u64) -> bool {
+    let part = |divisor: u64, modulo: u64| (version / divisor) % modulo;
+    let (year, month, day) = (
+        version / 10_000_000_000,
+        part(100_000_000, 100),
+        part(1_000_000, 100),
+    );
+    let (hour, minute, second) = (part(10_000, 100), part(100, 100), version % 100);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60
+}
+
 /// Why a `.sql` file name does not follow the grammar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NameError {
@@ -75,10 +153,15 @@ pub enum NameError {
     NoVersion,
     /// `000003-tags.up.sql` or `000003.up.sql`: no `_` after the version.
     NoSeparator,
-    /// `000003_.up.sql`.
+    /// `000003_.up.sql`: refused only for names `migrate new` creates ([`check_new_name`]);
+    /// golang-migrate applies such a file, so the grammar accepts it.
     EmptyName,
-    /// A character other than ASCII letters, digits, `_` and `-` in the name.
+    /// A character other than ASCII letters, digits, `_` and `-` in a name `migrate new`
+    /// creates ([`check_new_name`]).
     BadNameChar(char),
+    /// A `\` in the name: a path separator on Windows, where the file could not be checked
+    /// out under this name.
+    Backslash,
     /// Version 0 is what "nothing applied" is recorded as.
     VersionZero,
     /// More digits than fit in a `u64`.
@@ -111,11 +194,16 @@ impl fmt::Display for NameError {
                 f,
                 "the name contains {c:?}: use only ASCII letters, digits, `_` and `-`"
             ),
+            NameError::Backslash => f.write_str(
+                "the name contains `\\`, a path separator on Windows, where the file cannot be \
+                 checked out: rename both files of the migration without it",
+            ),
             NameError::VersionZero => f.write_str(
                 "version 0 means \"nothing applied\" and cannot name a migration: start at 000001",
             ),
             NameError::VersionTooLarge => {
-                f.write_str("the version does not fit in 64 bits: use sequential numbers from 000001")
+                f.write_str("the version does not fit in 64 bits: use sequential numbers from 000001, \
+                             or `YYYYMMDDhhmmss` timestamps")
             }
         }
     }
@@ -181,13 +269,25 @@ fn parse_version(digits: &str) -> Result<u64, NameError> {
     }
 }
 
-/// Checks the descriptive part of a name: non-empty, ASCII letters, digits, `_` and `-`.
+/// Checks the descriptive part of a file name as the grammar accepts it: anything
+/// golang-migrate applies (dots, spaces, any character, even nothing), except `\`.
 ///
-/// The CLI uses this to refuse a name before creating files.
+/// # Errors
+/// [`NameError::Backslash`].
+pub fn check_name(name: &str) -> Result<(), NameError> {
+    if name.contains('\\') {
+        return Err(NameError::Backslash);
+    }
+    Ok(())
+}
+
+/// Checks a name `migrate new` is asked to create: non-empty, ASCII letters, digits, `_` and
+/// `-`, the convention that reads well in every shell and on every file system. (Existing
+/// files may use anything [`check_name`] accepts.)
 ///
 /// # Errors
 /// [`NameError::EmptyName`] or [`NameError::BadNameChar`].
-pub fn check_name(name: &str) -> Result<(), NameError> {
+pub fn check_new_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::EmptyName);
     }
@@ -276,15 +376,67 @@ mod tests {
     }
 
     #[test]
-    fn rejects_empty_name() {
-        assert_eq!(err("000003_.up.sql"), NameError::EmptyName);
+    fn accepts_every_name_golang_migrate_applies() {
+        // golang-migrate: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`, the name part greedy.
+        for (file, name) in [
+            (
+                "20240731203656_passkey_backup_flags..up.sql",
+                "passkey_backup_flags.",
+            ),
+            ("000003_add tags.up.sql", "add tags"),
+            ("000003_v1.2.up.sql", "v1.2"),
+            ("000003_café+ünïcode (2).up.sql", "café+ünïcode (2)"),
+            ("000003_.up.sql", ""),
+            ("000003_x.up.up.sql", "x.up"),
+            ("000003_x.down.up.sql", "x.down"),
+            ("1_2_3.up.sql", "2_3"),
+        ] {
+            assert_eq!(parse(file).map(|n| n.name), Ok(name.to_owned()), "{file}");
+        }
     }
 
     #[test]
-    fn rejects_bad_name_characters() {
-        assert_eq!(err("000003_add tags.up.sql"), NameError::BadNameChar(' '));
-        assert_eq!(err("000003_a.b.up.sql"), NameError::BadNameChar('.'));
-        assert_eq!(err("000003_é.up.sql"), NameError::BadNameChar('é'));
+    fn rejects_a_backslash_in_the_name() {
+        assert_eq!(err("000003_a\\b.up.sql"), NameError::Backslash);
+        assert_eq!(
+            NameError::Backslash.to_string(),
+            "the name contains `\\`, a path separator on Windows, where the file cannot be \
+             checked out: rename both files of the migration without it"
+        );
+    }
+
+    #[test]
+    fn new_names_keep_the_convention() {
+        assert_eq!(check_new_name(""), Err(NameError::EmptyName));
+        assert_eq!(check_new_name("add tags"), Err(NameError::BadNameChar(' ')));
+        assert_eq!(check_new_name("a.b"), Err(NameError::BadNameChar('.')));
+        assert_eq!(check_new_name("é"), Err(NameError::BadNameChar('é')));
+        assert_eq!(check_new_name("add_tags-2"), Ok(()));
+    }
+
+    #[test]
+    fn classifies_version_styles() {
+        use VersionStyle::*;
+        for (version, style) in [
+            (1, Sequential),
+            (999_999, Sequential),
+            (20240731203656, Timestamp),
+            (19700101000000, Timestamp),
+            (20240229235959, Timestamp),
+            (20230229000000, Sequential), // not a leap year
+            (20240431000000, Sequential), // April has 30 days
+            (20240100000000, Sequential), // day 0
+            (20240101240000, Sequential), // hour 24
+            (20240101006000, Sequential), // minute 60
+            (20240101000060, Sequential), // second 60
+            (21000229000000, Sequential), // 2100 is not a leap year
+            (20000229000000, Timestamp),  // 2000 is
+            (1722457016, UnixSeconds),
+            (999_999_999, Sequential),
+            (202407312036560, Sequential), // 15 digits
+        ] {
+            assert_eq!(VersionStyle::of(version), style, "{version}");
+        }
     }
 
     #[test]

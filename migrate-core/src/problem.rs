@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::directive::DirectiveErrorKind;
-use crate::name::{NameError, format_version};
+use crate::name::{NameError, VersionStyle, format_version};
 
 /// One thing wrong with a migrations directory.
 ///
@@ -83,6 +83,12 @@ pub enum Problem {
         /// The up file just after the hole.
         after: String,
     },
+    /// Versions of more than one [`VersionStyle`] in one set.
+    MixedVersionStyles {
+        /// Each style found, with the up file (or the lone file) of each of its versions, in
+        /// version order.
+        styles: Vec<(VersionStyle, Vec<String>)>,
+    },
     /// An up file with no SQL.
     EmptyUp {
         /// The file.
@@ -123,6 +129,15 @@ pub enum Problem {
         /// The statement's keyword: `BEGIN`, `COMMIT`, `END`, `ROLLBACK` or `VACUUM`.
         keyword: String,
     },
+    /// A file that opens and commits its own transaction (`BEGIN` first, `COMMIT` or `END`
+    /// last, as golang-migrate's `x-no-tx-wrap=true` files do) without
+    /// `-- migrate:no-transaction`.
+    OwnTransaction {
+        /// The file.
+        file: String,
+        /// 1-based line of its `BEGIN`.
+        line: usize,
+    },
     /// A down marked irreversible that still holds SQL.
     IrreversibleWithSql {
         /// The down file.
@@ -143,6 +158,12 @@ impl Problem {
             Problem::Directory { path, .. } => path.display().to_string(),
             Problem::Duplicate { files, .. } => files.first().cloned().unwrap_or_default(),
             Problem::Gap { after, .. } => after.clone(),
+            Problem::MixedVersionStyles { styles } => styles
+                .iter()
+                .flat_map(|(_, files)| files.first())
+                .min()
+                .cloned()
+                .unwrap_or_default(),
             Problem::MissingDown { up: file, .. }
             | Problem::MissingUp { down: file, .. }
             | Problem::NameMismatch { up: file, .. }
@@ -154,6 +175,7 @@ impl Problem {
             | Problem::Directive { file, .. }
             | Problem::MisplacedDirective { file, .. }
             | Problem::TransactionControl { file, .. }
+            | Problem::OwnTransaction { file, .. }
             | Problem::IrreversibleWithSql { file }
             | Problem::IrreversibleAndLossy { file } => file.clone(),
         }
@@ -165,7 +187,8 @@ impl Problem {
             Problem::NotUtf8 { line, .. }
             | Problem::Directive { line, .. }
             | Problem::MisplacedDirective { line, .. }
-            | Problem::TransactionControl { line, .. } => Some(*line),
+            | Problem::TransactionControl { line, .. }
+            | Problem::OwnTransaction { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -246,6 +269,30 @@ impl fmt::Display for Problem {
                 "{} missing before `{after}`: versions must start at 000001; renumber the migrations",
                 versions(*from, *to) + if from == to { " is" } else { " are" }
             ),
+            Problem::MixedVersionStyles { styles } => {
+                f.write_str("the set mixes version styles: ")?;
+                for (i, (style, files)) in styles.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(if i + 1 == styles.len() { " and " } else { ", " })?;
+                    }
+                    write!(f, "{style} (")?;
+                    for (j, file) in files.iter().take(3).enumerate() {
+                        if j > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "`{file}`")?;
+                    }
+                    if files.len() > 3 {
+                        write!(f, " and {} more", files.len() - 3)?;
+                    }
+                    f.write_str(")")?;
+                }
+                f.write_str(
+                    "; they sort by number, so the order would be wrong: give the migrations that \
+                     no database has applied yet versions in the style of the others (applied \
+                     versions are recorded in databases and must not change)",
+                )
+            }
             Problem::EmptyUp { file } => {
                 write!(
                     f,
@@ -293,6 +340,14 @@ impl fmt::Display for Problem {
                      transactions yourself"
                 )
             }
+            Problem::OwnTransaction { file, line } => write!(
+                f,
+                "`{file}` line {line}: the file manages its own transaction (`BEGIN` … `COMMIT`), \
+                 as files written for golang-migrate's `x-no-tx-wrap=true` do: add the line \
+                 `-- migrate:no-transaction` to it (`migrate adopt --write` adds it to every such \
+                 file), or remove its `BEGIN` and `COMMIT` to run it in the transaction the \
+                 runtime opens, atomically with its version"
+            ),
             Problem::IrreversibleWithSql { file } => write!(
                 f,
                 "`{file}` is marked `-- migrate:irreversible` but holds SQL: remove the SQL, or \

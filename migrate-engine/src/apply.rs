@@ -25,8 +25,8 @@ use crate::options::Options;
 use crate::report::{Report, Step};
 use crate::version_table::{SchemaVersion, VersionTable, table_exists};
 
-/// The migrations a run works on: versions 1..=N in order, as [`migrate_core::check()`] returns
-/// them, so a version is an index.
+/// The migrations a run works on, in version order, as [`migrate_core::check()`] returns them:
+/// 1..=N for a sequential set, with holes for timestamps.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Set<'a>(pub(crate) &'a [Migration]);
 
@@ -36,8 +36,28 @@ impl<'a> Set<'a> {
     }
 
     pub(crate) fn get(self, version: u64) -> Option<&'a Migration> {
-        let index = usize::try_from(version.checked_sub(1)?).ok()?;
+        let index = self
+            .0
+            .binary_search_by_key(&version, Migration::version)
+            .ok()?;
         self.0.get(index)
+    }
+
+    /// The migrations with versions in `(above, up_to]`, in version order.
+    fn between(self, above: u64, up_to: u64) -> &'a [Migration] {
+        let start = self.0.partition_point(|m| m.version() <= above);
+        let end = self.0.partition_point(|m| m.version() <= up_to).max(start);
+        &self.0[start..end]
+    }
+
+    /// The version `steps` migrations below `current` (`None`: nothing applied).
+    fn down_steps(self, current: Option<u64>, steps: usize) -> Result<Option<u64>, Error> {
+        let applied = self.between(0, current.unwrap_or(0)).len();
+        match applied.checked_sub(steps) {
+            Some(0) => Ok(None),
+            Some(remaining) => Ok(self.0.get(remaining - 1).map(Migration::version)),
+            None => Err(Error::TooManySteps { steps, current }),
+        }
     }
 }
 
@@ -238,7 +258,7 @@ impl Run<'_> {
             Mode::ForeignKeysOff => self.in_transaction(tx, state.version, &[*first], true)?,
             Mode::NoTransaction => {
                 let (migration, direction) = *first;
-                let after = version_after(migration, direction);
+                let after = version_after(self.migrations, migration, direction);
                 let dirty = SchemaVersion {
                     version: after,
                     dirty: true,
@@ -292,7 +312,7 @@ impl Run<'_> {
                 });
             }
             durations.push(started.elapsed());
-            after = version_after(migration, *direction);
+            after = version_after(self.migrations, migration, *direction);
         }
         if check_foreign_keys && let [(migration, direction)] = chunk {
             check_foreign_keys_of(&tx, migration, *direction, before)?;
@@ -373,6 +393,7 @@ impl Run<'_> {
         } else if !self.options.allow_changed {
             self.check_unchanged(tx, state.version)?;
         }
+        refuse_skipped(self.migrations, &self.history, tx, state.version)?;
         Ok(state)
     }
 
@@ -436,15 +457,7 @@ impl Run<'_> {
             Target::Latest => self.migrations.latest(),
             Target::Version(0) => None,
             Target::Version(v) => Some(v),
-            Target::DownSteps(steps) => {
-                let current_number = current.unwrap_or(0);
-                let steps_u64 = u64::try_from(steps).unwrap_or(u64::MAX);
-                match current_number.checked_sub(steps_u64) {
-                    Some(0) => None,
-                    Some(v) => Some(v),
-                    None => return Err(Error::TooManySteps { steps, current }),
-                }
-            }
+            Target::DownSteps(steps) => self.migrations.down_steps(current, steps)?,
         };
         self.goal = Some(goal);
         Ok(goal)
@@ -469,16 +482,28 @@ fn plan<'a>(
     current: Option<u64>,
     goal: Option<u64>,
 ) -> Result<Vec<(&'a Migration, Direction)>, Error> {
+    // A version between two timestamps names no migration: going there would silently stop
+    // at the one below it (or at nothing, for a mistyped version).
+    if let Some(goal) = goal
+        && migrations.get(goal).is_none()
+    {
+        return Err(Error::TargetOutOfRange {
+            target: goal,
+            latest: migrations.latest(),
+        });
+    }
     let (current, goal) = (current.unwrap_or(0), goal.unwrap_or(0));
     if goal >= current {
-        return Ok(((current + 1)..=goal)
-            .filter_map(|v| migrations.get(v))
+        return Ok(migrations
+            .between(current, goal)
+            .iter()
             .map(|m| (m, Direction::Up))
             .collect());
     }
-    let steps: Vec<(&Migration, Direction)> = ((goal + 1)..=current)
+    let steps: Vec<(&Migration, Direction)> = migrations
+        .between(goal, current)
+        .iter()
         .rev()
-        .filter_map(|v| migrations.get(v))
         .map(|m| (m, Direction::Down))
         .collect();
     if let Some((m, _)) = steps.iter().find(|(m, _)| m.irreversible().is_some()) {
@@ -491,12 +516,89 @@ fn plan<'a>(
     Ok(steps)
 }
 
-/// The database's version once `migration` has run in `direction`.
-fn version_after(migration: &Migration, direction: Direction) -> Option<u64> {
+/// The database's version once `migration` has run in `direction`: after a down, the
+/// previous migration's version (not `version - 1`, which a timestamped set does not have).
+fn version_after(migrations: Set<'_>, migration: &Migration, direction: Direction) -> Option<u64> {
     match direction {
         Direction::Up => Some(migration.version()),
-        Direction::Down => Some(migration.version() - 1).filter(|v| *v > 0),
+        Direction::Down => migrations
+            .between(0, migration.version().saturating_sub(1))
+            .last()
+            .map(Migration::version),
     }
+}
+
+/// Refuses to run while a migration older than the database's version never ran on it: a
+/// branch merged after newer migrations were applied (golang-migrate skips such a migration
+/// silently, forever). The history table tells what ran. A migration with no run recorded is
+/// skipped when the history records the database below its version (a run of an older
+/// migration); one older than every recorded run was there before the history (applied by
+/// golang-migrate, an older release, or `force`) and is taken as applied: nothing can tell.
+fn refuse_skipped(
+    migrations: Set<'_>,
+    history: &History,
+    tx: &Transaction<'_>,
+    current: Option<u64>,
+) -> Result<(), Error> {
+    let skipped = skipped(migrations, history, tx, current)?;
+    match (skipped.is_empty(), current) {
+        (false, Some(database)) => Err(Error::Skipped {
+            skipped,
+            database,
+            table: history.name().to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The migrations older than `current` that never ran on the database (see
+/// [`refuse_skipped`]), with their up files; `status` shows them as not applied.
+pub(crate) fn skipped(
+    migrations: Set<'_>,
+    history: &History,
+    conn: &Connection,
+    current: Option<u64>,
+) -> Result<Vec<(u64, String)>, Error> {
+    let Some(current) = current else {
+        return Ok(Vec::new());
+    };
+    let older = migrations.between(0, current.saturating_sub(1));
+    if older.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The usual case, one indexed lookup: the lineage recorded when `current` was applied
+    // covers the same up scripts as now, so no older migration was added since.
+    let embedded = migrations.get(current).map(Migration::lineage);
+    if embedded.is_some() && history.recorded_lineage(conn, current)? == embedded {
+        return Ok(Vec::new());
+    }
+    let doing = "reading the history table";
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT version, direction FROM \"{}\" ORDER BY id",
+            history.name()
+        ))
+        .map_err(Error::sqlite(doing))?;
+    let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
+    let mut last_run = std::collections::BTreeMap::new();
+    while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
+        let version: i64 = row.get(0).map_err(Error::sqlite(doing))?;
+        let direction: String = row.get(1).map_err(Error::sqlite(doing))?;
+        if let Ok(version) = u64::try_from(version) {
+            last_run.insert(version, direction == "up");
+        }
+    }
+    let Some(oldest_run) = last_run.keys().next().copied() else {
+        return Ok(Vec::new());
+    };
+    Ok(older
+        .iter()
+        .filter(|m| match last_run.get(&m.version()) {
+            Some(up) => !up,
+            None => m.version() > oldest_run,
+        })
+        .map(|m| (m.version(), m.up().file_name().to_owned()))
+        .collect())
 }
 
 fn migration_error(

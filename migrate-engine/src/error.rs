@@ -81,6 +81,16 @@ pub enum Error {
         /// The newest migration this binary has.
         latest: Option<u64>,
     },
+    /// Migrations older than the database's version that never ran on it (a branch merged
+    /// after newer migrations were applied), as the history table shows. Nothing was changed.
+    Skipped {
+        /// Each skipped migration's version and up file, in version order.
+        skipped: Vec<(u64, String)>,
+        /// The database's version.
+        database: u64,
+        /// The history table that records what ran.
+        table: String,
+    },
     /// The requested version is not one of this binary's migrations. Nothing was changed.
     TargetOutOfRange {
         /// The requested version.
@@ -268,6 +278,38 @@ impl fmt::Display for Error {
                 format_version(*database),
                 latest.map_or_else(|| "none".to_owned(), format_version)
             ),
+            Error::Skipped {
+                skipped,
+                database,
+                table,
+            } => {
+                let files: Vec<String> = skipped.iter().map(|(_, f)| format!("`{f}`")).collect();
+                let one = files.len() == 1;
+                let (is, it, its) = if one {
+                    ("is", "it", "its")
+                } else {
+                    ("are", "they", "their")
+                };
+                write!(
+                    f,
+                    "{} {is} older than the database's version {} but not applied to it (`{table}` \
+                     shows the database below {its} version after a run it recorded, and no up of \
+                     {} since): {it} {} most likely merged after newer migrations were applied, and \
+                     golang-migrate would skip {} forever; nothing was changed. Give {} a version \
+                     newer than {} (rename the up and the down file), so that the next `up` runs \
+                     {}. (A migration older than every run the history table records, such as one \
+                     golang-migrate applied before this tool was used, is taken as applied: nothing \
+                     tells whether it ran.)",
+                    files.join(", "),
+                    format_version(*database),
+                    if one { "it" } else { "them" },
+                    if one { "was" } else { "were" },
+                    if one { "it" } else { "them" },
+                    if one { "it" } else { "each" },
+                    format_version(*database),
+                    if one { "it" } else { "them" },
+                )
+            }
             Error::TargetOutOfRange { target, latest } => write!(
                 f,
                 "there is no migration {}: this binary knows migrations up to {}; nothing was changed",

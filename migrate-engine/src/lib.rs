@@ -90,7 +90,9 @@ pub fn force(
 ) -> Result<(), Error> {
     let version_table = VersionTable::new(&options.table_name)?;
     let latest = Set(table).latest();
-    if version > latest.unwrap_or(0) {
+    // Between two timestamps a version names no migration: recording it would make the next
+    // `up` start from a schema no migration describes.
+    if version > latest.unwrap_or(0) || (version > 0 && Set(table).get(version).is_none()) {
         return Err(Error::TargetOutOfRange {
             target: version,
             latest,
@@ -126,8 +128,11 @@ pub fn status<'a>(
     let state = version(options, conn)?;
     let current = state.version.unwrap_or(0);
     let history = History::of(&options.table_name);
-    let recorded = if history.exists(conn)? {
-        history.applied_checksums(conn)?
+    let (recorded, skipped) = if history.exists(conn)? {
+        (
+            history.applied_checksums(conn)?,
+            apply::skipped(Set(table), &history, conn, state.version)?,
+        )
     } else {
         Default::default()
     };
@@ -137,7 +142,9 @@ pub fn status<'a>(
         migrations: table
             .iter()
             .map(|migration| {
-                let applied = migration.version() <= current;
+                // A migration merged late below the version never ran (`up` refuses it).
+                let applied = migration.version() <= current
+                    && !skipped.iter().any(|(v, _)| *v == migration.version());
                 let drift = match recorded.get(&migration.version()) {
                     Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
                     Some(_) if applied => Drift::Changed,

@@ -110,10 +110,20 @@ fn fail(migration: &Migration, what: impl fmt::Display) -> String {
 }
 
 fn get(table: &[Migration], version: u64) -> Result<&Migration, String> {
-    usize::try_from(version)
-        .ok()
-        .and_then(|v| table.get(v.checked_sub(1)?))
-        .ok_or_else(|| format!("there is no migration {}", format_version(version)))
+    table
+        .binary_search_by_key(&version, Migration::version)
+        .map(|index| &table[index])
+        .map_err(|_| format!("there is no migration {}", format_version(version)))
+}
+
+/// The version before `version`: `version - 1` in a sequential set, the previous timestamp in
+/// a timestamped one, 0 before the first.
+fn previous(table: &[Migration], version: u64) -> u64 {
+    table
+        .iter()
+        .take_while(|m| m.version() < version)
+        .last()
+        .map_or(0, Migration::version)
 }
 
 /// A fresh database reaches the latest version, clean.
@@ -121,7 +131,7 @@ fn get(table: &[Migration], version: u64) -> Result<&Migration, String> {
 /// # Errors
 /// What failed, naming the migration.
 pub fn fresh(table: &[Migration]) -> Result<(), String> {
-    let conn = database_at(table, table.len() as u64)
+    let conn = database_at(table, table.last().map_or(0, Migration::version))
         .map_err(|e| format!("a fresh database does not reach the latest version: {e}"))?;
     let state = crate::version(&Options::default(), &conn).map_err(|e| e.to_string())?;
     if state.version != table.last().map(Migration::version) || state.dirty {
@@ -132,13 +142,13 @@ pub fn fresh(table: &[Migration]) -> Result<(), String> {
     Ok(())
 }
 
-/// A database at N−1 upgrades to N.
+/// A database at the version before N (N−1, or the previous timestamp) upgrades to N.
 ///
 /// # Errors
 /// What failed, naming the migration.
 pub fn upgrade(table: &[Migration], version: u64) -> Result<(), String> {
     let migration = get(table, version)?;
-    let mut conn = database_at(table, version - 1).map_err(|e| {
+    let mut conn = database_at(table, previous(table, version)).map_err(|e| {
         fail(
             migration,
             format!("cannot build the database at the previous version: {e}"),
@@ -160,12 +170,12 @@ pub fn upgrade(table: &[Migration], version: u64) -> Result<(), String> {
 /// What failed or differs, naming the migration.
 pub fn round_trip(table: &[Migration], version: u64) -> Result<(), String> {
     let migration = get(table, version)?;
-    let mut conn = database_at(table, version - 1).map_err(|e| fail(migration, e))?;
+    let mut conn = database_at(table, previous(table, version)).map_err(|e| fail(migration, e))?;
     let before = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     let options = Options::default();
     crate::to(table, &options, &mut conn, version).map_err(|e| fail(migration, e))?;
     if migration.irreversible().is_some() {
-        return match crate::to(table, &options, &mut conn, version - 1) {
+        return match crate::to(table, &options, &mut conn, previous(table, version)) {
             Err(Error::Irreversible { .. }) => Ok(()),
             other => Err(fail(
                 migration,
@@ -173,7 +183,8 @@ pub fn round_trip(table: &[Migration], version: u64) -> Result<(), String> {
             )),
         };
     }
-    crate::to(table, &options, &mut conn, version - 1).map_err(|e| fail(migration, e))?;
+    crate::to(table, &options, &mut conn, previous(table, version))
+        .map_err(|e| fail(migration, e))?;
     let after = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     let differences = before.differences(&after);
     if !differences.is_empty() && migration.lossy_down().is_none() {
@@ -208,7 +219,7 @@ pub fn fixture(
     fixture_file: &str,
 ) -> Result<(), String> {
     let migration = get(table, version)?;
-    let mut conn = database_at(table, version - 1).map_err(|e| fail(migration, e))?;
+    let mut conn = database_at(table, previous(table, version)).map_err(|e| fail(migration, e))?;
     let empty = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     crate::execute::run_script(&conn, fixture_sql).map_err(|failure| {
         fail(
@@ -252,7 +263,7 @@ pub fn fixture(
     if migration.irreversible().is_some() || migration.lossy_down().is_some() {
         return Ok(());
     }
-    crate::to(table, &options, &mut conn, version - 1).map_err(|e| {
+    crate::to(table, &options, &mut conn, previous(table, version)).map_err(|e| {
         fail(
             migration,
             format!("the down fails on the rows of `{fixture_file}`: {e}"),

@@ -197,7 +197,17 @@ impl Verifier {
                 self.forget(&written_up);
                 continue;
             }
-            record(&mut undo, self.step(table, k - 1, migration, Phase::Down)?);
+            // The version before this migration: `k - 1` in a sequential set, the previous
+            // timestamp in a timestamped one.
+            let previous = table
+                .iter()
+                .take_while(|m| m.version() < k)
+                .last()
+                .map_or(0, Migration::version);
+            record(
+                &mut undo,
+                self.step(table, previous, migration, Phase::Down)?,
+            );
             let mut written = written_up;
             written.extend(self.take_written());
             self.compare(migration, &undo, &written)?;

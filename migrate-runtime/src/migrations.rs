@@ -6,7 +6,7 @@ use std::path::Path;
 
 use migrate_core::{Migration, Problems};
 
-/// An ordered, checked set of migrations with versions 1, 2, …, N.
+/// An ordered, checked set of migrations: versions 1, 2, …, N, or timestamps.
 ///
 /// Built by [`embed_migrations!`](crate::embed_migrations) at compile time (no parsing and no
 /// allocation at run time), or by [`Migrations::from_dir`] at run time with the same rules.
@@ -57,9 +57,12 @@ impl Migrations {
         }
     }
 
-    /// The migration with this version. Versions run 1..=N, so this is an index, not a search.
+    /// The migration with this version (a binary search: timestamped versions have holes).
     pub fn get(&self, version: u64) -> Option<&Migration> {
-        let index = usize::try_from(version.checked_sub(1)?).ok()?;
+        let index = self
+            .table
+            .binary_search_by_key(&version, Migration::version)
+            .ok()?;
         self.table.get(index)
     }
 

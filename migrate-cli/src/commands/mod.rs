@@ -1,6 +1,7 @@
 //! The commands: one module per group, each returning a [`Document`](crate::output::Document)
 //! or a [`Failure`].
 
+mod adopt;
 mod check;
 mod inspect;
 mod new;
@@ -23,7 +24,11 @@ use crate::output::Output;
 pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
     let global = &cli.global;
     match &cli.command {
-        Command::New { name } => output.emit(&new::new(&global.dir, name)?),
+        Command::New { name, style } => output.emit(&new::new(&global.dir, name, style.asked())?),
+        Command::Adopt { directory, write } => output.emit(&adopt::adopt(
+            directory.as_deref().unwrap_or(&global.dir),
+            *write,
+        )?),
         Command::Check { verify } => output.emit(&check::check(&global.dir, *verify)?),
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),

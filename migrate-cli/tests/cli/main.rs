@@ -2,6 +2,7 @@
 //! directory, against real SQLite files, and snapshots its exit status, stdout and stderr
 //! (`snapshots/`; durations are filtered out).
 
+mod adopt;
 mod check;
 mod database;
 mod help;

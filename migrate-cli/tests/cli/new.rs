@@ -112,3 +112,64 @@ fn new_takes_the_directory_after_the_command() {
         ["000001_init.down.sql", "000001_init.up.sql"]
     );
 }
+
+#[test]
+fn new_follows_a_timestamped_directory() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "migrations/20240731203656_init.up.sql",
+        "CREATE TABLE a (x);\n",
+    );
+    sandbox.write("migrations/20240731203656_init.down.sql", "DROP TABLE a;\n");
+    let run = sandbox.run(&["new", "add_tags"]);
+    run.code(0);
+    let created = sandbox.list("migrations");
+    let up = created
+        .iter()
+        .find(|f| f.ends_with("_add_tags.up.sql"))
+        .expect("the new up file");
+    let version: u64 = up[..14].parse().expect("a 14-digit version");
+    assert_eq!(
+        migrate_core::name::VersionStyle::of(version),
+        migrate_core::name::VersionStyle::Timestamp,
+        "{up}"
+    );
+    // Now, not the newest version plus one (this test was written in 2026).
+    assert!(version > 20260101000000, "{up}");
+    assert!(
+        sandbox.exists(&format!("migrations/{version}_add_tags.down.sql")),
+        "{created:?}"
+    );
+}
+
+#[test]
+fn new_offers_the_other_style_only_for_an_empty_directory() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["new", "init", "--timestamp"]).code(0);
+    let first = sandbox.list("migrations");
+    assert!(
+        first[0].len() == "20240731203656_init.down.sql".len(),
+        "{first:?}"
+    );
+    let run = sandbox.run(&["new", "tags", "--seq"]);
+    run.code(2);
+    let stderr = run.stderr.replace(&first[1][..14], "[timestamp]");
+    snapshot!("new_other_style", stderr);
+    assert_eq!(sandbox.list("migrations"), first, "nothing was created");
+
+    let unix = Sandbox::new();
+    unix.run(&["new", "init", "--unix"]).code(0);
+    unix.run(&["new", "tags"]).code(0);
+    let files = unix.list("migrations");
+    let versions: Vec<u64> = files
+        .iter()
+        .map(|f| f[..10].parse().expect("10 digits"))
+        .collect();
+    assert!(versions.iter().all(|v| *v >= 1_700_000_000), "{files:?}");
+    unix.run(&["new", "more", "--seq"]).code(2);
+
+    let seq = Sandbox::with_migrations();
+    seq.run(&["new", "labels", "--seq"]).code(0);
+    assert!(seq.exists("migrations/000004_labels.up.sql"));
+    seq.run(&["new", "more", "--timestamp"]).code(2);
+}

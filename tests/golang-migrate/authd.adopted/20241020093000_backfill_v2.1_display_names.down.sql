@@ -1,0 +1,2 @@
+-- migrate:irreversible display names stay: the v2.1 clients already show them
+-- display names stay: the v2.1 clients already show them

@@ -1,0 +1,1 @@
+-- migrate:irreversible the down file was empty: golang-migrate ran it and rolled nothing back

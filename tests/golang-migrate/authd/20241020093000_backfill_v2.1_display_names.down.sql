@@ -1,0 +1,1 @@
+-- display names stay: the v2.1 clients already show them

@@ -1,0 +1,1 @@
+ALTER TABLE products ADD COLUMN discontinued INTEGER NOT NULL DEFAULT 0;

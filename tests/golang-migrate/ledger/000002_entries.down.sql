@@ -1,0 +1,4 @@
+BEGIN;
+DROP INDEX entries_account;
+DROP TABLE entries;
+COMMIT;

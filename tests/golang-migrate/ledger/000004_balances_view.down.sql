@@ -1,0 +1,4 @@
+BEGIN;
+DROP TRIGGER entries_no_update;
+DROP VIEW balances;
+COMMIT;
