@@ -12,6 +12,7 @@ mod execute;
 mod history;
 mod options;
 mod report;
+mod sandbox;
 mod schema;
 pub mod testing;
 mod verify;

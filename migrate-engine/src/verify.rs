@@ -7,22 +7,21 @@
 //! Irreversible migrations are verified up only; a `-- migrate:lossy-down` migration skips the
 //! row comparison but keeps the schema comparison.
 //!
-//! The database is sandboxed: no `ATTACH`, no `VACUUM INTO`, no extension loading, no pragma
-//! that points SQLite at a directory, so verifying never touches the file system.
+//! The database is the sandbox of [`crate::sandbox`]: no statement can reach the file system
+//! or load code, whatever its spelling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use migrate_core::Migration;
 use migrate_core::name::format_version;
-use migrate_core::sql::{TokenKind, line_col, statements, tokens};
-use migrate_core::{Direction, Migration};
 use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
-use rusqlite::limits::Limit;
 
 use crate::error::Error;
 use crate::options::Options;
+use crate::sandbox;
 use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
 
 /// One thing verification found wrong, naming the file (and line where it has one).
@@ -54,7 +53,7 @@ struct Watch {
     ddl: BTreeSet<String>,
     /// Whether an `ALTER TABLE` ran: a rename rewrites other objects too.
     altered: bool,
-    refused: Option<&'static str>,
+    refused: Option<String>,
 }
 
 /// Verifies a checked set (versions 1..=N in order, as [`migrate_core::check()`] returns it).
@@ -79,15 +78,6 @@ struct Watch {
 /// );
 /// ```
 pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
-    let mut findings = Vec::new();
-    for migration in table {
-        for direction in [Direction::Up, Direction::Down] {
-            findings.extend(writes_files(migration, direction));
-        }
-    }
-    if !findings.is_empty() {
-        return Err(findings);
-    }
     let mut verifier = Verifier::new().map_err(|error| {
         vec![Finding {
             file: String::new(),
@@ -99,23 +89,6 @@ pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
         Ok(()) => Ok(()),
         Err(finding) => Err(vec![finding]),
     }
-}
-
-/// `VACUUM INTO 'file'` writes a file; the authorizer does not see it, so it is found here.
-fn writes_files(migration: &Migration, direction: Direction) -> Option<Finding> {
-    let script = migration.script(direction);
-    let sql = script.sql();
-    statements(sql).into_iter().find_map(|statement| {
-        let mut words = tokens(statement.text)
-            .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| &statement.text[t.start..t.end]);
-        let first = words.next()?;
-        (first.eq_ignore_ascii_case("vacuum") && words.any(|w| w.eq_ignore_ascii_case("into")))
-            .then(|| {
-                let line = line_col(sql, statement.start).0;
-                sandbox_finding(script.file_name(), line, "VACUUM INTO")
-            })
-    })
 }
 
 fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
@@ -153,10 +126,7 @@ enum Phase {
 
 impl Verifier {
     fn new() -> rusqlite::Result<Verifier> {
-        let mut conn = Connection::open_in_memory()?;
-        // One slot, for the nameless temporary database `VACUUM` attaches; the authorizer
-        // refuses every attachment of a file.
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 1)?;
+        let mut conn = sandbox::open()?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let watch = Arc::new(Mutex::new(Watch::default()));
         let seen = Arc::clone(&watch);
@@ -269,7 +239,7 @@ impl Verifier {
                 ..
             } => {
                 if let Some(what) = refused {
-                    return sandbox_finding(&file, line, what);
+                    return sandbox_finding(&file, line, &what);
                 }
                 let place = match column {
                     Some(column) => format!("line {line}, column {column}"),
@@ -473,26 +443,11 @@ fn authorize(
     engine_tables: &[String; 2],
     context: &AuthContext<'_>,
 ) -> Authorization {
-    let refuse = |what: &'static str| {
+    if let Some(what) = sandbox::refusal(&context.action) {
         watch.lock().unwrap_or_else(PoisonError::into_inner).refused = Some(what);
-        Authorization::Deny
-    };
+        return Authorization::Deny;
+    }
     let written = match context.action {
-        // `VACUUM` attaches SQLite's own temporary database, which has no file name.
-        AuthAction::Attach { filename } if !filename.is_empty() => return refuse("ATTACH"),
-        AuthAction::Detach { .. } => return refuse("DETACH"),
-        AuthAction::Function { function_name }
-            if function_name.eq_ignore_ascii_case("load_extension") =>
-        {
-            return refuse("load_extension()");
-        }
-        AuthAction::Pragma { pragma_name, .. }
-            if ["temp_store_directory", "data_store_directory"]
-                .iter()
-                .any(|p| pragma_name.eq_ignore_ascii_case(p)) =>
-        {
-            return refuse("a pragma that sets a directory");
-        }
         AuthAction::CreateTable { table_name } => {
             let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
             watch.created.insert(table_name.to_ascii_lowercase());

@@ -301,30 +301,197 @@ fn an_up_that_cannot_run_again_after_its_down() {
     );
 }
 
+/// The message for a statement the sandbox refuses.
+fn refused(line: usize, what: &str) -> String {
+    format!(
+        "`000002_x.up.sql` line {line}: {what} is not allowed in a migration verified at compile \
+         time, because verifying must not touch the file system or load code: remove it, or turn \
+         verification off for this crate (default-features = false)"
+    )
+}
+
+/// Verifies BASE and a migration 2 whose up is `up`; returns the one finding.
+fn refusal(up: &str) -> String {
+    finding(&[
+        BASE,
+        BASE_DOWN,
+        ("000002_x.up.sql", up),
+        ("000002_x.down.sql", "SELECT 1;"),
+    ])
+}
+
 #[test]
-fn the_sandbox_refuses_attach_vacuum_into_and_extensions() {
-    for (sql, what) in [
-        ("ATTACH DATABASE '/tmp/x.db' AS other;", "ATTACH"),
+fn the_sandbox_refuses_every_spelling_of_attach_and_writes_no_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let target = |name: &str| dir.path().join(name).display().to_string();
+    let cases = [
         (
-            "-- migrate:no-transaction\nVACUUM INTO '/tmp/copy.db';",
-            "VACUUM INTO",
+            format!("ATTACH '{}' || '.db' AS p;", target("b")),
+            "`ATTACH` of a file named by an expression".to_owned(),
         ),
-        ("SELECT load_extension('/tmp/evil.so');", "load_extension()"),
-    ] {
-        let message = finding(&[
-            BASE,
-            BASE_DOWN,
-            ("000002_x.up.sql", sql),
-            ("000002_x.down.sql", "SELECT 1;"),
-        ]);
-        let line = if what == "VACUUM INTO" { 2 } else { 1 };
-        assert_eq!(
-            message,
+        (
+            format!("ATTACH (SELECT '{}') AS p;", target("c.db")),
+            "`ATTACH` of a file named by an expression".to_owned(),
+        ),
+        (
+            format!("ATTACH 'file:{}?mode=rwc' AS p;", target("d.db")),
             format!(
-                "`000002_x.up.sql` line {line}: {what} is not allowed in a migration verified at compile time, because verifying must not touch the file system or load code: remove it, or turn verification off for this crate (default-features = false)"
-            )
+                "attaching the database file `file:{}?mode=rwc` (`ATTACH`, `VACUUM INTO`)",
+                target("d.db")
+            ),
+        ),
+        (
+            format!("ATTACH DATABASE '{}' AS other;", target("a.db")),
+            format!(
+                "attaching the database file `{}` (`ATTACH`, `VACUUM INTO`)",
+                target("a.db")
+            ),
+        ),
+        (
+            "ATTACH ':memory:' AS p;".to_owned(),
+            "attaching the database file `:memory:` (`ATTACH`, `VACUUM INTO`)".to_owned(),
+        ),
+        (
+            format!("VACUUM INTO '{}';", target("e.db")),
+            format!(
+                "attaching the database file `{}` (`ATTACH`, `VACUUM INTO`)",
+                target("e.db")
+            ),
+        ),
+        (
+            format!("VACUUM INTO '{}' || '.db';", target("f")),
+            format!(
+                "attaching the database file `{}.db` (`ATTACH`, `VACUUM INTO`)",
+                target("f")
+            ),
+        ),
+        ("DETACH DATABASE temp;".to_owned(), "`DETACH`".to_owned()),
+    ];
+    for (attack, what) in cases {
+        // No transaction, where ATTACH and VACUUM run; then a write to the attached database.
+        let up = format!(
+            "-- migrate:no-transaction\nSELECT 1;\n{attack}\nCREATE TABLE p.t AS SELECT 1 AS x;"
+        );
+        assert_eq!(refusal(&up), refused(3, &what), "{attack}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read the target directory")
+        .collect();
+    assert!(left.is_empty(), "verification wrote {left:?}");
+}
+
+#[test]
+fn the_sandbox_refuses_extensions_and_temporary_files() {
+    assert_eq!(
+        refusal("SELECT load_extension('/tmp/evil.so');"),
+        refused(1, "`load_extension()`")
+    );
+    for pragma in [
+        "PRAGMA temp_store = FILE;",
+        "PRAGMA temp_store = 1;",
+        "pragma \"TEMP_STORE\"(0);",
+        "PRAGMA temp.temp_store = DEFAULT;",
+        "PRAGMA temp_store_directory = '/tmp';",
+    ] {
+        let message = refusal(&format!("SELECT 1;\n{pragma}"));
+        assert!(
+            message.starts_with("`000002_x.up.sql` line 2: `PRAGMA ")
+                && message.contains("(it would let SQLite write files) is not allowed"),
+            "{pragma}: {message}"
         );
     }
+}
+
+#[test]
+fn verification_keeps_temporary_storage_in_memory() {
+    // Sorts, temporary tables and VACUUM's copy stay in memory: the migration sees it.
+    verify_files(&[
+        BASE,
+        BASE_DOWN,
+        (
+            "000002_probe.up.sql",
+            "CREATE TABLE probe (temp_store INTEGER CHECK (temp_store = 2));\n\
+             INSERT INTO probe SELECT temp_store FROM pragma_temp_store;",
+        ),
+        ("000002_probe.down.sql", "DROP TABLE probe;"),
+    ])
+    .unwrap_or_else(|f| panic!("{f:?}"));
+}
+
+/// Set by [`verification_touches_no_file`] in the child process it starts.
+const PROBE: &str = "MIGRATE_SANDBOX_PROBE";
+
+#[test]
+fn verification_touches_no_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("create the working directory");
+    // The child verifies with its working directory and every temporary directory SQLite
+    // consults pointed at `work`, which must stay empty.
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "sandbox_probe", "--ignored", "--nocapture"])
+        .current_dir(&work)
+        .env("TMPDIR", &work)
+        .env("SQLITE_TMPDIR", &work)
+        .env(PROBE, dir.path())
+        .output()
+        .expect("run the probe");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read the directory")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(left, ["work"], "verification created files");
+    let left: Vec<_> = std::fs::read_dir(&work)
+        .expect("read the working directory")
+        .collect();
+    assert!(left.is_empty(), "verification created {left:?}");
+}
+
+/// Run by [`verification_touches_no_file`] only: verifies a large sort, a VACUUM and every
+/// escape, in a process whose working and temporary directories are watched.
+#[test]
+#[ignore = "run by verification_touches_no_file in a child process"]
+fn sandbox_probe() {
+    let Some(root) = std::env::var_os(PROBE) else {
+        panic!("run by verification_touches_no_file, which sets {PROBE}");
+    };
+    let root = Path::new(&root);
+    // 40 000 rows of 200 bytes: more than SQLite sorts in memory before spilling to files.
+    let big = (
+        "000002_big.up.sql",
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, body BLOB);\n\
+         INSERT INTO big (body) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT randomblob(200) FROM n;\n\
+         CREATE INDEX big_body ON big (body);",
+    );
+    let files = [
+        BASE,
+        BASE_DOWN,
+        big,
+        ("000002_big.down.sql", "DROP TABLE big;"),
+        ("000003_vacuum.up.sql", "-- migrate:no-transaction\nVACUUM;"),
+        (
+            "000003_vacuum.down.sql",
+            "-- migrate:irreversible nothing to undo",
+        ),
+    ];
+    verify_files(&files).unwrap_or_else(|f| panic!("{f:?}"));
+    for attack in [
+        format!("ATTACH '{}/x' || '.db' AS p;", root.display()),
+        format!("ATTACH (SELECT '{}/y.db') AS p;", root.display()),
+        "ATTACH 'z.db' AS p;".to_owned(),
+        format!("VACUUM INTO '{}/copy.db';", root.display()),
+    ] {
+        let up = format!("-- migrate:no-transaction\n{attack}\nCREATE TABLE p.t AS SELECT 1 AS x;");
+        let message = refusal(&up);
+        assert!(message.contains("is not allowed"), "{attack}: {message}");
+    }
+    println!("probe done");
 }
 
 #[test]
