@@ -121,6 +121,20 @@ pub enum Problem {
         /// The statement's keyword: `BEGIN`, `COMMIT`, `END`, `ROLLBACK` or `VACUUM`.
         keyword: String,
     },
+    /// A NUL byte, where SQLite stops reading the script.
+    NulByte {
+        /// The file.
+        file: String,
+        /// 1-based line of the first NUL byte.
+        line: usize,
+    },
+    /// A `/*` comment that is never closed, so it swallows the rest of the script.
+    UnclosedComment {
+        /// The file.
+        file: String,
+        /// 1-based line where the comment opens.
+        line: usize,
+    },
     /// A down marked irreversible that still holds SQL.
     IrreversibleWithSql {
         /// The down file.
@@ -152,6 +166,8 @@ impl Problem {
             | Problem::Directive { file, .. }
             | Problem::MisplacedDirective { file, .. }
             | Problem::TransactionControl { file, .. }
+            | Problem::NulByte { file, .. }
+            | Problem::UnclosedComment { file, .. }
             | Problem::IrreversibleWithSql { file }
             | Problem::IrreversibleAndLossy { file } => file.clone(),
         }
@@ -163,7 +179,9 @@ impl Problem {
             Problem::NotUtf8 { line, .. }
             | Problem::Directive { line, .. }
             | Problem::MisplacedDirective { line, .. }
-            | Problem::TransactionControl { line, .. } => Some(*line),
+            | Problem::TransactionControl { line, .. }
+            | Problem::NulByte { line, .. }
+            | Problem::UnclosedComment { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -291,6 +309,16 @@ impl fmt::Display for Problem {
                      transactions yourself"
                 )
             }
+            Problem::NulByte { file, line } => write!(
+                f,
+                "`{file}` line {line}: a NUL byte ends the script for SQLite, so nothing after it \
+                 would run: remove it (for a NUL value in data, write `char(0)` or `x'00'`)"
+            ),
+            Problem::UnclosedComment { file, line } => write!(
+                f,
+                "`{file}` line {line}: this `/*` comment is never closed, so SQLite would skip \
+                 everything after it: close it with `*/`"
+            ),
             Problem::IrreversibleWithSql { file } => write!(
                 f,
                 "`{file}` is marked `-- migrate:irreversible` but holds SQL: remove the SQL, or \
