@@ -39,6 +39,20 @@ pub(crate) fn open() -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// A sandboxed scratch database for reading back a schema object's text alone: the text comes
+/// from the verified database's `sqlite_master`, which a migration can rewrite
+/// (`PRAGMA writable_schema`), so it gets the same sandbox and refuses what [`refusal`] names.
+pub(crate) fn scratch() -> rusqlite::Result<Connection> {
+    let mut conn = open()?;
+    conn.authorizer(Some(
+        |context: rusqlite::hooks::AuthContext<'_>| match refusal(&context.action) {
+            Some(_) => rusqlite::hooks::Authorization::Deny,
+            None => rusqlite::hooks::Authorization::Allow,
+        },
+    ))?;
+    Ok(conn)
+}
+
 /// Why the sandbox refuses an action, in words for the message (`None`: allowed).
 pub(crate) fn refusal(action: &AuthAction<'_>) -> Option<String> {
     match action {
@@ -89,6 +103,15 @@ mod tests {
             .query_row("PRAGMA temp_store", [], |r| r.get(0))
             .unwrap();
         assert_eq!(store, 2);
+    }
+
+    #[test]
+    fn scratch_databases_refuse_attach() {
+        let conn = scratch().unwrap();
+        let error = conn
+            .execute_batch("CREATE TABLE t (x); ATTACH '' || 'x.db' AS p;")
+            .unwrap_err();
+        assert!(error.to_string().contains("not authorized"), "{error}");
     }
 
     #[test]

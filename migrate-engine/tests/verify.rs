@@ -535,3 +535,31 @@ fn every_down_back_to_nothing_must_leave_an_empty_database() {
     ]);
     assert!(message.contains("leaves table `keep` behind"), "{message}");
 }
+
+#[test]
+fn a_schema_rewritten_through_writable_schema_cannot_escape_either() {
+    // The rewritten text is read back in a scratch database when the down is compared: that
+    // database is sandboxed too.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let target = dir.path().join("pwn.db");
+    let up = format!(
+        "PRAGMA writable_schema = ON;\n\
+         UPDATE sqlite_master SET sql = 'CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL); \
+         ATTACH ''{}'' AS p; CREATE TABLE p.z (y)' WHERE name = 'posts';\n\
+         PRAGMA writable_schema = OFF;\n\
+         CREATE INDEX posts_title ON posts (title);",
+        target.display()
+    );
+    let result = verify_files(&[
+        BASE,
+        BASE_DOWN,
+        ("000002_x.up.sql", &up),
+        ("000002_x.down.sql", "DROP INDEX posts_title;"),
+    ]);
+    assert!(!target.exists(), "verification wrote {}", target.display());
+    let findings = result.expect_err("the down leaves the rewritten table");
+    assert!(
+        findings[0].message.contains("changes table `posts`"),
+        "{findings:?}"
+    );
+}
