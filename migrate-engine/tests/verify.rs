@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use migrate_engine::{Finding, verify};
+use migrate_core::{AppFunction, ForeignKeys};
+use migrate_engine::{Declaration, Finding, verify, verify_declared};
 
 /// Writes `files` to a temporary directory, checks them, and verifies them.
 fn verify_files(files: &[(&str, &str)]) -> Result<(), Vec<Finding>> {
@@ -13,6 +14,19 @@ fn verify_files(files: &[(&str, &str)]) -> Result<(), Vec<Finding>> {
     }
     let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
     verify(&table)
+}
+
+/// As [`verify_files`], with a declaration.
+fn verify_declared_files(
+    files: &[(&str, &str)],
+    declaration: &Declaration,
+) -> Result<(), Vec<Finding>> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, sql) in files {
+        std::fs::write(dir.path().join(name), sql).expect("write a migration file");
+    }
+    let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    verify_declared(&table, declaration)
 }
 
 /// The one finding of a set that must fail.
@@ -560,6 +574,327 @@ fn a_schema_rewritten_through_writable_schema_cannot_escape_either() {
     let findings = result.expect_err("the down leaves the rewritten table");
     assert!(
         findings[0].message.contains("changes table `posts`"),
+        "{findings:?}"
+    );
+}
+
+/// The tail every malformed-foreign-key message ends with.
+const UNENFORCED: &str = "; or, if the service runs with foreign keys off on purpose, declare it: `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`";
+
+#[test]
+fn a_foreign_key_to_the_rowid_is_caught_on_the_migration_that_creates_it() {
+    assert_eq!(
+        finding(&[
+            BASE,
+            BASE_DOWN,
+            (
+                "000002_comments.up.sql",
+                "CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER REFERENCES posts (rowid), body TEXT);"
+            ),
+            ("000002_comments.down.sql", "DROP TABLE comments;"),
+        ]),
+        format!(
+            "`000002_comments.up.sql` leaves a foreign key that cannot work: `comments(post_id) REFERENCES posts(rowid)`, \
+             because a foreign key cannot reference the rowid, only declared columns, and `posts` \
+             declares no column `rowid`; SQLite accepts it, then fails every write to `comments` while \
+             foreign keys are enforced: reference the primary key `posts(id)`{UNENFORCED}"
+        )
+    );
+}
+
+#[test]
+fn malformed_foreign_keys_name_the_reason_and_the_fix() {
+    let cases = [
+        (
+            "CREATE TABLE comments (post_title TEXT REFERENCES posts (title));",
+            "`comments(post_title) REFERENCES posts(title)`, because `posts(title)` is \
+             neither the PRIMARY KEY of `posts` nor covered by a UNIQUE constraint or unique index; SQLite \
+             accepts it, then fails every write to `comments` while foreign keys are enforced: reference the \
+             primary key `posts(id)`, or add `CREATE UNIQUE INDEX … ON posts (title)` if those values are unique",
+        ),
+        (
+            "CREATE TABLE comments (post_id INTEGER REFERENCES post (id));",
+            "`comments(post_id) REFERENCES post(id)`, because table `post` does not exist \
+             (\"no such table: main.post\"); SQLite accepts it, then fails every write to `comments` while \
+             foreign keys are enforced: create `post` in this migration or an earlier one, or correct the \
+             name after REFERENCES",
+        ),
+        (
+            "CREATE TABLE authors (name TEXT);\nCREATE TABLE comments (author TEXT REFERENCES authors);",
+            "`comments(author) REFERENCES authors`, because `REFERENCES authors` without \
+             columns means its PRIMARY KEY, and `authors` has none; SQLite accepts it, then fails every write \
+             to `comments` while foreign keys are enforced: name a PRIMARY KEY or UNIQUE column of `authors` \
+             after REFERENCES, or give `authors` a PRIMARY KEY",
+        ),
+        (
+            "CREATE TABLE comments (post_id INTEGER REFERENCES posts (ident));",
+            "`comments(post_id) REFERENCES posts(ident)`, because `posts` has no column \
+             `ident`; SQLite accepts it, then fails every write to `comments` while foreign keys are enforced: \
+             reference the primary key `posts(id)`, or correct the column name after REFERENCES posts",
+        ),
+        (
+            "CREATE VIEW titles AS SELECT id, title FROM posts;\nCREATE TABLE comments (post_id INTEGER REFERENCES titles (id));",
+            "`comments(post_id) REFERENCES titles(id)`, because `titles` is a view, and a \
+             foreign key must reference a table; SQLite accepts it, then fails every write to `comments` while \
+             foreign keys are enforced: reference the table the view reads from",
+        ),
+    ];
+    for (up, expected) in cases {
+        assert_eq!(
+            finding(&[
+                BASE,
+                BASE_DOWN,
+                ("000002_comments.up.sql", up),
+                (
+                    "000002_comments.down.sql",
+                    "DROP TABLE comments;\nDROP TABLE IF EXISTS authors;\nDROP VIEW IF EXISTS titles;"
+                ),
+            ]),
+            format!(
+                "`000002_comments.up.sql` leaves a foreign key that cannot work: {expected}{UNENFORCED}"
+            ),
+            "{up}"
+        );
+    }
+}
+
+#[test]
+fn a_collation_mismatch_is_left_to_sqlite_and_still_caught() {
+    let message = finding(&[
+        (
+            "000001_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE);\nCREATE UNIQUE INDEX users_email ON users (email COLLATE BINARY);",
+        ),
+        ("000001_users.down.sql", "DROP TABLE users;"),
+        (
+            "000002_sessions.up.sql",
+            "CREATE TABLE sessions (email TEXT REFERENCES users (email));",
+        ),
+        ("000002_sessions.down.sql", "DROP TABLE sessions;"),
+    ]);
+    assert!(
+        message.starts_with("`000002_sessions.up.sql` leaves a foreign key that cannot work: `sessions(email) REFERENCES users(email)`, because SQLite reports \"foreign key mismatch - \"sessions\" referencing \"users\"\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_migration_that_breaks_a_parent_key_is_blamed() {
+    let users = (
+        "000001_users.up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\nCREATE UNIQUE INDEX users_email ON users (email);\nCREATE TABLE sessions (email TEXT REFERENCES users (email));",
+    );
+    let users_down = (
+        "000001_users.down.sql",
+        "DROP TABLE sessions;\nDROP TABLE users;",
+    );
+    // The up drops the unique index the foreign key relies on.
+    let message = finding(&[
+        users,
+        users_down,
+        ("000002_emails.up.sql", "DROP INDEX users_email;"),
+        (
+            "000002_emails.down.sql",
+            "CREATE UNIQUE INDEX users_email ON users (email);",
+        ),
+    ]);
+    assert!(
+        message.starts_with(
+            "`000002_emails.up.sql` leaves a foreign key that cannot work: `sessions(email) REFERENCES users(email)`, because `users(email)` is neither"
+        ),
+        "{message}"
+    );
+    // The down drops a unique index that the up's new table relies on: the down is blamed.
+    let message = finding(&[
+        (
+            "000001_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);",
+        ),
+        ("000001_users.down.sql", "DROP TABLE users;"),
+        (
+            "000002_sessions.up.sql",
+            "CREATE UNIQUE INDEX users_email ON users (email);\nCREATE TABLE sessions (email TEXT REFERENCES users (email));",
+        ),
+        ("000002_sessions.down.sql", "DROP INDEX users_email;"),
+    ]);
+    assert!(
+        message.starts_with(
+            "`000002_sessions.down.sql` leaves a foreign key that cannot work: `sessions(email) REFERENCES users(email)`, because"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_later_write_does_not_take_the_blame() {
+    // Before: verification blamed 000003, the first migration to write to the table.
+    let message = finding(&[
+        BASE,
+        BASE_DOWN,
+        (
+            "000002_comments.up.sql",
+            "CREATE TABLE comments (id INTEGER PRIMARY KEY, post_title TEXT REFERENCES posts (title));",
+        ),
+        ("000002_comments.down.sql", "DROP TABLE comments;"),
+        (
+            "000003_seed.up.sql",
+            "INSERT INTO comments (post_title) VALUES ('first');",
+        ),
+        ("000003_seed.down.sql", "DELETE FROM comments;"),
+    ]);
+    assert!(
+        message.starts_with("`000002_comments.up.sql` leaves a foreign key that cannot work"),
+        "{message}"
+    );
+}
+
+#[test]
+fn well_formed_foreign_keys_pass() {
+    verify_files(&[
+        (
+            "000001_base.up.sql",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);\n\
+             CREATE TABLE regions (country TEXT, code TEXT, name TEXT, PRIMARY KEY (country, code)) WITHOUT ROWID;\n\
+             CREATE TABLE tags (slug TEXT PRIMARY KEY);\n\
+             CREATE TABLE notes (\n\
+               id INTEGER PRIMARY KEY,\n\
+               account_id INTEGER REFERENCES accounts,\n\
+               account_code TEXT REFERENCES accounts (code),\n\
+               country TEXT, region TEXT,\n\
+               tag TEXT REFERENCES tags (slug) ON DELETE SET NULL,\n\
+               parent_id INTEGER REFERENCES notes (id),\n\
+               FOREIGN KEY (region, country) REFERENCES regions (code, country)\n\
+             );\n\
+             INSERT INTO accounts VALUES (1, 'a');\nINSERT INTO notes (id, account_id, account_code) VALUES (1, 1, 'a');",
+        ),
+        (
+            "000001_base.down.sql",
+            "DROP TABLE notes;\nDROP TABLE tags;\nDROP TABLE regions;\nDROP TABLE accounts;",
+        ),
+        // A parent recreated under a temporary name and renamed back.
+        (
+            "000002_rebuild.up.sql",
+            "PRAGMA foreign_keys = OFF;\nCREATE TABLE accounts_new (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT);\n\
+             INSERT INTO accounts_new (id, code) SELECT id, code FROM accounts;\nDROP TABLE accounts;\n\
+             ALTER TABLE accounts_new RENAME TO accounts;\nPRAGMA foreign_keys = ON;",
+        ),
+        (
+            "000002_rebuild.down.sql",
+            "PRAGMA foreign_keys = OFF;\nCREATE TABLE accounts_old (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);\n\
+             INSERT INTO accounts_old SELECT id, code FROM accounts;\nDROP TABLE accounts;\n\
+             ALTER TABLE accounts_old RENAME TO accounts;\nPRAGMA foreign_keys = ON;",
+        ),
+    ])
+    .unwrap_or_else(|f| panic!("{f:?}"));
+}
+
+/// A set like the Go reference guide's first migration: a foreign key to a column that is not
+/// unique, which only works with enforcement off, and rows written through it.
+const UNENFORCED_SET: [(&str, &str); 4] = [
+    (
+        "000001_profiles.up.sql",
+        "CREATE TABLE profiles (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n\
+         CREATE TABLE items (id INTEGER PRIMARY KEY, profile_name TEXT REFERENCES profiles (name));\n\
+         INSERT INTO profiles (name) VALUES ('sd'), ('hd');\n\
+         INSERT INTO items (profile_name) VALUES ('sd'), ('4k');",
+    ),
+    (
+        "000001_profiles.down.sql",
+        "DROP TABLE items;\nDROP TABLE profiles;",
+    ),
+    (
+        "000002_orphans.up.sql",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items (id));\n\
+         INSERT INTO notes (item_id) VALUES (99);",
+    ),
+    ("000002_orphans.down.sql", "DROP TABLE notes;"),
+];
+
+#[test]
+fn a_set_declared_unenforced_verifies_with_enforcement_off() {
+    let unenforced = Declaration::new().with_foreign_keys(ForeignKeys::Unenforced);
+    verify_declared_files(&UNENFORCED_SET, &unenforced).unwrap_or_else(|f| panic!("{f:?}"));
+    // Declared enforced (the default), the same set is refused where the foreign key is made.
+    let message = finding(&UNENFORCED_SET);
+    assert_eq!(
+        message,
+        format!(
+            "`000001_profiles.up.sql` line 3: foreign key mismatch - \"items\" referencing \"profiles\" \
+         (in `INSERT INTO profiles (name) VALUES ('sd'), ('hd');`); a foreign key (`items` \
+         referencing `profiles`) names parent columns that are neither the parent's PRIMARY KEY \
+         nor UNIQUE, so every write through it fails while foreign keys are enforced: reference \
+         the primary key or a UNIQUE column{UNENFORCED}"
+        )
+    );
+    let enforced = Declaration::new().with_foreign_keys(ForeignKeys::Enforced);
+    assert_eq!(
+        verify_declared_files(&UNENFORCED_SET, &enforced).map_err(|f| f[0].message.clone()),
+        Err(message)
+    );
+}
+
+/// Migrations that call functions the application registers.
+const FUNCTIONS_SET: [(&str, &str); 4] = [
+    (
+        "000001_users.up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, avatar BLOB);\n\
+         INSERT INTO users (email, avatar) VALUES ('A@example.com', x'0102');",
+    ),
+    ("000001_users.down.sql", "DROP TABLE users;"),
+    (
+        "000002_normalize.up.sql",
+        "ALTER TABLE users ADD COLUMN avatar_b64 TEXT;\n\
+         UPDATE users SET email = normalize(email, 'nfc'), avatar_b64 = BIN2B64(avatar);\n\
+         CREATE UNIQUE INDEX users_email ON users (normalize(email, 'nfc'));",
+    ),
+    (
+        "000002_normalize.down.sql",
+        "DROP INDEX users_email;\nALTER TABLE users DROP COLUMN avatar_b64;",
+    ),
+];
+
+#[test]
+fn an_undeclared_function_says_how_to_declare_it() {
+    assert_eq!(
+        finding(&FUNCTIONS_SET),
+        "`000002_normalize.up.sql` line 2, column 26: no such function: normalize (in `UPDATE users \
+         SET email = normalize(email, 'nfc'), avatar_b64…`); if the application registers \
+         `normalize` on its connections, declare it so verification can run a stand-in: \
+         `embed_migrations!(\"…\", functions = [\"normalize/N\"])`, N being its number of \
+         arguments (`migrate check --verify --function normalize/N`)"
+    );
+}
+
+#[test]
+fn declared_functions_run_as_deterministic_stand_ins() {
+    let declared = |functions: &[&str]| {
+        functions.iter().fold(Declaration::new(), |d, f| {
+            d.with_function(AppFunction::parse(f).expect("a declaration"))
+        })
+    };
+    // Stand-ins are deterministic: the unique index on an expression accepts them.
+    verify_declared_files(&FUNCTIONS_SET, &declared(&["normalize/2", "bin2b64/1"]))
+        .unwrap_or_else(|f| panic!("{f:?}"));
+    verify_declared_files(&FUNCTIONS_SET, &declared(&["normalize/*", "BIN2B64/*"]))
+        .unwrap_or_else(|f| panic!("{f:?}"));
+    // The declared arity is the one SQL may call.
+    let wrong = verify_declared_files(&FUNCTIONS_SET, &declared(&["normalize/1", "bin2b64/1"]))
+        .expect_err("normalize is called with two arguments");
+    assert!(
+        wrong[0]
+            .message
+            .contains("wrong number of arguments to function normalize()"),
+        "{wrong:?}"
+    );
+    // Everything else is still verified: a down that forgets the column is caught.
+    let mut lossy = FUNCTIONS_SET;
+    lossy[3].1 = "DROP INDEX users_email;";
+    let findings = verify_declared_files(&lossy, &declared(&["normalize/2", "bin2b64/1"]))
+        .expect_err("the down leaves the column");
+    assert!(
+        findings[0]
+            .message
+            .contains("leaves column `users.avatar_b64`, added by the up, behind"),
         "{findings:?}"
     );
 }
