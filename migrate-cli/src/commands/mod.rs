@@ -23,7 +23,14 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
     let global = &cli.global;
     match &cli.command {
         Command::New { name } => output.emit(&new::new(&global.dir, name)?),
-        Command::Check { verify } => output.emit(&check::check(&global.dir, *verify)?),
+        Command::Check {
+            verify,
+            foreign_keys,
+            functions,
+        } => {
+            let declaration = check::declaration(*foreign_keys, functions);
+            output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
+        }
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),
         Command::Up => output.emit(&run::up(&Context::new(cli)?)?),

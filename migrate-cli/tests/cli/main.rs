@@ -3,6 +3,7 @@
 //! (`snapshots/`; durations are filtered out).
 
 mod check;
+mod check_declared;
 mod database;
 mod help;
 mod inspect;
