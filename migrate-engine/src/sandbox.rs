@@ -2,7 +2,7 @@
 //! built so that no statement can reach the file system or load code, whatever its spelling.
 //!
 //! What holds it, each by construction rather than by recognising statements:
-//! - the database is `:memory:`, opened without `SQLITE_OPEN_URI`;
+//! - the database is `:memory:`;
 //! - every `ATTACH` is refused by the authorizer, whatever its argument (a literal, an
 //!   expression, a URI), except the nameless temporary database `VACUUM` attaches for itself:
 //!   that one is held in memory (below). `VACUUM INTO 'file'` attaches its file the same way,
@@ -26,7 +26,8 @@ use rusqlite::{Connection, OpenFlags};
 /// Opens the sandboxed in-memory database. The caller installs an authorizer that consults
 /// [`refusal`] for every action.
 pub(crate) fn open() -> rusqlite::Result<Connection> {
-    // No SQLITE_OPEN_URI: the name is the in-memory database, nothing else.
+    // Without SQLITE_OPEN_URI (the bundled SQLite accepts URI names everywhere anyway, which is
+    // why every ATTACH is refused rather than only some names).
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
