@@ -74,6 +74,24 @@ pub(crate) struct Global {
     pub(crate) allow_changed: bool,
 }
 
+/// `--foreign-keys`: the declared foreign-key policy of the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ForeignKeysArg {
+    /// The service enforces foreign keys (the default).
+    Enforced,
+    /// The service runs with foreign keys off on purpose.
+    Unenforced,
+}
+
+impl From<ForeignKeysArg> for migrate_core::ForeignKeys {
+    fn from(arg: ForeignKeysArg) -> migrate_core::ForeignKeys {
+        match arg {
+            ForeignKeysArg::Enforced => migrate_core::ForeignKeys::Enforced,
+            ForeignKeysArg::Unenforced => migrate_core::ForeignKeys::Unenforced,
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -115,6 +133,23 @@ pub(crate) enum Command {
         /// the macro's `verify` feature does, and report every failure with its messages.
         #[arg(long)]
         verify: bool,
+        /// With --verify: whether the service enforces foreign keys, as the macro's
+        /// `foreign_keys = "…"` declares it; `unenforced` verifies with enforcement off and
+        /// checks no foreign key.
+        #[arg(
+            long,
+            value_enum,
+            value_name = "POLICY",
+            default_value = "enforced",
+            requires = "verify"
+        )]
+        foreign_keys: ForeignKeysArg,
+        /// With --verify: a SQL function the application registers on its connections, as
+        /// NAME/N (N arguments) or NAME/* (any number), as the macro's `functions = […]`
+        /// declares it; verification runs a stand-in that returns its first argument.
+        /// Repeat for several.
+        #[arg(long = "function", value_name = "NAME/N", value_parser = migrate_core::AppFunction::parse, requires = "verify")]
+        functions: Vec<migrate_core::AppFunction>,
     },
     /// Show every migration, applied or pending, and the database's version and dirty flag
     Status,

@@ -104,6 +104,7 @@ fn check_file<'a>(file: &'a SourceFile, problems: &mut Vec<Problem>) -> Option<E
             problems,
         );
         check_transaction_control(file_name, text, &directives, problems);
+        check_applied_whole(file_name, text, problems);
     }
     Some(Entry {
         file: file_name,
@@ -236,6 +237,24 @@ fn check_versions(by_version: &BTreeMap<u64, Vec<Entry<'_>>>, problems: &mut Vec
         _ => problems.push(Problem::MixedVersionStyles {
             styles: styles.into_iter().collect(),
         }),
+    }
+}
+
+/// SQLite stops reading a script at a NUL byte, and an unclosed `/*` comment runs to the end
+/// of the file: either way the statements after it would silently never run, at build time
+/// and at deploy time alike, while the migration is recorded as applied.
+fn check_applied_whole(file: &str, text: &str, problems: &mut Vec<Problem>) {
+    if let Some(offset) = text.find('\0') {
+        problems.push(Problem::NulByte {
+            file: file.to_owned(),
+            line: sql::line_col(text, offset).0,
+        });
+    }
+    if let Some(offset) = sql::unclosed_comment(text) {
+        problems.push(Problem::UnclosedComment {
+            file: file.to_owned(),
+            line: sql::line_col(text, offset).0,
+        });
     }
 }
 
@@ -731,6 +750,58 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    #[test]
+    fn rejects_nul_bytes_naming_the_line() {
+        let p = problems(&[
+            file(
+                "000001_a.up.sql",
+                "CREATE TABLE a (x);\n\0CREATE TABLE b (y);",
+            ),
+            file("000001_a.down.sql", "DROP TABLE b;\nDROP TABLE a; -- \0"),
+        ]);
+        assert_eq!(
+            p,
+            [
+                Problem::NulByte {
+                    file: "000001_a.down.sql".into(),
+                    line: 2
+                },
+                Problem::NulByte {
+                    file: "000001_a.up.sql".into(),
+                    line: 2
+                }
+            ]
+        );
+        assert_eq!(
+            p[1].to_string(),
+            "`000001_a.up.sql` line 2: a NUL byte ends the script for SQLite, so nothing after it \
+             would run: remove it (for a NUL value in data, write `char(0)` or `x'00'`)"
+        );
+    }
+
+    #[test]
+    fn rejects_unclosed_comments() {
+        let p = problems(&[
+            file(
+                "000001_a.up.sql",
+                "CREATE TABLE a (x);\n/* b comes later\nCREATE TABLE b (y);",
+            ),
+            file("000001_a.down.sql", "DROP TABLE a;"),
+        ]);
+        assert_eq!(
+            p,
+            [Problem::UnclosedComment {
+                file: "000001_a.up.sql".into(),
+                line: 2
+            }]
+        );
+        assert_eq!(
+            p[0].to_string(),
+            "`000001_a.up.sql` line 2: this `/*` comment is never closed, so SQLite would skip \
+             everything after it: close it with `*/`"
+        );
     }
 
     #[test]

@@ -138,6 +138,20 @@ pub enum Problem {
         /// 1-based line of its `BEGIN`.
         line: usize,
     },
+    /// A NUL byte, where SQLite stops reading the script.
+    NulByte {
+        /// The file.
+        file: String,
+        /// 1-based line of the first NUL byte.
+        line: usize,
+    },
+    /// A `/*` comment that is never closed, so it swallows the rest of the script.
+    UnclosedComment {
+        /// The file.
+        file: String,
+        /// 1-based line where the comment opens.
+        line: usize,
+    },
     /// A down marked irreversible that still holds SQL.
     IrreversibleWithSql {
         /// The down file.
@@ -176,6 +190,8 @@ impl Problem {
             | Problem::MisplacedDirective { file, .. }
             | Problem::TransactionControl { file, .. }
             | Problem::OwnTransaction { file, .. }
+            | Problem::NulByte { file, .. }
+            | Problem::UnclosedComment { file, .. }
             | Problem::IrreversibleWithSql { file }
             | Problem::IrreversibleAndLossy { file } => file.clone(),
         }
@@ -188,7 +204,9 @@ impl Problem {
             | Problem::Directive { line, .. }
             | Problem::MisplacedDirective { line, .. }
             | Problem::TransactionControl { line, .. }
-            | Problem::OwnTransaction { line, .. } => Some(*line),
+            | Problem::OwnTransaction { line, .. }
+            | Problem::NulByte { line, .. }
+            | Problem::UnclosedComment { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -347,6 +365,16 @@ impl fmt::Display for Problem {
                  `-- migrate:no-transaction` to it (`migrate adopt --write` adds it to every such \
                  file), or remove its `BEGIN` and `COMMIT` to run it in the transaction the \
                  runtime opens, atomically with its version"
+            ),
+            Problem::NulByte { file, line } => write!(
+                f,
+                "`{file}` line {line}: a NUL byte ends the script for SQLite, so nothing after it \
+                 would run: remove it (for a NUL value in data, write `char(0)` or `x'00'`)"
+            ),
+            Problem::UnclosedComment { file, line } => write!(
+                f,
+                "`{file}` line {line}: this `/*` comment is never closed, so SQLite would skip \
+                 everything after it: close it with `*/`"
             ),
             Problem::IrreversibleWithSql { file } => write!(
                 f,

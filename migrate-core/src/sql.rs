@@ -276,6 +276,19 @@ pub fn transaction_control(sql: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// The offset of a `/* …` comment that is never closed, if the script has one: SQLite ends
+/// such a comment at the end of the text, so nothing after it runs.
+pub fn unclosed_comment(sql: &str) -> Option<usize> {
+    tokens(sql)
+        .find(|t| {
+            let text = &sql[t.start..t.end];
+            t.kind == TokenKind::Comment
+                && text.starts_with("/*")
+                && (text.len() < 4 || !text.ends_with("*/"))
+        })
+        .map(|t| t.start)
+}
+
 /// Whether the script holds any code at all (anything but white space, comments and `;`).
 pub fn has_code(sql: &str) -> bool {
     tokens(sql).any(|t| t.is_code() && t.kind != TokenKind::Semicolon)
@@ -439,6 +452,14 @@ mod tests {
         ] {
             assert!(!disables_foreign_keys(sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn finds_unclosed_comments() {
+        assert_eq!(unclosed_comment("SELECT 1; /* open\nSELECT 2;"), Some(10));
+        assert_eq!(unclosed_comment("/*/ SELECT 1;"), Some(0));
+        assert_eq!(unclosed_comment("/**/ SELECT 1; /* closed */"), None);
+        assert_eq!(unclosed_comment("SELECT '/*'; -- /*\nSELECT \"/*\";"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Running one migration script, statement by statement, so a failure can name the line.
 
 use migrate_core::sql::{excerpt, line_col, statements};
-use rusqlite::Connection;
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::{Batch, Connection};
 
 use crate::error::sqlite_message;
 
@@ -26,7 +27,7 @@ pub(crate) struct ScriptFailure {
 /// [`migrate_core::sql::statements`]), so trigger bodies stay whole.
 pub(crate) fn run_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailure> {
     for statement in statements(sql) {
-        if let Err(source) = conn.execute_batch(statement.text) {
+        if let Err(source) = run_statement(conn, statement.text) {
             // A syntax error carries the offending token's offset within what was prepared.
             let (offset, pointed) = match &source {
                 rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
@@ -46,6 +47,18 @@ pub(crate) fn run_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailu
                 source,
             });
         }
+    }
+    Ok(())
+}
+
+/// Runs the statement(s) of `text`, each stepped until it is done. `execute_batch` steps a
+/// statement once: for one that returns rows, that is one row's worth of work
+/// (`PRAGMA incremental_vacuum` frees one page per row), and the rest would silently not run.
+fn run_statement(conn: &Connection, text: &str) -> rusqlite::Result<()> {
+    let mut batch = Batch::new(conn, text);
+    while let Some(mut statement) = batch.next()? {
+        let mut rows = statement.raw_query();
+        while rows.next()?.is_some() {}
     }
     Ok(())
 }
@@ -72,6 +85,30 @@ mod tests {
         let f = fail("CREATE TABLE a (x);\nINSERT INTO missing VALUES (1);");
         assert_eq!((f.line, f.column), (2, None));
         assert_eq!(f.message, "no such table: missing");
+    }
+
+    #[test]
+    fn statements_that_return_rows_run_to_completion() {
+        // `PRAGMA incremental_vacuum` frees one page per result row: stepped once, it would
+        // free one page and report success.
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL;\nCREATE TABLE t (body BLOB);\n\
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)\n\
+             INSERT INTO t SELECT randomblob(4000) FROM n;\nDELETE FROM t;",
+        )
+        .unwrap();
+        let free = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(free(&conn) > 10);
+        run_script(
+            &conn,
+            "PRAGMA incremental_vacuum;\nSELECT 1 UNION ALL SELECT 2;",
+        )
+        .unwrap();
+        assert_eq!(free(&conn), 0);
     }
 
     #[test]

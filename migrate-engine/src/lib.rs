@@ -9,9 +9,11 @@
 mod apply;
 mod error;
 mod execute;
+mod foreign_keys;
 mod history;
 mod options;
 mod report;
+mod sandbox;
 mod schema;
 pub mod testing;
 mod verify;
@@ -26,7 +28,7 @@ use crate::history::History;
 pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
-pub use crate::verify::{Finding, verify};
+pub use crate::verify::{Declaration, Finding, verify, verify_declared};
 pub use crate::version_table::SchemaVersion;
 use crate::version_table::VersionTable;
 

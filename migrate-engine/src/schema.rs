@@ -185,7 +185,7 @@ pub(crate) struct TableShape {
 
 /// Reads a table's shape by creating it, alone, in a scratch database.
 pub(crate) fn table_shape(create_table: &str) -> rusqlite::Result<TableShape> {
-    let scratch = Connection::open_in_memory()?;
+    let scratch = crate::sandbox::scratch()?;
     scratch.execute_batch(create_table)?;
     let name: String = scratch.query_row(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",

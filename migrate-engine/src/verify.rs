@@ -7,22 +7,24 @@
 //! Irreversible migrations are verified up only; a `-- migrate:lossy-down` migration skips the
 //! row comparison but keeps the schema comparison.
 //!
-//! The database is sandboxed: no `ATTACH`, no `VACUUM INTO`, no extension loading, no pragma
-//! that points SQLite at a directory, so verifying never touches the file system.
+//! The database is the sandbox of [`crate::sandbox`]: no statement can reach the file system
+//! or load code, whatever its spelling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use migrate_core::name::format_version;
-use migrate_core::sql::{TokenKind, line_col, statements, tokens};
-use migrate_core::{Direction, Migration};
+use migrate_core::{AppFunction, ForeignKeys, Migration};
 use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
-use rusqlite::limits::Limit;
+use rusqlite::types::Value;
 
 use crate::error::Error;
+use crate::foreign_keys;
 use crate::options::Options;
+use crate::sandbox;
 use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
 
 /// One thing verification found wrong, naming the file (and line where it has one).
@@ -42,6 +44,41 @@ impl fmt::Display for Finding {
     }
 }
 
+/// What a migration set declares about the service that runs it; verification honours it.
+///
+/// `embed_migrations!` builds it from its arguments (`foreign_keys = "unenforced"`,
+/// `functions = ["normalize/2"]`), `migrate check --verify` from its options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Declaration {
+    /// Whether the service enforces foreign keys. With [`ForeignKeys::Unenforced`],
+    /// verification runs with enforcement off and checks no foreign key.
+    pub foreign_keys: ForeignKeys,
+    /// The SQL functions the application registers on its connections. Verification registers
+    /// a deterministic stand-in for each, which returns its first argument unchanged (`NULL`
+    /// when it takes none).
+    pub functions: Vec<AppFunction>,
+}
+
+impl Declaration {
+    /// Foreign keys enforced, no application functions.
+    pub fn new() -> Declaration {
+        Declaration::default()
+    }
+
+    /// Declares whether the service enforces foreign keys.
+    pub fn with_foreign_keys(mut self, foreign_keys: ForeignKeys) -> Declaration {
+        self.foreign_keys = foreign_keys;
+        self
+    }
+
+    /// Declares a function the application registers on its connections.
+    pub fn with_function(mut self, function: AppFunction) -> Declaration {
+        self.functions.push(function);
+        self
+    }
+}
+
 /// How many row differences to show per table.
 const ROWS_SHOWN: usize = 3;
 
@@ -54,7 +91,7 @@ struct Watch {
     ddl: BTreeSet<String>,
     /// Whether an `ALTER TABLE` ran: a rename rewrites other objects too.
     altered: bool,
-    refused: Option<&'static str>,
+    refused: Option<String>,
 }
 
 /// Verifies a checked set (versions 1..=N in order, as [`migrate_core::check()`] returns it).
@@ -79,16 +116,34 @@ struct Watch {
 /// );
 /// ```
 pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
-    let mut findings = Vec::new();
-    for migration in table {
-        for direction in [Direction::Up, Direction::Down] {
-            findings.extend(writes_files(migration, direction));
-        }
-    }
-    if !findings.is_empty() {
-        return Err(findings);
-    }
-    let mut verifier = Verifier::new().map_err(|error| {
+    verify_declared(table, &Declaration::default())
+}
+
+/// [`verify()`], honouring what the set declares about the service that runs it: with
+/// [`ForeignKeys::Unenforced`], enforcement is off and no foreign key is checked; each declared
+/// function is registered as a deterministic stand-in that returns its first argument.
+///
+/// # Errors
+/// As [`verify()`].
+///
+/// # Example
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("migrate-verify-declared-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// std::fs::write(
+///     dir.join("000001_users.up.sql"),
+///     "CREATE TABLE users (email TEXT);\nCREATE INDEX users_email ON users (normalize(email, 'nfc'));",
+/// ).unwrap();
+/// std::fs::write(dir.join("000001_users.down.sql"), "DROP TABLE users;").unwrap();
+/// let table = migrate_core::load_dir(&dir).unwrap();
+/// assert!(migrate_engine::verify(&table).is_err()); // no such function: normalize
+/// let normalize = migrate_core::AppFunction::parse("normalize/2").unwrap();
+/// let declared = migrate_engine::Declaration::new().with_function(normalize);
+/// assert_eq!(migrate_engine::verify_declared(&table, &declared), Ok(()));
+/// ```
+pub fn verify_declared(table: &[Migration], declaration: &Declaration) -> Result<(), Vec<Finding>> {
+    let mut verifier = Verifier::new(declaration).map_err(|error| {
         vec![Finding {
             file: String::new(),
             line: None,
@@ -99,23 +154,6 @@ pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
         Ok(()) => Ok(()),
         Err(finding) => Err(vec![finding]),
     }
-}
-
-/// `VACUUM INTO 'file'` writes a file; the authorizer does not see it, so it is found here.
-fn writes_files(migration: &Migration, direction: Direction) -> Option<Finding> {
-    let script = migration.script(direction);
-    let sql = script.sql();
-    statements(sql).into_iter().find_map(|statement| {
-        let mut words = tokens(statement.text)
-            .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| &statement.text[t.start..t.end]);
-        let first = words.next()?;
-        (first.eq_ignore_ascii_case("vacuum") && words.any(|w| w.eq_ignore_ascii_case("into")))
-            .then(|| {
-                let line = line_col(sql, statement.start).0;
-                sandbox_finding(script.file_name(), line, "VACUUM INTO")
-            })
-    })
 }
 
 fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
@@ -140,6 +178,10 @@ struct Verifier {
     stale: BTreeSet<String>,
     /// The schema as it is now.
     mirror: Mirror,
+    /// The declared foreign-key policy of the set.
+    foreign_keys: ForeignKeys,
+    /// Which tables reference which, for the foreign-key checks.
+    foreign_key_index: foreign_keys::Index,
 }
 
 /// The step of the verification a failure happened in.
@@ -152,12 +194,13 @@ enum Phase {
 }
 
 impl Verifier {
-    fn new() -> rusqlite::Result<Verifier> {
-        let mut conn = Connection::open_in_memory()?;
-        // One slot, for the nameless temporary database `VACUUM` attaches; the authorizer
-        // refuses every attachment of a file.
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 1)?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+    fn new(declaration: &Declaration) -> rusqlite::Result<Verifier> {
+        let mut conn = sandbox::open()?;
+        let enforced = declaration.foreign_keys == ForeignKeys::Enforced;
+        conn.pragma_update(None, "foreign_keys", enforced)?;
+        for function in &declaration.functions {
+            stand_in(&conn, function)?;
+        }
         let watch = Arc::new(Mutex::new(Watch::default()));
         let seen = Arc::clone(&watch);
         let options = Options::default();
@@ -174,6 +217,8 @@ impl Verifier {
             rows: HashMap::new(),
             stale: BTreeSet::new(),
             mirror: Mirror::default(),
+            foreign_keys: declaration.foreign_keys,
+            foreign_key_index: foreign_keys::Index::default(),
         })
     }
 
@@ -190,7 +235,9 @@ impl Verifier {
                     undo.entry(key).or_insert(old);
                 }
             };
-            record(&mut undo, self.step(table, k, migration, Phase::Up)?);
+            let changes = self.step(table, k, migration, Phase::Up)?;
+            self.check_foreign_keys(migration.up().file_name(), &changes)?;
+            record(&mut undo, changes);
             let written_up = self.take_written();
             if migration.irreversible().is_some() {
                 reversible = false;
@@ -204,14 +251,15 @@ impl Verifier {
                 .take_while(|m| m.version() < k)
                 .last()
                 .map_or(0, Migration::version);
-            record(
-                &mut undo,
-                self.step(table, previous, migration, Phase::Down)?,
-            );
+            let changes = self.step(table, previous, migration, Phase::Down)?;
+            self.check_foreign_keys(migration.down().file_name(), &changes)?;
+            record(&mut undo, changes);
             let mut written = written_up;
             written.extend(self.take_written());
             self.compare(migration, &undo, &written)?;
-            self.step(table, k, migration, Phase::UpAgain)?;
+            let changes = self.step(table, k, migration, Phase::UpAgain)?;
+            // Passed after the first up; run to keep the foreign-key index up to date.
+            self.check_foreign_keys(migration.up().file_name(), &changes)?;
             written.extend(self.take_written());
             self.forget(&written);
         }
@@ -262,6 +310,53 @@ impl Verifier {
             .map_err(internal)
     }
 
+    /// Finds the foreign keys that `file` left malformed, among the tables its changes touched
+    /// and the tables that reference them.
+    fn check_foreign_keys(&mut self, file: &str, changes: &[Change]) -> Result<(), Finding> {
+        if self.foreign_keys == ForeignKeys::Unenforced {
+            return Ok(());
+        }
+        let mut touched = BTreeSet::new();
+        for ((kind, name), old) in changes {
+            let now = self.mirror.entries.get(&(kind.clone(), name.clone()));
+            for entry in old.iter().chain(now) {
+                touched.insert(entry.table.to_ascii_lowercase());
+            }
+            if kind == "table" || kind == "view" {
+                touched.insert(name.clone());
+            }
+        }
+        if touched.is_empty() {
+            return Ok(());
+        }
+        // Reading the foreign keys prepares statements the authorizer sees: they are not the
+        // migration's writes.
+        let saved = {
+            let watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+            (watch.written.clone(), watch.created.clone())
+        };
+        let result = self.foreign_key_index.check(&self.conn, &touched);
+        {
+            let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+            (watch.written, watch.created) = saved;
+            watch.refused = None;
+        }
+        let malformed = result.map_err(internal)?;
+        if malformed.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = malformed.iter().map(ToString::to_string).collect();
+        Err(Finding {
+            file: file.to_owned(),
+            line: None,
+            message: format!(
+                "`{file}` leaves a foreign key that cannot work: {}; or, if the service runs with foreign keys off on purpose, \
+                 declare it: `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
+                list.join("; and ")
+            ),
+        })
+    }
+
     fn explain(&self, migration: &Migration, phase: Phase, error: Error) -> Finding {
         let refused = self
             .watch
@@ -279,7 +374,7 @@ impl Verifier {
                 ..
             } => {
                 if let Some(what) = refused {
-                    return sandbox_finding(&file, line, what);
+                    return sandbox_finding(&file, line, &what);
                 }
                 let place = match column {
                     Some(column) => format!("line {line}, column {column}"),
@@ -293,10 +388,13 @@ impl Verifier {
                     Phase::AllDowns => " while running every down back to nothing".to_owned(),
                     Phase::Up | Phase::Down => String::new(),
                 };
+                let hint = function_hint(&message);
                 Finding {
                     file: file.clone(),
                     line: Some(line),
-                    message: format!("`{file}` {place}: {message} (in `{statement}`){context}"),
+                    message: format!(
+                        "`{file}` {place}: {message} (in `{statement}`){context}{hint}"
+                    ),
                 }
             }
             Error::ForeignKeyViolation {
@@ -468,6 +566,46 @@ impl Verifier {
     }
 }
 
+/// Registers a deterministic stand-in for a function the application registers: it returns
+/// its first argument unchanged (`NULL` when it takes none), so the statements that call it
+/// run, and indexes, generated columns and CHECK constraints may use it.
+fn stand_in(conn: &Connection, function: &AppFunction) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        function.name(),
+        function.arity().map_or(-1, i32::from),
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            if context.is_empty() {
+                Ok(Value::Null)
+            } else {
+                context.get::<Value>(0)
+            }
+        },
+    )
+}
+
+/// What to add to SQLite's message: for "no such function: NAME", that the application may
+/// register it; for "foreign key mismatch", what it means.
+fn function_hint(message: &str) -> String {
+    if let Some(tables) = message.strip_prefix("foreign key mismatch - ") {
+        return format!(
+            "; a foreign key ({}) names parent columns that are neither the parent's PRIMARY KEY \
+             nor UNIQUE, so every write through it fails while foreign keys are enforced: \
+             reference the primary key or a UNIQUE column; or, if the service runs with foreign \
+             keys off on purpose, declare it: `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
+            tables.replace('"', "`")
+        );
+    }
+    let Some(name) = message.strip_prefix("no such function: ") else {
+        return String::new();
+    };
+    format!(
+        "; if the application registers `{name}` on its connections, declare it so verification \
+         can run a stand-in: `embed_migrations!(\"…\", functions = [\"{name}/N\"])`, N being its \
+         number of arguments (`migrate check --verify --function {name}/N`)"
+    )
+}
+
 fn internal(error: rusqlite::Error) -> Finding {
     Finding {
         file: String::new(),
@@ -483,26 +621,11 @@ fn authorize(
     engine_tables: &[String; 2],
     context: &AuthContext<'_>,
 ) -> Authorization {
-    let refuse = |what: &'static str| {
+    if let Some(what) = sandbox::refusal(&context.action) {
         watch.lock().unwrap_or_else(PoisonError::into_inner).refused = Some(what);
-        Authorization::Deny
-    };
+        return Authorization::Deny;
+    }
     let written = match context.action {
-        // `VACUUM` attaches SQLite's own temporary database, which has no file name.
-        AuthAction::Attach { filename } if !filename.is_empty() => return refuse("ATTACH"),
-        AuthAction::Detach { .. } => return refuse("DETACH"),
-        AuthAction::Function { function_name }
-            if function_name.eq_ignore_ascii_case("load_extension") =>
-        {
-            return refuse("load_extension()");
-        }
-        AuthAction::Pragma { pragma_name, .. }
-            if ["temp_store_directory", "data_store_directory"]
-                .iter()
-                .any(|p| pragma_name.eq_ignore_ascii_case(p)) =>
-        {
-            return refuse("a pragma that sets a directory");
-        }
         AuthAction::CreateTable { table_name } => {
             let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
             watch.created.insert(table_name.to_ascii_lowercase());

@@ -7,28 +7,45 @@ use migrate_core::{Migration, Script};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::args::EmbedArgs;
 use crate::resolve;
 
-/// Expands `embed_migrations!(path)`.
-pub(crate) fn embed(path: &syn::LitStr) -> TokenStream {
-    match table(path) {
+/// Expands `embed_migrations!(path, …)`.
+pub(crate) fn embed(args: &EmbedArgs) -> TokenStream {
+    match table(args) {
         Ok(table) => table,
-        Err(error) => {
-            let errors = error.to_compile_error();
-            // Still a value of the right type, so the caller sees only the real problems.
-            quote! {{
-                #errors
-                ::migrate_runtime::Migrations::__from_static(&[])
-            }}
-        }
+        Err(error) => failed(&error),
     }
 }
 
-fn table(path: &syn::LitStr) -> syn::Result<TokenStream> {
+/// Every error, then still a value of the right type, so the caller sees only the real
+/// problems (several errors are several statements: they need the block).
+pub(crate) fn failed(error: &syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote! {{
+        #errors
+        ::migrate_runtime::Migrations::__from_static(&[])
+    }}
+}
+
+fn table(args: &EmbedArgs) -> syn::Result<TokenStream> {
+    let path = &args.path;
     let (dir, migrations) = load(path)?;
     #[cfg(feature = "verify")]
-    migrate_engine::verify(&migrations).map_err(|findings| combine(path, &findings))?;
-    table_tokens(&dir, &migrations, path)
+    migrate_engine::verify_declared(&migrations, &args.declaration())
+        .map_err(|findings| combine(path, &findings))?;
+    let foreign_keys = args.foreign_keys_tokens();
+    let functions = args.functions_tokens();
+    let rows = rows(&dir, &migrations, path)?;
+    Ok(quote! {{
+        const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
+        const __MIGRATE_FUNCTIONS: &[::migrate_runtime::AppFunction] = #functions;
+        ::migrate_runtime::Migrations::__from_static_declared(
+            __MIGRATE_TABLE,
+            #foreign_keys,
+            __MIGRATE_FUNCTIONS,
+        )
+    }})
 }
 
 /// Resolves and checks the directory, every problem as a compile error.
@@ -44,14 +61,18 @@ pub(crate) fn table_tokens(
     migrations: &[Migration],
     path: &syn::LitStr,
 ) -> syn::Result<TokenStream> {
-    let rows = migrations
-        .iter()
-        .map(|migration| row(dir, migration, path))
-        .collect::<syn::Result<Vec<_>>>()?;
+    let rows = rows(dir, migrations, path)?;
     Ok(quote! {{
         const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
         ::migrate_runtime::Migrations::__from_static(__MIGRATE_TABLE)
     }})
+}
+
+fn rows(dir: &Path, migrations: &[Migration], path: &syn::LitStr) -> syn::Result<Vec<TokenStream>> {
+    migrations
+        .iter()
+        .map(|migration| row(dir, migration, path))
+        .collect()
 }
 
 /// Every problem as one `syn::Error`, each spanned on the path literal.

@@ -7,6 +7,7 @@
 //! in-memory SQLite through `migrate_engine::verify`, and expands to a constant table of the
 //! SQL.
 
+mod args;
 mod expand;
 mod generate;
 mod resolve;
@@ -18,10 +19,29 @@ mod resolve;
 /// ```ignore
 /// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
 /// ```
+///
+/// After the path, the set may declare what compile-time verification must know about the
+/// service that runs it:
+/// - `foreign_keys = "unenforced"`: the service runs with foreign keys off on purpose (as
+///   go-sqlite3 does by default); verification runs with enforcement off and checks no foreign
+///   key. `"enforced"` is the default.
+/// - `functions = ["normalize/2", "bin2b64/1"]`: SQL functions the application registers on
+///   its connections, by name and number of arguments (`name/*`: any number); verification
+///   runs a deterministic stand-in for each that returns its first argument.
+///
+/// ```ignore
+/// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!(
+///     "migrations",
+///     foreign_keys = "unenforced",
+///     functions = ["normalize/2"],
+/// );
+/// ```
 #[proc_macro]
 pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    let path = syn::parse_macro_input!(input as syn::LitStr);
-    expand::embed(&path).into()
+    match syn::parse::<args::EmbedArgs>(input) {
+        Ok(args) => expand::embed(&args).into(),
+        Err(error) => expand::failed(&error).into(),
+    }
 }
 
 /// Generates, in a test file, the tests the golang-migrate guide asks for on every migration:

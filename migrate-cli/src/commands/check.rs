@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use migrate_core::AppFunction;
 use migrate_core::name::format_version;
+use migrate_runtime::Declaration;
 use serde::Serialize;
 
+use crate::cli::ForeignKeysArg;
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
 
@@ -55,21 +58,31 @@ impl Document for Checked {
     }
 }
 
-/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does, and with
-/// `verify` runs [`migrate_runtime::verify`], as the macro's `verify` feature does.
+/// What `--foreign-keys` and `--function` declare, as the macro's arguments would.
+pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction]) -> Declaration {
+    let mut declaration = Declaration::new().with_foreign_keys(foreign_keys.into());
+    for function in functions {
+        declaration = declaration.with_function(function.clone());
+    }
+    declaration
+}
+
+/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does, and with a
+/// declaration (`--verify`) runs [`migrate_runtime::verify_declared`], as the macro's `verify`
+/// feature does.
 ///
 /// # Errors
 /// Every problem at once, or the verification findings, as a directory failure.
-pub(crate) fn check(dir: &Path, verify: bool) -> Result<Checked, Failure> {
+pub(crate) fn check(dir: &Path, verify: Option<&Declaration>) -> Result<Checked, Failure> {
     let migrations =
         migrate_core::load_dir(dir).map_err(|problems| Failure::directory(dir, problems.0))?;
-    if verify {
-        migrate_runtime::verify(&migrations)
+    if let Some(declaration) = verify {
+        migrate_runtime::verify_declared(&migrations, declaration)
             .map_err(|findings| Failure::verification(dir, findings))?;
     }
     Ok(Checked {
         dir: dir.to_path_buf(),
-        verified: verify,
+        verified: verify.is_some(),
         migrations: migrations
             .iter()
             .map(|m| Summary {

@@ -29,7 +29,14 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             directory.as_deref().unwrap_or(&global.dir),
             *write,
         )?),
-        Command::Check { verify } => output.emit(&check::check(&global.dir, *verify)?),
+        Command::Check {
+            verify,
+            foreign_keys,
+            functions,
+        } => {
+            let declaration = check::declaration(*foreign_keys, functions);
+            output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
+        }
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),
         Command::Up => output.emit(&run::up(&Context::new(cli)?)?),

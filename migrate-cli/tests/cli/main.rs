@@ -4,6 +4,7 @@
 
 mod adopt;
 mod check;
+mod check_declared;
 mod database;
 mod help;
 mod inspect;

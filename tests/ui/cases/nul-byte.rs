@@ -1,0 +1,5 @@
+static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("nul-byte");
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
