@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 
+use crate::args::Runtime;
 use crate::expand;
 
 /// `"dir"` and an optional `, ignore`.
@@ -46,7 +47,7 @@ pub(crate) fn migration_tests(args: &Args) -> TokenStream {
 
 fn generate(args: &Args) -> syn::Result<TokenStream> {
     let (dir, migrations) = expand::load(&args.path)?;
-    let table = expand::table_tokens(&dir, &migrations, &args.path)?;
+    let table = expand::table_tokens(&dir, &migrations, &args.path, &Runtime::default())?;
     let ignore = args
         .ignore
         .then(|| quote!(#[ignore = "generated with `ignore`: run with --ignored"]));

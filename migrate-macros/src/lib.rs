@@ -6,7 +6,13 @@
 //! the `verify` feature (on by default) runs every migration up, down and up again on an
 //! in-memory SQLite through `migrate_engine::verify`, and expands to a constant table of the
 //! SQL.
+//!
+//! Feature **`verify`** (default): the compile-time verification. It links a SQLite compiled
+//! from source (`migrate-engine/bundled`) into the macro, which cargo builds apart from the
+//! service's own graph (resolver 2 and later), so the service may link another SQLite.
+//! Feature `__ui-tests` is internal (this workspace's trybuild tests) and not part of the API.
 
+mod args;
 mod expand;
 mod generate;
 mod resolve;
@@ -18,10 +24,18 @@ mod resolve;
 /// ```ignore
 /// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
 /// ```
+///
+/// The generated code names `::migrate_runtime`. A crate that reaches it under another path (a
+/// facade crate that re-exports it, or a renamed dependency) says where with `crate = …`:
+///
+/// ```ignore
+/// static MIGRATIONS: my_facade::migrate::Migrations =
+///     my_facade::migrate::embed_migrations!("migrations", crate = ::my_facade::migrate);
+/// ```
 #[proc_macro]
 pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    let path = syn::parse_macro_input!(input as syn::LitStr);
-    expand::embed(&path).into()
+    let args = syn::parse_macro_input!(input as args::Embed);
+    expand::embed(&args).into()
 }
 
 /// Generates, in a test file, the tests the golang-migrate guide asks for on every migration:
