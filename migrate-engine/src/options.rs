@@ -29,6 +29,7 @@ pub struct Options {
 /// The baseline rule for a database that predates migrations: when there is no version table
 /// yet but `table` exists, the database is recorded at `version` without running anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Baseline {
     /// A table that only a database with the legacy schema has.
     pub table: String,

@@ -27,6 +27,7 @@ use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
 
 /// One thing verification found wrong, naming the file (and line where it has one).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// The file at fault, relative to the migrations directory.
     pub file: String,
