@@ -1,8 +1,8 @@
 //! The service's view: migrate-runtime (a dependency renamed `migrate` here) works with the
 //! rusqlite release and the SQLite library this build selected.
 
-use migrate_compat::{MIGRATIONS, NEEDS_SQLITE_3_45};
 use migrate::{Error, Migrations};
+use migrate_compat::{MIGRATIONS, NEEDS_SQLITE_3_45};
 use rusqlite::Connection;
 
 fn open(dir: &tempfile::TempDir) -> Connection {
@@ -83,7 +83,10 @@ fn verification_ran_on_the_macros_own_sqlite() {
             }
             other => panic!("expected `no such function: jsonb`, got {other:?}"),
         }
-        assert_eq!(NEEDS_SQLITE_3_45.version(&conn).expect("version").version, None);
+        assert_eq!(
+            NEEDS_SQLITE_3_45.version(&conn).expect("version").version,
+            None
+        );
     }
 }
 
@@ -99,5 +102,8 @@ fn links_the_system_sqlite() {
 #[cfg(feature = "bundled")]
 #[test]
 fn links_the_bundled_sqlite() {
-    assert_eq!(rusqlite::version_number(), rusqlite::ffi::SQLITE_VERSION_NUMBER);
+    assert_eq!(
+        rusqlite::version_number(),
+        rusqlite::ffi::SQLITE_VERSION_NUMBER
+    );
 }
