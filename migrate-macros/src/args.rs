@@ -45,7 +45,7 @@ impl Parse for Embed {
 
 /// `crate = some::path`: where the expansion finds `migrate_runtime`, for a crate that reaches
 /// it through a re-export or under another name (serde's `crate = "…"` convention).
-fn crate_path(input: ParseStream<'_>, seen: bool) -> syn::Result<Runtime> {
+pub(crate) fn crate_path(input: ParseStream<'_>, seen: bool) -> syn::Result<Runtime> {
     let keyword = input.parse::<syn::Token![crate]>()?;
     if seen {
         return Err(syn::Error::new_spanned(

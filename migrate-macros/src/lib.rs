@@ -49,7 +49,10 @@ pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStre
 /// migrate_runtime::migration_tests!("migrations");
 /// ```
 ///
-/// `migration_tests!("migrations", ignore)` generates the tests `#[ignore]`d.
+/// `migration_tests!("migrations", ignore)` generates the tests `#[ignore]`d, and
+/// `crate = <path>` says where `migrate_runtime` is, as for [`embed_migrations!`]; the path
+/// must be absolute (`::my_facade::migrate`, `crate::…`), since the tests live in nested
+/// modules.
 #[proc_macro]
 pub fn migration_tests(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let args = syn::parse_macro_input!(input as generate::Args);
