@@ -271,6 +271,7 @@ impl Run<'_> {
                     migration_error(migration, direction, failure, LeftAt::Dirty(after))
                 })?;
                 let duration = started.elapsed();
+                self.ran(migration, direction, duration);
                 let clean = SchemaVersion {
                     version: after,
                     dirty: false,
@@ -311,7 +312,9 @@ impl Run<'_> {
                     file: script.file_name().to_owned(),
                 });
             }
-            durations.push(started.elapsed());
+            let duration = started.elapsed();
+            self.ran(migration, *direction, duration);
+            durations.push(duration);
             after = version_after(self.migrations, migration, *direction);
         }
         if check_foreign_keys && let [(migration, direction)] = chunk {
@@ -352,12 +355,13 @@ impl Run<'_> {
             migration.name(),
             duration.as_secs_f64() * 1000.0
         );
-        self.report.steps.push(Step {
-            version: migration.version(),
-            name: migration.name().to_owned(),
-            direction,
-            duration,
-        });
+        self.report.steps.push(step(migration, direction, duration));
+    }
+
+    /// A migration's SQL has just run (not yet committed): tells the `on_step` callback.
+    fn ran(&self, migration: &Migration, direction: Direction, duration: std::time::Duration) {
+        self.options
+            .step_done(&step(migration, direction, duration));
     }
 
     /// Reads the state inside the write transaction, creating the version table (and applying
@@ -661,4 +665,14 @@ fn check_foreign_keys_of(
         total,
         left_at: before,
     })
+}
+
+/// The report's record of one migration that ran.
+fn step(migration: &Migration, direction: Direction, duration: std::time::Duration) -> Step {
+    Step {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        direction,
+        duration,
+    }
 }

@@ -147,6 +147,7 @@ pub enum LeftAt {
 
 /// One row of `PRAGMA foreign_key_check`: a row whose parent is missing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Violation {
     /// The child table.
     pub table: String,

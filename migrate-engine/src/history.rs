@@ -159,6 +159,7 @@ impl History {
 
 /// An applied migration whose file changed since it was applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Changed {
     /// The migration's version.
     pub version: u64,

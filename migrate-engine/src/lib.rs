@@ -5,6 +5,9 @@
 //! Services use `migrate-runtime`, which re-exports everything here; the functions take the
 //! table as a slice of [`Migration`]s, in version order 1..=N, as [`migrate_core::check()`]
 //! returns it and as `embed_migrations!` embeds it.
+//!
+//! Works with rusqlite 0.38 to 0.43. Feature **`bundled`** (off by default) compiles SQLite from
+//! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
 
 mod apply;
 mod error;

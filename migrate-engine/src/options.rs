@@ -2,7 +2,11 @@
 //! databases, and how often to commit.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::report::Step;
 
 /// Options for applying migrations. The defaults suit most services; see
 /// `Migrations::with_options` in `migrate-runtime`.
@@ -24,11 +28,32 @@ pub struct Options {
     pub(crate) baseline: Option<Baseline>,
     pub(crate) commit_each: bool,
     pub(crate) allow_changed: bool,
+    pub(crate) on_step: Option<OnStep>,
 }
+
+/// The callback given to [`Options::on_step`]. Two options are equal only if they hold the same
+/// callback (the same `Arc`).
+#[derive(Clone)]
+pub(crate) struct OnStep(Arc<dyn Fn(&Step) + Send + Sync>);
+
+impl fmt::Debug for OnStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnStep(..)")
+    }
+}
+
+impl PartialEq for OnStep {
+    fn eq(&self, other: &OnStep) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OnStep {}
 
 /// The baseline rule for a database that predates migrations: when there is no version table
 /// yet but `table` exists, the database is recorded at `version` without running anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Baseline {
     /// A table that only a database with the legacy schema has.
     pub table: String,
@@ -44,6 +69,7 @@ impl Default for Options {
             baseline: None,
             commit_each: false,
             allow_changed: false,
+            on_step: None,
         }
     }
 }
@@ -95,5 +121,38 @@ impl Options {
     pub fn commit_each_migration(mut self, yes: bool) -> Options {
         self.commit_each = yes;
         self
+    }
+
+    /// Calls `callback` with each [`Step`] as soon as its migration's SQL has run, before the
+    /// transaction it shares with the following migrations commits: a progress display moves
+    /// with every migration, not only at each commit. A step reported this way can still be
+    /// rolled back by a later failure in the same transaction: the returned
+    /// [`Report`](crate::Report), or the error's `left_at`, says where the database ended. The
+    /// callback runs on the thread that called `up`, `to` or `down`, while SQLite's write lock
+    /// is held: keep it short.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use migrate_engine::Options;
+    ///
+    /// let ran = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&ran);
+    /// let options = Options::new().on_step(move |step| {
+    ///     counter.fetch_add(1, Ordering::Relaxed);
+    ///     eprintln!("{} {} {}", step.direction.as_str(), step.version, step.name);
+    /// });
+    /// # let _ = (options, ran);
+    /// ```
+    pub fn on_step(mut self, callback: impl Fn(&Step) + Send + Sync + 'static) -> Options {
+        self.on_step = Some(OnStep(Arc::new(callback)));
+        self
+    }
+
+    /// Reports `step` to the [`on_step`](Options::on_step) callback, if there is one.
+    pub(crate) fn step_done(&self, step: &Step) {
+        if let Some(OnStep(callback)) = &self.on_step {
+            callback(step);
+        }
     }
 }

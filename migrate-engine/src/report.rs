@@ -10,6 +10,7 @@ use crate::history::Drift;
 
 /// What a run did: the migrations it applied or rolled back, in order, with their durations.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Report {
     /// The version before the run (`None`: nothing applied).
     pub from: Option<u64>,
@@ -21,6 +22,7 @@ pub struct Report {
 
 /// One migration that ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Step {
     /// Its version.
     pub version: u64,
@@ -72,6 +74,7 @@ impl fmt::Display for Report {
 
 /// Where a database stands against a set of migrations.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status<'a> {
     /// The database's version (`None`: nothing applied).
     pub version: Option<u64>,
@@ -83,6 +86,7 @@ pub struct Status<'a> {
 
 /// One migration's state in a database.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MigrationStatus<'a> {
     /// The migration.
     pub migration: &'a Migration,

@@ -330,7 +330,11 @@ pub(crate) fn rows(conn: &Connection, table: &str) -> rusqlite::Result<Rows> {
     }
     key.sort_unstable();
     let mut statement = conn.prepare(&format!("SELECT * FROM {quoted}"))?;
-    let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    // By index, not `column_names()`: that returns a `Vec` before rusqlite 0.41 and an iterator
+    // after, and the engine supports both.
+    let columns = (0..statement.column_count())
+        .map(|i| statement.column_name(i).map(str::to_owned))
+        .collect::<rusqlite::Result<Vec<String>>>()?;
     let count = columns.len();
     let mut out = Vec::new();
     let mut result = statement.query([])?;

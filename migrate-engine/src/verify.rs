@@ -29,6 +29,7 @@ use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
 
 /// One thing verification found wrong, naming the file (and line where it has one).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// The file at fault, relative to the migrations directory.
     pub file: String,
@@ -163,7 +164,8 @@ fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
         message: format!(
             "`{file}` line {line}: {what} is not allowed in a migration verified at compile time, \
              because verifying must not touch the file system or load code: remove it, or turn \
-             verification off for this crate (default-features = false)"
+             verification off for this crate (`default-features = false, features = [\"bundled\"]` \
+             on `migrate-runtime`)"
         ),
     }
 }

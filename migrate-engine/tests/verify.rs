@@ -320,7 +320,8 @@ fn refused(line: usize, what: &str) -> String {
     format!(
         "`000002_x.up.sql` line {line}: {what} is not allowed in a migration verified at compile \
          time, because verifying must not touch the file system or load code: remove it, or turn \
-         verification off for this crate (default-features = false)"
+         verification off for this crate (`default-features = false, features = [\"bundled\"]` \
+             on `migrate-runtime`)"
     )
 }
 

@@ -1,42 +1,43 @@
-//! The arguments of `embed_migrations!`: the directory, then what the set declares about the
-//! service that runs it.
+//! `embed_migrations!`'s arguments: the directory, then options written `key = value`.
 //!
 //! ```text
 //! embed_migrations!("migrations")
 //! embed_migrations!("migrations", foreign_keys = "unenforced")
 //! embed_migrations!("migrations", functions = ["normalize/2", "bin2b64/1"])
+//! embed_migrations!("migrations", crate = ::my_facade::migrate)
 //! ```
 
 use migrate_core::{AppFunction, ForeignKeys};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 
-/// What every unknown or repeated argument's message lists.
-const ACCEPTED: &str = "embed_migrations! takes the directory, then optionally \
-    `foreign_keys = \"enforced\"` or `foreign_keys = \"unenforced\"`, and \
-    `functions = [\"name/N\", …]`";
+/// What every unknown option's message lists.
+const ACCEPTED: &str = "after the directory, `embed_migrations!` takes \
+    `foreign_keys = \"enforced\"` or `foreign_keys = \"unenforced\"`, \
+    `functions = [\"name/N\", …]`, and `crate = <path>` (the path of `migrate_runtime` when it \
+    is re-exported, as in `embed_migrations!(\"migrations\", crate = ::my_facade::migrate)`)";
 
-/// The parsed arguments.
-pub(crate) struct EmbedArgs {
-    /// The migrations directory.
+/// `"dir"`, then options separated by commas.
+pub(crate) struct Embed {
+    /// The migrations directory, relative to the invoking crate's `Cargo.toml`.
     pub(crate) path: syn::LitStr,
+    /// The path of `migrate_runtime` in the invoking crate (`crate = …`).
+    pub(crate) runtime: Runtime,
     /// The declared foreign-key policy (enforced unless declared).
     pub(crate) foreign_keys: ForeignKeys,
     /// The declared application functions.
     pub(crate) functions: Vec<AppFunction>,
 }
 
-impl Parse for EmbedArgs {
-    fn parse(input: ParseStream<'_>) -> syn::Result<EmbedArgs> {
+impl Parse for Embed {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Embed> {
         let path: syn::LitStr = input.parse()?;
-        let mut args = EmbedArgs {
-            path,
-            foreign_keys: ForeignKeys::Enforced,
-            functions: Vec::new(),
-        };
-        let mut seen: Vec<String> = Vec::new();
-        // Every error in the arguments at once.
+        let mut runtime = None;
+        let mut foreign_keys = None;
+        let mut functions: Option<Vec<AppFunction>> = None;
+        // Every error in the options at once.
         let mut errors: Option<syn::Error> = None;
         let mut push = |error: syn::Error| match &mut errors {
             Some(all) => all.combine(error),
@@ -47,27 +48,31 @@ impl Parse for EmbedArgs {
             if input.is_empty() {
                 break;
             }
-            let name: syn::Ident = input.parse()?;
-            let key = name.to_string();
-            if !matches!(key.as_str(), "foreign_keys" | "functions") {
-                return Err(syn::Error::new(
-                    name.span(),
-                    format!("unknown argument `{key}`: {ACCEPTED}"),
-                ));
+            if input.peek(syn::Token![crate]) {
+                runtime = Some(crate_path(input, runtime.is_some())?);
+                continue;
             }
+            let name = match input.fork().call(syn::Ident::parse_any) {
+                Ok(name) if name == "foreign_keys" || name == "functions" => {
+                    input.call(syn::Ident::parse_any)?
+                }
+                Ok(option) => {
+                    return Err(input.error(format!("unknown option `{option}`: {ACCEPTED}")));
+                }
+                Err(_) => return Err(input.error(format!("expected an option: {ACCEPTED}"))),
+            };
             input.parse::<syn::Token![=]>()?;
-            if seen.contains(&key) {
-                push(syn::Error::new(
-                    name.span(),
-                    format!("`{key}` is given twice: give it once"),
-                ));
-            }
-            seen.push(key.clone());
-            if key == "foreign_keys" {
+            if name == "foreign_keys" {
                 let value: syn::LitStr = input.parse()?;
+                if foreign_keys.is_some() {
+                    push(syn::Error::new(
+                        name.span(),
+                        "`foreign_keys` is given twice: give it once",
+                    ));
+                }
                 match value.value().as_str() {
-                    "enforced" => args.foreign_keys = ForeignKeys::Enforced,
-                    "unenforced" => args.foreign_keys = ForeignKeys::Unenforced,
+                    "enforced" => foreign_keys = Some(ForeignKeys::Enforced),
+                    "unenforced" => foreign_keys = Some(ForeignKeys::Unenforced),
                     other => push(syn::Error::new(
                         value.span(),
                         format!(
@@ -85,39 +90,53 @@ impl Parse for EmbedArgs {
                     syn::punctuated::Punctuated::<syn::LitStr, syn::Token![,]>::parse_terminated(
                         &content,
                     )?;
+                if functions.is_some() {
+                    push(syn::Error::new(
+                        name.span(),
+                        "`functions` is given twice: give it once",
+                    ));
+                }
+                let declared = functions.get_or_insert_with(Vec::new);
                 for literal in list {
                     match AppFunction::parse(&literal.value()) {
-                        Ok(function) => args.functions.push(function),
+                        Ok(function) => declared.push(function),
                         Err(message) => push(syn::Error::new(literal.span(), message)),
                     }
                 }
             }
         }
-        match errors {
-            Some(errors) => Err(errors),
-            None => Ok(args),
+        if let Some(errors) = errors {
+            return Err(errors);
         }
+        Ok(Embed {
+            path,
+            runtime: runtime.unwrap_or_default(),
+            foreign_keys: foreign_keys.unwrap_or_default(),
+            functions: functions.unwrap_or_default(),
+        })
     }
 }
 
-impl EmbedArgs {
+impl Embed {
     /// The declared foreign-key policy, as an expression of type `migrate_runtime::ForeignKeys`.
     pub(crate) fn foreign_keys_tokens(&self) -> TokenStream {
+        let runtime = &self.runtime;
         match self.foreign_keys {
-            ForeignKeys::Enforced => quote!(::migrate_runtime::ForeignKeys::Enforced),
-            ForeignKeys::Unenforced => quote!(::migrate_runtime::ForeignKeys::Unenforced),
+            ForeignKeys::Enforced => quote!(#runtime::ForeignKeys::Enforced),
+            ForeignKeys::Unenforced => quote!(#runtime::ForeignKeys::Unenforced),
         }
     }
 
     /// The declared functions, as an expression of type `&'static [migrate_runtime::AppFunction]`.
     pub(crate) fn functions_tokens(&self) -> TokenStream {
+        let runtime = &self.runtime;
         let functions = self.functions.iter().map(|function| {
             let name = function.name();
             let arity = match function.arity() {
                 Some(n) => quote!(::core::option::Option::Some(#n)),
                 None => quote!(::core::option::Option::None),
             };
-            quote!(::migrate_runtime::AppFunction::new(#name, #arity))
+            quote!(#runtime::AppFunction::new(#name, #arity))
         });
         quote!(&[#(#functions),*])
     }
@@ -131,5 +150,72 @@ impl EmbedArgs {
             declaration = declaration.with_function(function.clone());
         }
         declaration
+    }
+}
+
+/// `crate = some::path`: where the expansion finds `migrate_runtime`, for a crate that reaches
+/// it through a re-export or under another name (serde's `crate = "…"` convention).
+pub(crate) fn crate_path(input: ParseStream<'_>, seen: bool) -> syn::Result<Runtime> {
+    let keyword = input.parse::<syn::Token![crate]>()?;
+    if seen {
+        return Err(syn::Error::new_spanned(
+            keyword,
+            "`crate = …` is given twice: keep one",
+        ));
+    }
+    input.parse::<syn::Token![=]>()?;
+    if input.peek(syn::LitStr) {
+        let literal: syn::LitStr = input.parse()?;
+        return Err(syn::Error::new_spanned(
+            &literal,
+            format!(
+                "`crate = …` takes a path, not a string: write `crate = {}`",
+                literal.value()
+            ),
+        ));
+    }
+    let path = module_path(input).map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "`crate = …` takes the path of `migrate_runtime` in this crate, as in \
+             `crate = ::my_facade::migrate`",
+        )
+    })?;
+    Ok(Runtime(path))
+}
+
+/// A path of modules (`::a::b`, `crate::a`, `self::a`, `super::a`), without generics: what
+/// `syn::Path::parse_mod_style` reads, which needs syn's `derive` feature this crate leaves off.
+fn module_path(input: ParseStream<'_>) -> syn::Result<TokenStream> {
+    let mut path = TokenStream::new();
+    if input.peek(syn::Token![::]) {
+        input.parse::<syn::Token![::]>()?.to_tokens(&mut path);
+    }
+    loop {
+        input.call(syn::Ident::parse_any)?.to_tokens(&mut path);
+        if !input.peek(syn::Token![::]) {
+            break;
+        }
+        input.parse::<syn::Token![::]>()?.to_tokens(&mut path);
+    }
+    if !input.is_empty() && !input.peek(syn::Token![,]) {
+        return Err(input.error("expected `::`, `,` or the end"));
+    }
+    Ok(path)
+}
+
+/// The path the generated code starts from: `::migrate_runtime` unless `crate = …` says otherwise.
+#[derive(Clone)]
+pub(crate) struct Runtime(TokenStream);
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime(quote!(::migrate_runtime))
+    }
+}
+
+impl ToTokens for Runtime {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.0.to_tokens(tokens);
     }
 }

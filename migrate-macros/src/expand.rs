@@ -7,40 +7,39 @@ use migrate_core::{Migration, Script};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::args::EmbedArgs;
+use crate::args::{Embed, Runtime};
 use crate::resolve;
 
 /// Expands `embed_migrations!(path, …)`.
-pub(crate) fn embed(args: &EmbedArgs) -> TokenStream {
+pub(crate) fn embed(args: &Embed) -> TokenStream {
     match table(args) {
         Ok(table) => table,
-        Err(error) => failed(&error),
+        Err(error) => {
+            let errors = error.to_compile_error();
+            let runtime = &args.runtime;
+            // Still a value of the right type, so the caller sees only the real problems.
+            quote! {{
+                #errors
+                #runtime::Migrations::__from_static(&[])
+            }}
+        }
     }
 }
 
-/// Every error, then still a value of the right type, so the caller sees only the real
-/// problems (several errors are several statements: they need the block).
-pub(crate) fn failed(error: &syn::Error) -> TokenStream {
-    let errors = error.to_compile_error();
-    quote! {{
-        #errors
-        ::migrate_runtime::Migrations::__from_static(&[])
-    }}
-}
-
-fn table(args: &EmbedArgs) -> syn::Result<TokenStream> {
+fn table(args: &Embed) -> syn::Result<TokenStream> {
     let path = &args.path;
     let (dir, migrations) = load(path)?;
     #[cfg(feature = "verify")]
     migrate_engine::verify_declared(&migrations, &args.declaration())
         .map_err(|findings| combine(path, &findings))?;
+    let runtime = &args.runtime;
+    let rows = rows(&dir, &migrations, path, runtime)?;
     let foreign_keys = args.foreign_keys_tokens();
     let functions = args.functions_tokens();
-    let rows = rows(&dir, &migrations, path)?;
     Ok(quote! {{
-        const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
-        const __MIGRATE_FUNCTIONS: &[::migrate_runtime::AppFunction] = #functions;
-        ::migrate_runtime::Migrations::__from_static_declared(
+        const __MIGRATE_TABLE: &[#runtime::__private::Migration] = &[#(#rows),*];
+        const __MIGRATE_FUNCTIONS: &[#runtime::AppFunction] = #functions;
+        #runtime::Migrations::__from_static_declared(
             __MIGRATE_TABLE,
             #foreign_keys,
             __MIGRATE_FUNCTIONS,
@@ -60,18 +59,24 @@ pub(crate) fn table_tokens(
     dir: &Path,
     migrations: &[Migration],
     path: &syn::LitStr,
+    runtime: &Runtime,
 ) -> syn::Result<TokenStream> {
-    let rows = rows(dir, migrations, path)?;
+    let rows = rows(dir, migrations, path, runtime)?;
     Ok(quote! {{
-        const __MIGRATE_TABLE: &[::migrate_runtime::__private::Migration] = &[#(#rows),*];
-        ::migrate_runtime::Migrations::__from_static(__MIGRATE_TABLE)
+        const __MIGRATE_TABLE: &[#runtime::__private::Migration] = &[#(#rows),*];
+        #runtime::Migrations::__from_static(__MIGRATE_TABLE)
     }})
 }
 
-fn rows(dir: &Path, migrations: &[Migration], path: &syn::LitStr) -> syn::Result<Vec<TokenStream>> {
+fn rows(
+    dir: &Path,
+    migrations: &[Migration],
+    path: &syn::LitStr,
+    runtime: &Runtime,
+) -> syn::Result<Vec<TokenStream>> {
     migrations
         .iter()
-        .map(|migration| row(dir, migration, path))
+        .map(|migration| row(dir, migration, path, runtime))
         .collect()
 }
 
@@ -89,16 +94,21 @@ pub(crate) fn combine(path: &syn::LitStr, problems: &[impl std::fmt::Display]) -
     first
 }
 
-fn row(dir: &Path, migration: &Migration, span: &syn::LitStr) -> syn::Result<TokenStream> {
+fn row(
+    dir: &Path,
+    migration: &Migration,
+    span: &syn::LitStr,
+    runtime: &Runtime,
+) -> syn::Result<TokenStream> {
     let version = migration.version();
     let name = migration.name();
-    let up = script(dir, migration.up(), span)?;
-    let down = script(dir, migration.down(), span)?;
+    let up = script(dir, migration.up(), span, runtime)?;
+    let down = script(dir, migration.down(), span, runtime)?;
     let irreversible = option(migration.irreversible());
     let lossy_down = option(migration.lossy_down());
     let lineage = bytes(&migration.lineage().0);
     Ok(quote! {
-        ::migrate_runtime::__private::Migration::__embedded(
+        #runtime::__private::Migration::__embedded(
             #version, #name, #up, #down, #irreversible, #lossy_down, #lineage,
         )
     })
@@ -120,14 +130,19 @@ pub(crate) fn path_literal(path: &Path, span: &syn::LitStr) -> syn::Result<Strin
 
 /// One script. The SQL is emitted as `include_str!` of the file, so cargo rebuilds the crate
 /// when the file changes.
-fn script(dir: &Path, script: &Script, span: &syn::LitStr) -> syn::Result<TokenStream> {
+fn script(
+    dir: &Path,
+    script: &Script,
+    span: &syn::LitStr,
+    runtime: &Runtime,
+) -> syn::Result<TokenStream> {
     let file_name = script.file_name();
     let path = path_literal(&dir.join(file_name), span)?;
     let checksum = bytes(&script.checksum().0);
     let no_transaction = script.no_transaction();
     let disables_foreign_keys = script.disables_foreign_keys();
     Ok(quote! {
-        ::migrate_runtime::__private::Script::__embedded(
+        #runtime::__private::Script::__embedded(
             #file_name,
             ::core::include_str!(#path),
             #checksum,

@@ -5,34 +5,48 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 
+use crate::args::{self, Runtime};
 use crate::expand;
 
-/// `"dir"` and an optional `, ignore`.
+/// `"dir"`, then the options `ignore` and `crate = <path>`, separated by commas.
 pub(crate) struct Args {
     path: syn::LitStr,
     ignore: bool,
+    runtime: Runtime,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
         let path: syn::LitStr = input.parse()?;
         let mut ignore = false;
-        if input.peek(syn::Token![,]) {
+        let mut runtime = None;
+        while !input.is_empty() {
             input.parse::<syn::Token![,]>()?;
-            if !input.is_empty() {
-                let option: syn::Ident = input.parse()?;
-                if option != "ignore" {
-                    return Err(syn::Error::new(
-                        option.span(),
-                        format!(
-                            "unknown option `{option}`: the only option is `ignore`, which generates the tests as #[ignore]"
-                        ),
-                    ));
-                }
-                ignore = true;
+            if input.is_empty() {
+                break;
             }
+            if input.peek(syn::Token![crate]) {
+                runtime = Some(args::crate_path(input, runtime.is_some())?);
+                continue;
+            }
+            let option: syn::Ident = input.parse()?;
+            if option != "ignore" {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!(
+                        "unknown option `{option}`: the options are `ignore`, which generates the \
+                         tests as #[ignore], and `crate = <path>`, the path of `migrate_runtime` \
+                         when it is re-exported"
+                    ),
+                ));
+            }
+            ignore = true;
         }
-        Ok(Args { path, ignore })
+        Ok(Args {
+            path,
+            ignore,
+            runtime: runtime.unwrap_or_default(),
+        })
     }
 }
 
@@ -46,7 +60,8 @@ pub(crate) fn migration_tests(args: &Args) -> TokenStream {
 
 fn generate(args: &Args) -> syn::Result<TokenStream> {
     let (dir, migrations) = expand::load(&args.path)?;
-    let table = expand::table_tokens(&dir, &migrations, &args.path)?;
+    let runtime = &args.runtime;
+    let table = expand::table_tokens(&dir, &migrations, &args.path, runtime)?;
     let ignore = args
         .ignore
         .then(|| quote!(#[ignore = "generated with `ignore`: run with --ignored"]));
@@ -57,7 +72,7 @@ fn generate(args: &Args) -> syn::Result<TokenStream> {
             }
         }
     };
-    let fresh = check(quote!(::migrate_runtime::testing::fresh(
+    let fresh = check(quote!(#runtime::testing::fresh(
         __MIGRATE_TESTED.as_slice()
     )));
     let ignore = &ignore;
@@ -65,17 +80,16 @@ fn generate(args: &Args) -> syn::Result<TokenStream> {
     for migration in &migrations {
         let version = migration.version();
         let module = format_ident!("m{:06}_{}", version, migration.name().replace('-', "_"));
-        let upgrade = check(
-            quote!(::migrate_runtime::testing::upgrade(super::__MIGRATE_TESTED.as_slice(), #version)),
-        );
+        let upgrade =
+            check(quote!(#runtime::testing::upgrade(super::__MIGRATE_TESTED.as_slice(), #version)));
         let round_trip = check(
-            quote!(::migrate_runtime::testing::round_trip(super::__MIGRATE_TESTED.as_slice(), #version)),
+            quote!(#runtime::testing::round_trip(super::__MIGRATE_TESTED.as_slice(), #version)),
         );
         let fixture_file = format!("fixtures/{version:06}.sql");
         let fixture_path = dir.join(&fixture_file);
         let fixture = if fixture_path.is_file() {
             let path = expand::path_literal(&fixture_path, &args.path)?;
-            let body = check(quote!(::migrate_runtime::testing::fixture(
+            let body = check(quote!(#runtime::testing::fixture(
                 super::__MIGRATE_TESTED.as_slice(),
                 #version,
                 ::core::include_str!(#path),
@@ -112,7 +126,7 @@ fn generate(args: &Args) -> syn::Result<TokenStream> {
         /// The generated tests, one module per migration.
         pub mod migrations {
             /// The migrations under test.
-            const __MIGRATE_TESTED: ::migrate_runtime::Migrations = #table;
+            const __MIGRATE_TESTED: #runtime::Migrations = #table;
 
             /// A fresh database reaches the latest version.
             #[test]

@@ -6,6 +6,11 @@
 //! the `verify` feature (on by default) runs every migration up, down and up again on an
 //! in-memory SQLite through `migrate_engine::verify`, and expands to a constant table of the
 //! SQL.
+//!
+//! Feature **`verify`** (default): the compile-time verification. It links a SQLite compiled
+//! from source (`migrate-engine/bundled`) into the macro, which cargo builds apart from the
+//! service's own graph (resolver 2 and later), so the service may link another SQLite.
+//! Feature `__ui-tests` is internal (this workspace's trybuild tests) and not part of the API.
 
 mod args;
 mod expand;
@@ -36,12 +41,18 @@ mod resolve;
 ///     functions = ["normalize/2"],
 /// );
 /// ```
+///
+/// The generated code names `::migrate_runtime`. A crate that reaches it under another path (a
+/// facade crate that re-exports it, or a renamed dependency) says where with `crate = …`:
+///
+/// ```ignore
+/// static MIGRATIONS: my_facade::migrate::Migrations =
+///     my_facade::migrate::embed_migrations!("migrations", crate = ::my_facade::migrate);
+/// ```
 #[proc_macro]
 pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    match syn::parse::<args::EmbedArgs>(input) {
-        Ok(args) => expand::embed(&args).into(),
-        Err(error) => expand::failed(&error).into(),
-    }
+    let args = syn::parse_macro_input!(input as args::Embed);
+    expand::embed(&args).into()
 }
 
 /// Generates, in a test file, the tests the golang-migrate guide asks for on every migration:
@@ -55,7 +66,10 @@ pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStre
 /// migrate_runtime::migration_tests!("migrations");
 /// ```
 ///
-/// `migration_tests!("migrations", ignore)` generates the tests `#[ignore]`d.
+/// `migration_tests!("migrations", ignore)` generates the tests `#[ignore]`d, and
+/// `crate = <path>` says where `migrate_runtime` is, as for [`embed_migrations!`]; the path
+/// must be absolute (`::my_facade::migrate`, `crate::…`), since the tests live in nested
+/// modules.
 #[proc_macro]
 pub fn migration_tests(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let args = syn::parse_macro_input!(input as generate::Args);

@@ -3,9 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths. Only tests set it: trybuild
-/// builds each case in a crate under `target/tests/`, far from the fixtures.
-pub(crate) const BASE_DIR_OVERRIDE: &str = "MIGRATE_MANIFEST_DIR";
+/// Overrides `CARGO_MANIFEST_DIR` as the base of relative paths, for this workspace's trybuild
+/// tests only: trybuild builds each case in a crate under `target/tests/`, far from the
+/// fixtures. Cargo does not track a variable a proc macro reads, so the macro reads it only with
+/// the internal feature `__ui-tests`, which nothing but `tests/ui` enables: a service's builds
+/// never depend on it.
+#[cfg(feature = "__ui-tests")]
+const BASE_DIR_OVERRIDE: &str = "MIGRATE_MANIFEST_DIR";
 
 /// Resolves the macro's argument to the directory to read.
 pub(crate) fn migrations_dir(path: &syn::LitStr) -> syn::Result<PathBuf> {
@@ -26,13 +30,16 @@ pub(crate) fn migrations_dir(path: &syn::LitStr) -> syn::Result<PathBuf> {
             ),
         ));
     }
-    let base = std::env::var_os(BASE_DIR_OVERRIDE)
-        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
-        .ok_or_else(|| {
-            syn::Error::new(
-                path.span(),
-                "CARGO_MANIFEST_DIR is not set: build with cargo, or set it to the crate's directory",
-            )
-        })?;
+    #[cfg(feature = "__ui-tests")]
+    let base =
+        std::env::var_os(BASE_DIR_OVERRIDE).or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"));
+    #[cfg(not(feature = "__ui-tests"))]
+    let base = std::env::var_os("CARGO_MANIFEST_DIR");
+    let base = base.ok_or_else(|| {
+        syn::Error::new(
+            path.span(),
+            "CARGO_MANIFEST_DIR is not set: build with cargo, or set it to the crate's directory",
+        )
+    })?;
     Ok(PathBuf::from(base).join(relative))
 }

@@ -55,6 +55,40 @@
 //!
 //! Custom version table, busy timeout, legacy-database baseline and commit policy:
 //! [`Options`] through [`Migrations::with_options`].
+//!
+//! # Installing
+//!
+//! ```toml
+//! [dependencies]
+//! migrate-runtime = "0.1"
+//! rusqlite = "0.43"   # any release from 0.38 to 0.43: the one your service already uses
+//! ```
+//!
+//! `libsqlite3-sys` declares `links = "sqlite3"`, so a build holds one release of it: this crate
+//! accepts rusqlite 0.38 to 0.43 so that it shares yours. The [`rusqlite`] re-export is that
+//! same crate.
+//!
+//! # Features
+//!
+//! - **`verify`** (default): the macro also runs every migration up, down and up again on an
+//!   in-memory SQLite at compile time, and fails the build when a down does not undo its up.
+//!   It uses a SQLite compiled into the macro: cargo (resolver 2, the default since edition
+//!   2021) keeps a proc macro's dependency features apart from your binary's, so this does not
+//!   change which SQLite your binary links. Off: only the file checks run at compile time.
+//! - **`bundled`** (default): compiles SQLite into your binary (rusqlite's `bundled`). Off:
+//!   your binary links the SQLite that your own rusqlite features choose, such as the system's
+//!   `libsqlite3` or SQLCipher (`default-features = false, features = ["verify"]`). rusqlite 0.41
+//!   and later need SQLite 3.45.3 or newer when it is not bundled; with an older system SQLite
+//!   (Debian 12 has 3.40) use rusqlite 0.40.
+//!
+//! # In async services
+//!
+//! Every call is blocking: run it before serving, on a blocking thread (tokio's
+//! `spawn_blocking`, deadpool-sqlite's `interact`, tokio-rusqlite's `call`). `up` holds
+//! SQLite's write lock for each transaction it runs (one for the whole run, by default), and
+//! waits for a lock another connection holds at most the busy timeout
+//! ([`Options::busy_timeout`], 60 s by default) before failing with [`Error::Sqlite`]. The repository's
+//! `examples/async` shows axum, deadpool-sqlite, tokio-rusqlite and r2d2.
 
 mod migrations;
 mod migrator;

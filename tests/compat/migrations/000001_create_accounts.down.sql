@@ -1,0 +1,2 @@
+DROP INDEX accounts_email;
+DROP TABLE accounts;
