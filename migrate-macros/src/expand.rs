@@ -14,16 +14,18 @@ use crate::resolve;
 pub(crate) fn embed(args: &Embed) -> TokenStream {
     match table(args) {
         Ok(table) => table,
-        Err(error) => {
-            let errors = error.to_compile_error();
-            let runtime = &args.runtime;
-            // Still a value of the right type, so the caller sees only the real problems.
-            quote! {{
-                #errors
-                #runtime::Migrations::__from_static(&[])
-            }}
-        }
+        Err(error) => failed(&error, &args.runtime),
     }
+}
+
+/// Every error, then still a value of the right type, so the caller sees only the real
+/// problems (several errors are several statements: they need the block).
+pub(crate) fn failed(error: &syn::Error, runtime: &Runtime) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote! {{
+        #errors
+        #runtime::Migrations::__from_static(&[])
+    }}
 }
 
 fn table(args: &Embed) -> syn::Result<TokenStream> {

@@ -51,8 +51,10 @@ mod resolve;
 /// ```
 #[proc_macro]
 pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    let args = syn::parse_macro_input!(input as args::Embed);
-    expand::embed(&args).into()
+    match syn::parse::<args::Embed>(input) {
+        Ok(args) => expand::embed(&args).into(),
+        Err(error) => expand::failed(&error, &args::Runtime::default()).into(),
+    }
 }
 
 /// Generates, in a test file, the tests the golang-migrate guide asks for on every migration:
