@@ -1,27 +1,39 @@
 //! Applying and rolling back migrations.
 //!
-//! A run is a loop of attempts. Each attempt opens a `BEGIN IMMEDIATE` transaction (so
-//! concurrent starters queue on SQLite's write lock), reads the version *inside* it, plans the
-//! remaining steps, and runs as many as can share one transaction before committing together
-//! with the new version. Migrations that cannot share it split the run:
+//! A run first puts the connection in the state migrations need, and puts it back afterwards,
+//! on success and on failure: the busy timeout of the options, foreign-key enforcement *off*
+//! (turned off before any transaction, since inside one the pragma is a silent no-op), and an
+//! authorizer that records which tables each migration touches and makes every
+//! `PRAGMA foreign_keys = …` in a migration a no-op. So no migration can delete or change rows
+//! through a foreign-key action (`ON DELETE CASCADE` when a parent table is recreated, however
+//! the author spelled the pragma, or whether they wrote it at all).
 //!
-//! - a migration containing `PRAGMA foreign_keys = OFF` runs in a transaction of its own,
-//!   with enforcement turned off *before* `BEGIN` (inside a transaction the pragma is a silent
-//!   no-op), `PRAGMA foreign_key_check` before `COMMIT`, and the connection's setting restored
-//!   afterwards, as SQLite's ALTER TABLE documentation prescribes;
-//! - a `-- migrate:no-transaction` migration runs outside any transaction, with the version
-//!   marked dirty before and clean after, as golang-migrate does.
+//! Then it is a loop of attempts. Each attempt opens a `BEGIN IMMEDIATE` transaction (so
+//! concurrent starters queue on SQLite's write lock), reads the version *inside* it, plans the
+//! remaining steps, and runs every step up to the next `-- migrate:no-transaction` migration in
+//! that one transaction, committing them together with the new version. After each migration,
+//! inside the transaction, `PRAGMA foreign_key_check` runs on the tables it touched and on the
+//! children of those (when the service enforces foreign keys), so a dangling reference fails
+//! the migration that made it and rolls the run back; rows that pointed nowhere before, in
+//! tables the run does not touch, do not block it.
+//!
+//! A `-- migrate:no-transaction` migration runs outside any transaction, with the version
+//! marked dirty before and clean after, as golang-migrate does; it necessarily splits the run,
+//! and every error after such a split says which migrations were committed.
 
-use std::time::Instant;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use log::info;
-use migrate_core::{Direction, Migration};
+use migrate_core::{Direction, ForeignKeys, Migration};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::error::{Error, LeftAt, Violation};
+use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
 use crate::execute::{ScriptFailure, run_script};
 use crate::history::{self, History};
-use crate::options::Options;
+use crate::options::{Observer, Options};
 use crate::report::{Report, Step};
 use crate::version_table::{SchemaVersion, VersionTable, table_exists};
 
@@ -49,25 +61,23 @@ pub(crate) enum Target {
     DownSteps(usize),
 }
 
-/// How the next step must run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// Inside the shared transaction.
-    Shared,
-    /// In a transaction of its own with foreign-key enforcement off.
-    ForeignKeysOff,
-    /// Outside any transaction.
-    NoTransaction,
-}
-
 /// What one attempt achieved.
 enum Attempt {
     /// The database is at the goal.
     Done,
     /// Some steps were committed; go on.
     Progress,
-    /// The next step needs another mode; nothing was done.
-    Switch(Mode),
+}
+
+/// The tables a migration touched, as the authorizer saw its statements (and the statements
+/// of the triggers they fire) being prepared. Names are lower-cased; only the main database.
+#[derive(Default, Debug)]
+pub(crate) struct Touched {
+    /// Tables whose rows may now point at a missing parent: written, created or altered.
+    children: BTreeSet<String>,
+    /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
+    /// altered.
+    parents: BTreeSet<String>,
 }
 
 /// A run's fixed inputs.
@@ -77,9 +87,11 @@ struct Run<'a> {
     table: VersionTable<'a>,
     history: History,
     target: Target,
-    /// Whether the connection enforces foreign keys (restored after every step that turns
-    /// enforcement off).
-    foreign_keys: bool,
+    /// Whether each migration's foreign keys are checked before the run commits.
+    check_foreign_keys: bool,
+    touched: Arc<Mutex<Touched>>,
+    /// Whether this attempt recorded a legacy database's baseline version.
+    baselined: bool,
     /// The goal version, resolved from the target at the first state read.
     goal: Option<Option<u64>>,
     from: Option<Option<u64>>,
@@ -107,22 +119,23 @@ pub(crate) fn migrate(
         return Ok(report);
     }
     with_busy_timeout(conn, options.busy_timeout, |conn| {
-        let foreign_keys: bool = conn
-            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
-            .map_err(Error::sqlite("reading the foreign-key setting"))?;
-        let mut run = Run {
-            migrations,
-            options,
-            table,
-            history,
-            target,
-            foreign_keys,
-            goal: None,
-            from: None,
-            report: Report::default(),
-        };
-        run.all(conn)?;
-        Ok(run.report)
+        prepared(conn, options, |conn, touched, enforced| {
+            let mut run = Run {
+                migrations,
+                options,
+                table,
+                history,
+                target,
+                check_foreign_keys: enforced && options.foreign_keys == ForeignKeys::Enforced,
+                touched,
+                baselined: false,
+                goal: None,
+                from: None,
+                report: Report::default(),
+            };
+            run.all(conn)?;
+            Ok(run.report)
+        })
     })
 }
 
@@ -130,7 +143,7 @@ pub(crate) fn migrate(
 /// connection's own setting, on success and on failure.
 pub(crate) fn with_busy_timeout<T>(
     conn: &mut Connection,
-    timeout: std::time::Duration,
+    timeout: Duration,
     f: impl FnOnce(&mut Connection) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let previous: i64 = conn
@@ -139,17 +152,122 @@ pub(crate) fn with_busy_timeout<T>(
     conn.busy_timeout(timeout)
         .map_err(Error::sqlite("setting the busy timeout"))?;
     let result = f(conn);
-    let restored = conn.busy_timeout(std::time::Duration::from_millis(previous.unsigned_abs()));
+    let restored = conn.busy_timeout(Duration::from_millis(previous.unsigned_abs()));
     let value = result?;
     restored.map_err(Error::sqlite("restoring the busy timeout"))?;
     Ok(value)
 }
 
-/// The start-up fast path: one statement reads the version and the lineage recorded when it
-/// was applied. No transaction, no DDL, nothing proportional to the number of migrations; a
-/// matching lineage means no applied migration was edited since. `None` sends the caller down
-/// the full path, which also reports any error properly (a failed read never means "nothing
-/// applied").
+/// Runs `f` with foreign-key enforcement off and the run's authorizer installed, then puts the
+/// connection back as it was, on success and on failure: no transaction left open, the
+/// authorizer removed (the options' observer, if any, stays), enforcement as before. `f` is
+/// told whether the connection enforced foreign keys.
+fn prepared<T>(
+    conn: &mut Connection,
+    options: &Options,
+    f: impl FnOnce(&mut Connection, Arc<Mutex<Touched>>, bool) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let enforced: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(Error::sqlite("reading the foreign-key setting"))?;
+    if enforced {
+        set_foreign_keys(conn, false)?;
+    }
+    let touched = Arc::new(Mutex::new(Touched::default()));
+    let installed = install_authorizer(conn, Arc::clone(&touched), options.observer.clone())
+        .map_err(Error::sqlite("installing the migration authorizer"));
+    let result = installed.and_then(|()| f(conn, touched, enforced));
+    // A no-transaction migration may have left its own transaction open; the run's own
+    // transactions are rolled back when dropped.
+    let closed = if conn.is_autocommit() {
+        Ok(())
+    } else {
+        conn.execute_batch("ROLLBACK").map_err(Error::sqlite(
+            "rolling back a transaction a migration left open",
+        ))
+    };
+    let uninstalled = restore_authorizer(conn, options.observer.clone())
+        .map_err(Error::sqlite("removing the migration authorizer"));
+    let restored = if enforced {
+        set_foreign_keys(conn, true)
+    } else {
+        Ok(())
+    };
+    // The run's own error matters most; then whatever could not be put back.
+    let value = result?;
+    closed?;
+    uninstalled?;
+    restored?;
+    Ok(value)
+}
+
+fn install_authorizer(
+    conn: &mut Connection,
+    touched: Arc<Mutex<Touched>>,
+    observer: Option<Observer>,
+) -> rusqlite::Result<()> {
+    conn.authorizer(Some(move |context: AuthContext<'_>| {
+        let decision = observer
+            .as_ref()
+            .map_or(Authorization::Allow, |observer| (observer.0)(&context));
+        if decision == Authorization::Deny {
+            return decision;
+        }
+        authorize(&touched, &context).unwrap_or(decision)
+    }))
+}
+
+fn restore_authorizer(conn: &mut Connection, observer: Option<Observer>) -> rusqlite::Result<()> {
+    match observer {
+        Some(observer) => {
+            conn.authorizer(Some(move |context: AuthContext<'_>| (observer.0)(&context)))
+        }
+        None => conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>),
+    }
+}
+
+/// The run's authorizer: records touched tables, and returns `Some(Ignore)` for a pragma that
+/// would change foreign-key enforcement, which SQLite then skips.
+fn authorize(touched: &Mutex<Touched>, context: &AuthContext<'_>) -> Option<Authorization> {
+    let main = context
+        .database_name
+        .is_none_or(|db| db.eq_ignore_ascii_case("main"));
+    let (child, parent, table) = match context.action {
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if pragma_name.eq_ignore_ascii_case("foreign_keys") => {
+            return Some(Authorization::Ignore);
+        }
+        AuthAction::Insert { table_name } | AuthAction::CreateTable { table_name } => {
+            (true, false, table_name)
+        }
+        AuthAction::Update { table_name, .. } | AuthAction::AlterTable { table_name, .. } => {
+            (true, true, table_name)
+        }
+        AuthAction::Delete { table_name } | AuthAction::DropTable { table_name } => {
+            (false, true, table_name)
+        }
+        _ => return None,
+    };
+    if main && !table.to_ascii_lowercase().starts_with("sqlite_") {
+        let mut touched = touched.lock().unwrap_or_else(PoisonError::into_inner);
+        if child {
+            touched.children.insert(table.to_ascii_lowercase());
+        }
+        if parent {
+            touched.parents.insert(table.to_ascii_lowercase());
+        }
+    }
+    None
+}
+
+/// The start-up fast path: one statement reads the version and the lineage recorded for the
+/// newest up applied at or below it. No transaction, no DDL, nothing proportional to the number
+/// of migrations, and nothing written even on a database without a history table (migrated by
+/// golang-migrate) or on a read-only connection; a matching lineage means no applied migration
+/// was edited since. `None` sends the caller down the full path, which also reports any error
+/// properly (a failed read never means "nothing applied").
 fn idle(
     migrations: Set<'_>,
     options: &Options,
@@ -158,20 +276,29 @@ fn idle(
     conn: &Connection,
     target: Target,
 ) -> Option<Report> {
-    let (state, lineage) = table.read_with_lineage(conn, history.name()).ok()?;
+    let (state, lineage) = match table.read_with_lineage(conn, history.name()) {
+        Ok(read) => read,
+        // No history table: a database migrated by golang-migrate or an older release.
+        Err(_) => match table.read(conn) {
+            Ok(state) => (state, None),
+            // No version table either: nothing applied, which is only a goal for `to 0`.
+            Err(_) if !table.exists(conn).ok()? => (SchemaVersion::default(), None),
+            Err(_) => return None,
+        },
+    };
     let reached = match target {
         Target::Latest => state.version == migrations.latest(),
         Target::Version(v) => state.version.unwrap_or(0) == v,
         Target::DownSteps(steps) => steps == 0,
     };
     let known = state.version <= migrations.latest();
-    let unchanged = match (state.version, lineage) {
-        (Some(version), Some(recorded)) => {
+    let unchanged = match lineage {
+        Some((version, recorded)) => {
             options.allow_changed
                 || migrations.get(version).map(Migration::lineage) == Some(recorded)
         }
         // Nothing applied, or applied before history was recorded: nothing to compare.
-        _ => true,
+        None => true,
     };
     (reached && known && unchanged && !state.dirty).then_some(Report {
         from: state.version,
@@ -182,91 +309,132 @@ fn idle(
 
 impl Run<'_> {
     fn all(&mut self, conn: &mut Connection) -> Result<(), Error> {
-        let mut mode = Mode::Shared;
-        loop {
-            let turned_off = mode == Mode::ForeignKeysOff && self.foreign_keys;
-            if turned_off {
-                set_foreign_keys(conn, false)?;
-            }
-            let attempt = self.attempt(conn, mode);
-            if turned_off {
-                // Restored on success and on failure; a failed attempt's error matters more.
-                let restored = set_foreign_keys(conn, true);
-                if attempt.is_ok() {
-                    restored?;
-                }
-            }
-            match attempt? {
-                Attempt::Done => return Ok(()),
-                Attempt::Progress => mode = Mode::Shared,
-                Attempt::Switch(next) => mode = next,
-            }
-        }
+        while let Attempt::Progress = self.attempt(conn)? {}
+        Ok(())
     }
 
-    fn attempt(&mut self, conn: &mut Connection, mode: Mode) -> Result<Attempt, Error> {
+    /// The files this run committed so far, in order.
+    fn committed(&self) -> Vec<String> {
+        self.report
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let migration = self.migrations.get(step.version)?;
+                Some(migration.script(step.direction).file_name().to_owned())
+            })
+            .collect()
+    }
+
+    fn attempt(&mut self, conn: &mut Connection) -> Result<Attempt, Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(Error::sqlite("starting the migration transaction"))?;
         let state = self.state(&tx)?;
         let goal = self.goal(state.version)?;
         let steps = plan(self.migrations, state.version, goal)?;
-        let Some(first) = steps.first() else {
-            tx.commit().map_err(Error::sqlite("committing"))?;
+        if !self.options.allow_changed {
+            self.check_downs_unchanged(&tx, &steps)?;
+        }
+        let Some(&(first, direction)) = steps.first() else {
+            // Nothing to do: nothing is written (the transaction is rolled back, with the
+            // version table if this attempt created it), unless a baseline was recorded.
+            if self.baselined {
+                tx.commit()
+                    .map_err(Error::sqlite("committing the baseline"))?;
+            }
             self.report.to = state.version;
             return Ok(Attempt::Done);
         };
-        let needed = self.mode_of(first);
-        if needed != mode {
-            return Ok(Attempt::Switch(needed));
-        }
-        match mode {
-            Mode::Shared => {
-                let limit = if self.options.commit_each {
-                    1
-                } else {
-                    steps.len()
-                };
-                let chunk: Vec<(&Migration, Direction)> = steps
-                    .iter()
-                    .copied()
-                    .take_while(|step| self.mode_of(step) == Mode::Shared)
-                    .take(limit)
-                    .collect();
-                self.in_transaction(tx, state.version, &chunk, false)?;
-            }
-            Mode::ForeignKeysOff => self.in_transaction(tx, state.version, &[*first], true)?,
-            Mode::NoTransaction => {
-                let (migration, direction) = *first;
-                let after = version_after(migration, direction);
-                let dirty = SchemaVersion {
+        if first.script(direction).no_transaction() {
+            let after = version_after(first, direction);
+            self.table.write(
+                &tx,
+                SchemaVersion {
                     version: after,
                     dirty: true,
-                };
-                self.table.write(&tx, dirty)?;
-                tx.commit()
-                    .map_err(Error::sqlite("marking the version dirty"))?;
-                let started = Instant::now();
-                run_script(conn, migration.script(direction).sql()).map_err(|failure| {
-                    migration_error(migration, direction, failure, LeftAt::Dirty(after))
-                })?;
-                let duration = started.elapsed();
-                let clean = SchemaVersion {
-                    version: after,
-                    dirty: false,
-                };
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
-                self.table.write(&tx, clean)?;
-                self.history
-                    .record(&tx, &[(migration, direction, duration)])?;
-                tx.commit()
-                    .map_err(Error::sqlite("clearing the dirty flag"))?;
-                self.record(migration, direction, duration);
+                },
+            )?;
+            let started_row = self.history.start(&tx, first, direction)?;
+            tx.commit()
+                .map_err(Error::sqlite("marking the version dirty"))?;
+            self.outside_transaction(conn, first, direction, started_row)?;
+        } else {
+            let limit = if self.options.commit_each {
+                1
+            } else {
+                steps.len()
+            };
+            let chunk: Vec<(&Migration, Direction)> = steps
+                .iter()
+                .copied()
+                .take_while(|(m, d)| !m.script(*d).no_transaction())
+                .take(limit)
+                .collect();
+            self.in_transaction(tx, state.version, &chunk)?;
+            if chunk.len() == steps.len() {
+                // The goal is reached: no further transaction to open.
+                self.report.to = goal;
+                return Ok(Attempt::Done);
             }
         }
         Ok(Attempt::Progress)
+    }
+
+    /// Runs a `-- migrate:no-transaction` migration, once the version is marked dirty (and
+    /// the start recorded in history row `started_row`): the script runs outside any
+    /// transaction, then the version is made clean again.
+    fn outside_transaction(
+        &mut self,
+        conn: &mut Connection,
+        migration: &Migration,
+        direction: Direction,
+        started_row: i64,
+    ) -> Result<(), Error> {
+        let after = version_after(migration, direction);
+        self.take_touched();
+        let started = Instant::now();
+        let ran = run_script(conn, migration.script(direction).sql());
+        // A script that opened its own transaction and failed (or never closed it) leaves it
+        // open, holding the write lock: roll it back, so the connection is usable (`force`).
+        let left_open = !conn.is_autocommit();
+        if left_open {
+            conn.execute_batch("ROLLBACK").map_err(Error::sqlite(
+                "rolling back the transaction a no-transaction migration left open",
+            ))?;
+        }
+        ran.map_err(|failure| {
+            migration_error(
+                migration,
+                direction,
+                failure,
+                LeftAt::Dirty(after),
+                self.committed(),
+            )
+        })?;
+        if left_open {
+            return Err(Error::EndsTransaction {
+                file: migration.script(direction).file_name().to_owned(),
+                left_at: LeftAt::Dirty(after),
+                committed: self.committed(),
+            });
+        }
+        let duration = started.elapsed();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
+        self.check_foreign_keys(&tx, migration, direction, LeftAt::Dirty(after))?;
+        self.table.write(
+            &tx,
+            SchemaVersion {
+                version: after,
+                dirty: false,
+            },
+        )?;
+        self.history.finish(&tx, started_row, duration)?;
+        tx.commit()
+            .map_err(Error::sqlite("clearing the dirty flag"))?;
+        self.record(migration, direction, duration);
+        Ok(())
     }
 
     /// Runs `chunk` inside `tx` and commits it with the new version; any failure drops `tx`,
@@ -276,28 +444,35 @@ impl Run<'_> {
         tx: Transaction<'_>,
         before: Option<u64>,
         chunk: &[(&Migration, Direction)],
-        check_foreign_keys: bool,
     ) -> Result<(), Error> {
         let mut durations = Vec::with_capacity(chunk.len());
         let mut after = before;
+        let rolled_back = LeftAt::Clean(before);
         for (migration, direction) in chunk {
             let script = migration.script(*direction);
+            self.take_touched();
             let started = Instant::now();
             run_script(&tx, script.sql()).map_err(|failure| {
-                migration_error(migration, *direction, failure, LeftAt::Clean(before))
+                migration_error(
+                    migration,
+                    *direction,
+                    failure,
+                    rolled_back,
+                    self.committed(),
+                )
             })?;
             if tx.is_autocommit() {
                 return Err(Error::EndsTransaction {
                     file: script.file_name().to_owned(),
+                    left_at: rolled_back,
+                    committed: self.committed(),
                 });
             }
             durations.push(started.elapsed());
+            self.check_foreign_keys(&tx, migration, *direction, rolled_back)?;
             after = version_after(migration, *direction);
         }
-        if check_foreign_keys && let [(migration, direction)] = chunk {
-            check_foreign_keys_of(&tx, migration, *direction, before)?;
-        }
-        let runs: Vec<(&Migration, Direction, std::time::Duration)> = chunk
+        let runs: Vec<(&Migration, Direction, Duration)> = chunk
             .iter()
             .zip(&durations)
             .map(|((migration, direction), duration)| (*migration, *direction, *duration))
@@ -318,12 +493,49 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn record(
-        &mut self,
+    fn take_touched(&self) -> Touched {
+        std::mem::take(&mut *self.touched.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// `PRAGMA foreign_key_check` on what `migration` touched: every row of those tables and
+    /// of their children must point at an existing parent.
+    fn check_foreign_keys(
+        &self,
+        conn: &Connection,
         migration: &Migration,
         direction: Direction,
-        duration: std::time::Duration,
-    ) {
+        left_at: LeftAt,
+    ) -> Result<(), Error> {
+        let touched = self.take_touched();
+        if !self.check_foreign_keys {
+            return Ok(());
+        }
+        let file = || migration.script(direction).file_name().to_owned();
+        match foreign_key_problems(conn, touched) {
+            Ok(None) => Ok(()),
+            Ok(Some((violations, total))) => Err(Error::ForeignKeyViolation {
+                version: migration.version(),
+                file: file(),
+                direction,
+                violations,
+                total,
+                left_at,
+                committed: self.committed(),
+            }),
+            Err(CheckFailure::Mismatch { table, message }) => Err(Error::ForeignKeyMismatch {
+                version: migration.version(),
+                file: file(),
+                direction,
+                table,
+                message,
+                left_at,
+                committed: self.committed(),
+            }),
+            Err(CheckFailure::Sqlite(error)) => Err(error),
+        }
+    }
+
+    fn record(&mut self, migration: &Migration, direction: Direction, duration: Duration) {
         info!(
             target: "migrate",
             "{} {} {} in {:.1} ms",
@@ -342,14 +554,16 @@ impl Run<'_> {
 
     /// Reads the state inside the write transaction, creating the version table (and applying
     /// the baseline rule) if it does not exist yet, and refuses states that cannot be
-    /// migrated.
+    /// migrated, before anything is written.
     fn state(&mut self, tx: &Transaction<'_>) -> Result<SchemaVersion, Error> {
         let state = if self.table.exists(tx)? {
+            self.table.check_layout(tx)?;
             self.table.read(tx)?
         } else {
             self.table.create(tx)?;
             let state = self.baseline(tx)?;
             self.table.write(tx, state)?;
+            self.baselined = state.version.is_some();
             state
         };
         self.from.get_or_insert(state.version);
@@ -358,6 +572,7 @@ impl Run<'_> {
             return Err(Error::Dirty {
                 version: state.version,
                 table: self.table.name().to_owned(),
+                origin: self.dirty_origin(tx, state.version)?,
             });
         }
         if let Some(version) = state.version
@@ -370,27 +585,87 @@ impl Run<'_> {
         }
         if !self.history.exists(tx)? {
             self.history.create(tx)?;
-        } else if !self.options.allow_changed {
-            self.check_unchanged(tx, state.version)?;
+        } else {
+            self.history.upgrade(tx)?;
+            if !self.options.allow_changed {
+                self.check_unchanged(tx, state.version)?;
+            }
         }
         Ok(state)
     }
 
-    /// Refuses applied migrations edited since. The lineage recorded for the current version
-    /// settles it in one lookup; only when it differs are the files compared one by one, to
-    /// name the changed ones (a difference only in migrations applied before history was
+    /// Who left the database dirty: this runtime (its history records the start of a
+    /// no-transaction migration that never finished), or another tool.
+    fn dirty_origin(
+        &self,
+        tx: &Transaction<'_>,
+        version: Option<u64>,
+    ) -> Result<DirtyOrigin, Error> {
+        if !self.history.exists(tx)? {
+            return Ok(DirtyOrigin::OtherTool);
+        }
+        Ok(match self.history.unfinished(tx)? {
+            Some((v, direction)) => {
+                let file = self
+                    .migrations
+                    .get(v)
+                    .map(|m| m.script(direction).file_name().to_owned());
+                let after = match direction {
+                    Direction::Up => Some(v),
+                    Direction::Down => Some(v - 1).filter(|v| *v > 0),
+                };
+                match file {
+                    Some(file) if after == version => DirtyOrigin::Unfinished { file, direction },
+                    _ => DirtyOrigin::OtherTool,
+                }
+            }
+            None => DirtyOrigin::OtherTool,
+        })
+    }
+
+    /// Refuses applied migrations edited since. The lineage recorded with the newest up
+    /// applied at or below the current version settles it in one lookup (however the version
+    /// was reached, `force` included); only when it differs are the files compared one by one,
+    /// to name the changed ones (a difference only in migrations applied before history was
     /// recorded is adopted).
     fn check_unchanged(&self, tx: &Transaction<'_>, current: Option<u64>) -> Result<(), Error> {
         let Some(version) = current else {
             return Ok(());
         };
-        let embedded = self.migrations.get(version).map(Migration::lineage);
         match self.history.recorded_lineage(tx, version)? {
-            Some(recorded) if Some(recorded) != embedded => {}
+            Some((v, recorded))
+                if Some(recorded) != self.migrations.get(v).map(Migration::lineage) => {}
             _ => return Ok(()),
         }
         let recorded = self.history.applied_checksums(tx)?;
         let changed = history::changed(self.migrations.0, current, &recorded);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Changed {
+            changed,
+            table: self.history.name().to_owned(),
+        })
+    }
+
+    /// Refuses to run a down that differs from the one shipped with the up that was applied
+    /// (recorded with the up in the history table): it could undo something else.
+    fn check_downs_unchanged(
+        &self,
+        tx: &Transaction<'_>,
+        steps: &[(&Migration, Direction)],
+    ) -> Result<(), Error> {
+        if !steps.iter().any(|(_, d)| *d == Direction::Down) {
+            return Ok(());
+        }
+        let recorded = self.history.recorded_downs(tx)?;
+        let changed = history::changed_downs(
+            steps
+                .iter()
+                .filter(|(_, d)| *d == Direction::Down)
+                .map(|(m, _)| *m),
+            &recorded,
+        );
         if changed.is_empty() {
             return Ok(());
         }
@@ -449,17 +724,6 @@ impl Run<'_> {
         self.goal = Some(goal);
         Ok(goal)
     }
-
-    fn mode_of(&self, (migration, direction): &(&Migration, Direction)) -> Mode {
-        let script = migration.script(*direction);
-        if script.no_transaction() {
-            Mode::NoTransaction
-        } else if script.disables_foreign_keys() && self.foreign_keys {
-            Mode::ForeignKeysOff
-        } else {
-            Mode::Shared
-        }
-    }
 }
 
 /// The steps from `current` to `goal`, in order. Going down through an irreversible migration
@@ -504,6 +768,7 @@ fn migration_error(
     direction: Direction,
     failure: ScriptFailure,
     left_at: LeftAt,
+    committed: Vec<String>,
 ) -> Error {
     Error::Migration {
         version: migration.version(),
@@ -514,6 +779,7 @@ fn migration_error(
         statement: failure.statement,
         message: failure.message,
         left_at,
+        committed,
         source: Box::new(failure.source),
     }
 }
@@ -523,40 +789,74 @@ fn set_foreign_keys(conn: &Connection, on: bool) -> Result<(), Error> {
         .map_err(Error::sqlite("switching foreign-key enforcement"))
 }
 
-/// `PRAGMA foreign_key_check` after a migration that ran with enforcement off: any row whose
-/// parent is missing fails the migration.
-fn check_foreign_keys_of(
-    tx: &Transaction<'_>,
-    migration: &Migration,
-    direction: Direction,
-    before: Option<u64>,
-) -> Result<(), Error> {
+/// Why the foreign-key check could not give its answer.
+enum CheckFailure {
+    /// A foreign key SQLite cannot enforce ("foreign key mismatch").
+    Mismatch {
+        table: String,
+        message: String,
+    },
+    Sqlite(Error),
+}
+
+/// The rows, in the touched tables and in the children of touched parents, that point at a
+/// missing parent: the first five and how many in all (`None`: none).
+fn foreign_key_problems(
+    conn: &Connection,
+    touched: Touched,
+) -> Result<Option<(Vec<Violation>, usize)>, CheckFailure> {
     let doing = "checking foreign keys";
-    let mut statement = tx
-        .prepare("PRAGMA foreign_key_check")
-        .map_err(Error::sqlite(doing))?;
-    let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
-    let mut violations = Vec::new();
-    let mut total = 0;
-    while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
-        total += 1;
-        if violations.len() < 5 {
-            violations.push(Violation {
-                table: row.get(0).map_err(Error::sqlite(doing))?,
-                rowid: row.get(1).map_err(Error::sqlite(doing))?,
-                parent: row.get(2).map_err(Error::sqlite(doing))?,
-            });
+    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
+    let mut tables = touched.children;
+    if !touched.parents.is_empty() {
+        let mut statement = conn
+            .prepare(
+                "SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
+                 pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+            )
+            .map_err(sqlite)?;
+        let mut rows = statement.query([]).map_err(sqlite)?;
+        while let Some(row) = rows.next().map_err(sqlite)? {
+            let child: String = row.get(0).map_err(sqlite)?;
+            let parent: String = row.get(1).map_err(sqlite)?;
+            if touched.parents.contains(&parent.to_ascii_lowercase()) {
+                tables.insert(child.to_ascii_lowercase());
+            }
         }
     }
-    if total == 0 {
-        return Ok(());
+    let mut violations = Vec::new();
+    let mut total = 0;
+    for table in tables {
+        if !table_exists(conn, &table).map_err(sqlite)? {
+            continue;
+        }
+        let sql = format!(
+            "PRAGMA main.foreign_key_check(\"{}\")",
+            table.replace('"', "\"\"")
+        );
+        let mismatch = |error: rusqlite::Error| {
+            let message = crate::error::sqlite_message(&error);
+            if message.contains("foreign key mismatch") {
+                CheckFailure::Mismatch {
+                    table: table.clone(),
+                    message,
+                }
+            } else {
+                sqlite(error)
+            }
+        };
+        let mut statement = conn.prepare(&sql).map_err(mismatch)?;
+        let mut rows = statement.query([]).map_err(mismatch)?;
+        while let Some(row) = rows.next().map_err(mismatch)? {
+            total += 1;
+            if violations.len() < 5 {
+                violations.push(Violation {
+                    table: row.get(0).map_err(sqlite)?,
+                    rowid: row.get(1).map_err(sqlite)?,
+                    parent: row.get(2).map_err(sqlite)?,
+                });
+            }
+        }
     }
-    Err(Error::ForeignKeyViolation {
-        version: migration.version(),
-        file: migration.script(direction).file_name().to_owned(),
-        direction,
-        violations,
-        total,
-        left_at: before,
-    })
+    Ok((total > 0).then_some((violations, total)))
 }

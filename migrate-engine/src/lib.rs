@@ -21,7 +21,7 @@ use migrate_core::Migration;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::apply::{Set, Target, migrate, with_busy_timeout};
-pub use crate::error::{Error, LeftAt, Violation};
+pub use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
 use crate::history::History;
 pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};

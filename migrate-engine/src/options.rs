@@ -1,8 +1,13 @@
 //! How a run behaves: the version table's name, the busy timeout, the baseline rule for legacy
-//! databases, and how often to commit.
+//! databases, how often to commit, and whether the service enforces foreign keys.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use migrate_core::ForeignKeys;
+use rusqlite::hooks::{AuthContext, Authorization};
 
 /// Options for applying migrations. The defaults suit most services; see
 /// `Migrations::with_options` in `migrate-runtime`.
@@ -24,7 +29,29 @@ pub struct Options {
     pub(crate) baseline: Option<Baseline>,
     pub(crate) commit_each: bool,
     pub(crate) allow_changed: bool,
+    pub(crate) foreign_keys: ForeignKeys,
+    /// An authorizer that the run keeps in force beside its own (the compile-time verifier's
+    /// sandbox), and leaves installed afterwards.
+    pub(crate) observer: Option<Observer>,
 }
+
+/// An authorizer callback shared between a caller inside this crate and the run.
+#[derive(Clone)]
+pub(crate) struct Observer(pub(crate) Arc<dyn Fn(&AuthContext<'_>) -> Authorization + Send + Sync>);
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+impl PartialEq for Observer {
+    fn eq(&self, other: &Observer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Observer {}
 
 /// The baseline rule for a database that predates migrations: when there is no version table
 /// yet but `table` exists, the database is recorded at `version` without running anything.
@@ -44,13 +71,15 @@ impl Default for Options {
             baseline: None,
             commit_each: false,
             allow_changed: false,
+            foreign_keys: ForeignKeys::Enforced,
+            observer: None,
         }
     }
 }
 
 impl Options {
     /// The defaults: table `schema_migrations` (golang-migrate's), a 60-second busy timeout, no
-    /// baseline, one transaction for all pending migrations.
+    /// baseline, one transaction for all pending migrations, foreign keys enforced.
     pub fn new() -> Options {
         Options::default()
     }
@@ -87,6 +116,31 @@ impl Options {
     /// endings and a byte-order mark never count as a change.
     pub fn allow_changed_migrations(mut self, yes: bool) -> Options {
         self.allow_changed = yes;
+        self
+    }
+
+    /// How the service treats foreign keys (default [`ForeignKeys::Enforced`]).
+    ///
+    /// Either way a run turns the connection's enforcement off before its transaction and
+    /// restores it afterwards, so no migration can delete or change rows through a foreign-key
+    /// action (`ON DELETE CASCADE`, `SET NULL`, …), whatever it writes. With `Enforced`, and a
+    /// connection that enforces foreign keys, each migration is followed inside the transaction
+    /// by `PRAGMA foreign_key_check` on the tables it touched and the children of those, so a
+    /// migration that leaves a reference dangling fails, naming itself and the rows. With
+    /// `Unenforced` (a service that runs without enforcement on purpose, as go-sqlite3 does by
+    /// default) nothing is checked.
+    pub fn foreign_keys(mut self, policy: ForeignKeys) -> Options {
+        self.foreign_keys = policy;
+        self
+    }
+
+    /// Keeps `observer` in force as the connection's authorizer during and after a run (a
+    /// run installs its own authorizer, which calls this one).
+    pub(crate) fn observer(
+        mut self,
+        observer: impl Fn(&AuthContext<'_>) -> Authorization + Send + Sync + 'static,
+    ) -> Options {
+        self.observer = Some(Observer(Arc::new(observer)));
         self
     }
 

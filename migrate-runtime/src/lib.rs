@@ -59,11 +59,11 @@
 mod migrations;
 mod migrator;
 
-pub use migrate_core::{Checksum, Direction, Migration, Problem, Problems, Script};
+pub use migrate_core::{Checksum, Direction, ForeignKeys, Migration, Problem, Problems, Script};
 pub use migrate_engine::testing;
 pub use migrate_engine::{
-    Baseline, Changed, Drift, Error, Finding, LeftAt, MigrationStatus, Options, Report,
-    SchemaVersion, Status, Step, Violation, verify,
+    Baseline, Changed, DirtyOrigin, Drift, Error, Finding, LeftAt, MigrationStatus, Options,
+    Report, SchemaVersion, Status, Step, Violation, verify,
 };
 pub use migrate_macros::{embed_migrations, migration_tests};
 pub use migrations::{Iter, Migrations};
