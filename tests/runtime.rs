@@ -483,6 +483,67 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
     assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
 }
 
+#[test]
+fn a_failing_no_transaction_migration_with_its_own_transaction_leaves_the_connection_usable() {
+    let fx = with_no_transaction(
+        "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id INTEGER);\nINSERT INTO nope VALUES (1);\n",
+    );
+    let mut conn = fx.open();
+    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Migration {
+                left_at: LeftAt::Dirty(Some(2)),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(conn.is_autocommit(), "no transaction left open");
+    assert!(foreign_keys_enabled(&conn));
+    let timeout: i64 = conn
+        .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+        .unwrap();
+    assert_eq!(timeout, 1234);
+    // The migration's own transaction was rolled back, and the next command works.
+    assert_eq!(
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'half'",
+            [],
+            |r| r.get::<_, i64>(0)
+        )
+        .unwrap(),
+        0
+    );
+    fx.migrations.force(&mut conn, 1).unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+    // Another connection can write: no lock is held.
+    Connection::open(fx.db())
+        .unwrap()
+        .execute_batch("CREATE TABLE other (id INTEGER);")
+        .unwrap();
+}
+
+#[test]
+fn a_no_transaction_migration_that_leaves_its_transaction_open_is_an_error() {
+    let fx =
+        with_no_transaction("-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id INTEGER);\n");
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "migration `000002_compact.up.sql` runs outside a transaction and left a transaction of \
+         its own open (a BEGIN without COMMIT), which was rolled back; it ran outside a \
+         transaction, so the database is dirty at version 000002 (this run committed \
+         `000001_a.up.sql` before it): end every transaction the migration begins, then undo \
+         what ran of it by hand and record the version the schema matches with `force`"
+    );
+    assert!(conn.is_autocommit());
+    fx.migrations.force(&mut conn, 1).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Foreign keys
 

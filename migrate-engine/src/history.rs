@@ -298,7 +298,8 @@ pub enum Drift {
     Unknown,
     /// The file is as it was applied.
     Unchanged,
-    /// The file changed after it was applied.
+    /// The up file changed after it was applied, or the down file is not the one shipped with
+    /// the applied up.
     Changed,
 }
 

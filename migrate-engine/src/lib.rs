@@ -126,8 +126,11 @@ pub fn status<'a>(
     let state = version(options, conn)?;
     let current = state.version.unwrap_or(0);
     let history = History::of(&options.table_name);
-    let recorded = if history.exists(conn)? {
-        history.applied_checksums(conn)?
+    let (recorded, downs) = if history.exists(conn)? {
+        (
+            history.applied_checksums(conn)?,
+            history.recorded_downs(conn)?,
+        )
     } else {
         Default::default()
     };
@@ -138,7 +141,11 @@ pub fn status<'a>(
             .iter()
             .map(|migration| {
                 let applied = migration.version() <= current;
+                let down_changed = downs
+                    .get(&migration.version())
+                    .is_some_and(|sum| *sum != migration.down().checksum());
                 let drift = match recorded.get(&migration.version()) {
+                    Some(_) if applied && down_changed => Drift::Changed,
                     Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
                     Some(_) if applied => Drift::Changed,
                     _ => Drift::Unknown,
