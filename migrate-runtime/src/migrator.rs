@@ -37,9 +37,9 @@ impl Migrations {
     /// Applies every pending migration, in order (golang-migrate's `Up`).
     ///
     /// All pending migrations run in one `BEGIN IMMEDIATE` transaction together with the
-    /// version update, so a failure leaves the database exactly as it was. Migrations that
-    /// turn foreign keys off, or run outside a transaction, split the run (see the crate
-    /// docs). When nothing is pending, this is one read of the version table.
+    /// version update, so a failure leaves the database exactly as it was. Only migrations
+    /// that run outside a transaction (`-- migrate:no-transaction`) split the run (see the
+    /// crate docs). When nothing is pending, this is one read and writes nothing.
     ///
     /// # Errors
     /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
