@@ -481,6 +481,40 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
     conn.execute_batch("DROP TABLE half;").unwrap();
     fx.migrations.force(&mut conn, 1).unwrap();
     assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+    // Settled by `force`: a later dirty state left by golang-migrate is not blamed on it.
+    golang_set_version(&conn, 2, true);
+    assert!(
+        matches!(
+            fx.migrations.up(&mut conn),
+            Err(Error::Dirty {
+                origin: DirtyOrigin::OtherTool,
+                ..
+            })
+        ),
+        "forced starts are settled"
+    );
+}
+
+#[test]
+fn an_error_after_a_no_transaction_migration_says_what_was_committed() {
+    // The no-transaction migration runs to the end, but the run cannot record it.
+    let fx =
+        with_no_transaction("-- migrate:no-transaction\nDROP TABLE schema_migrations_history;\n");
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(&error, Error::Stopped { left_at: LeftAt::Dirty(Some(2)), committed, .. }
+            if committed == &["000001_a.up.sql"]),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "SQLite failed while recording the end of a migration: no such table: \
+         schema_migrations_history; before that, this run committed `000001_a.up.sql`, and the \
+         database is dirty at version 000002, after a migration that runs outside a transaction: \
+         check its schema, then record the version it matches with `force`"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), true));
 }
 
 #[test]

@@ -92,6 +92,8 @@ struct Run<'a> {
     touched: Arc<Mutex<Touched>>,
     /// Whether this attempt recorded a legacy database's baseline version.
     baselined: bool,
+    /// The state this run last committed (`None`: nothing committed yet).
+    left: Option<LeftAt>,
     /// The goal version, resolved from the target at the first state read.
     goal: Option<Option<u64>>,
     from: Option<Option<u64>>,
@@ -129,6 +131,7 @@ pub(crate) fn migrate(
                 check_foreign_keys: enforced && options.foreign_keys == ForeignKeys::Enforced,
                 touched,
                 baselined: false,
+                left: None,
                 goal: None,
                 from: None,
                 report: Report::default(),
@@ -309,8 +312,32 @@ fn idle(
 
 impl Run<'_> {
     fn all(&mut self, conn: &mut Connection) -> Result<(), Error> {
-        while let Attempt::Progress = self.attempt(conn)? {}
-        Ok(())
+        loop {
+            match self.attempt(conn) {
+                Ok(Attempt::Done) => return Ok(()),
+                Ok(Attempt::Progress) => {}
+                Err(error) => return Err(self.stopped(error)),
+            }
+        }
+    }
+
+    /// An error after this run committed something says what it committed and where the
+    /// database is, unless it already does.
+    fn stopped(&self, error: Error) -> Error {
+        let Some(left_at) = self.left else {
+            return error;
+        };
+        match error {
+            Error::Migration { .. }
+            | Error::ForeignKeyViolation { .. }
+            | Error::ForeignKeyMismatch { .. }
+            | Error::EndsTransaction { .. } => error,
+            other => Error::Stopped {
+                committed: self.committed(),
+                left_at,
+                error: Box::new(other),
+            },
+        }
     }
 
     /// The files this run committed so far, in order.
@@ -357,6 +384,7 @@ impl Run<'_> {
             let started_row = self.history.start(&tx, first, direction)?;
             tx.commit()
                 .map_err(Error::sqlite("marking the version dirty"))?;
+            self.left = Some(LeftAt::Dirty(after));
             self.outside_transaction(conn, first, direction, started_row)?;
         } else {
             let limit = if self.options.commit_each {
@@ -433,6 +461,7 @@ impl Run<'_> {
         self.history.finish(&tx, started_row, duration)?;
         tx.commit()
             .map_err(Error::sqlite("clearing the dirty flag"))?;
+        self.left = Some(LeftAt::Clean(after));
         self.record(migration, direction, duration);
         Ok(())
     }
@@ -487,6 +516,7 @@ impl Run<'_> {
         )?;
         tx.commit()
             .map_err(Error::sqlite("committing the migrations"))?;
+        self.left = Some(LeftAt::Clean(after));
         for ((migration, direction), duration) in chunk.iter().zip(durations) {
             self.record(migration, *direction, duration);
         }
@@ -811,8 +841,11 @@ fn foreign_key_problems(
     if !touched.parents.is_empty() {
         let mut statement = conn
             .prepare(
+                // Every foreign-key clause has the keyword REFERENCES: only the tables whose
+                // definition has it are asked for their foreign keys.
                 "SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
-                 pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+                 pragma_foreign_key_list(m.name) AS f \
+                 WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%'",
             )
             .map_err(sqlite)?;
         let mut rows = statement.query([]).map_err(sqlite)?;

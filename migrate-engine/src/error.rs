@@ -149,6 +149,17 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A run failed after it had committed migrations (a `-- migrate:no-transaction`
+    /// migration, or `commit_each_migration`, splits a run): what it committed, where the
+    /// database is, and the error.
+    Stopped {
+        /// The files this run committed, in order.
+        committed: Vec<String>,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// What stopped the run.
+        error: Box<Error>,
+    },
     /// SQLite failed outside any migration (opening the transaction, reading the version…).
     Sqlite {
         /// What the runtime was doing.
@@ -467,6 +478,41 @@ impl fmt::Display for Error {
             Error::Sqlite { doing, source } => {
                 write!(f, "SQLite failed while {doing}: {}", sqlite_message(source))
             }
+            Error::Stopped {
+                committed,
+                left_at,
+                error,
+            } => {
+                // What failed changed nothing more; what ran before it stays.
+                let inner = error
+                    .to_string()
+                    .replace("nothing was changed", "nothing more was changed");
+                write!(f, "{inner}; ")?;
+                if !committed.is_empty() {
+                    let list: Vec<String> = committed.iter().map(|c| format!("`{c}`")).collect();
+                    write!(
+                        f,
+                        "before that, this run committed {}, and ",
+                        list.join(", ")
+                    )?;
+                }
+                match left_at {
+                    LeftAt::Clean(version) => {
+                        write!(
+                            f,
+                            "the database is at {}, not dirty",
+                            version_text(*version)
+                        )
+                    }
+                    LeftAt::Dirty(version) => write!(
+                        f,
+                        "the database is dirty at {}, after a migration that runs outside a \
+                         transaction: check its schema, then record the version it matches with \
+                         `force`",
+                        version_text(*version)
+                    ),
+                }
+            }
         }
     }
 }
@@ -531,6 +577,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Migration { source, .. } | Error::Sqlite { source, .. } => Some(&**source),
+            Error::Stopped { error, .. } => Some(&**error),
             _ => None,
         }
     }

@@ -13,7 +13,8 @@
 //!     applied_at TEXT NOT NULL,    -- UTC, ISO 8601
 //!     duration_ms REAL NOT NULL,
 //!     down_checksum TEXT,          -- for an up: of the down shipped with it
-//!     finished INTEGER NOT NULL DEFAULT 1  -- 0: a no-transaction migration started, not done
+//!     finished INTEGER NOT NULL DEFAULT 1  -- 0: a no-transaction migration started, not
+//!                                          -- done; 2: the same, then settled by `force`
 //! );
 //! ```
 //!
@@ -169,6 +170,23 @@ impl History {
             };
             Some((u64::try_from(version).ok()?, direction))
         }))
+    }
+
+    /// Marks every unfinished start as settled by `force` (`finished = 2`).
+    pub(crate) fn settle_unfinished(&self, conn: &Connection) -> Result<(), Error> {
+        if self.has_column(conn, "finished")? {
+            conn.execute(
+                &format!(
+                    "UPDATE \"{}\" SET finished = 2 WHERE finished = 0",
+                    self.name
+                ),
+                [],
+            )
+            .map_err(Error::sqlite(
+                "recording the forced version in the history table",
+            ))?;
+        }
+        Ok(())
     }
 
     fn has_column(&self, conn: &Connection, column: &str) -> Result<bool, Error> {

@@ -108,6 +108,12 @@ pub fn force(
             dirty: false,
         };
         version_table.write(&tx, state)?;
+        // A no-transaction migration that never finished is settled by the operator now: a
+        // later dirty state is not its doing.
+        let history = History::of(version_table.name());
+        if history.exists(&tx)? {
+            history.settle_unfinished(&tx)?;
+        }
         tx.commit()
             .map_err(Error::sqlite("committing the forced version"))
     })
