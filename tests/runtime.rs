@@ -561,6 +561,29 @@ fn a_failing_no_transaction_migration_with_its_own_transaction_leaves_the_connec
 }
 
 #[test]
+fn a_transaction_the_caller_has_open_is_left_alone() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    conn.execute_batch("BEGIN; INSERT INTO a (v) VALUES ('mine');")
+        .unwrap();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("cannot start a transaction within a transaction"),
+        "{error}"
+    );
+    assert!(
+        !conn.is_autocommit(),
+        "the caller's transaction is still open"
+    );
+    conn.execute_batch("COMMIT;").unwrap();
+    assert_eq!(count(&conn, "a"), 2, "and keeps its row");
+    assert!(foreign_keys_enabled(&conn));
+}
+
+#[test]
 fn a_no_transaction_migration_that_leaves_its_transaction_open_is_an_error() {
     let fx =
         with_no_transaction("-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id INTEGER);\n");

@@ -170,6 +170,9 @@ fn prepared<T>(
     options: &Options,
     f: impl FnOnce(&mut Connection, Arc<Mutex<Touched>>, bool) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    // A transaction the caller has open is theirs: never rolled back here (the run's
+    // `BEGIN IMMEDIATE` then fails and says so).
+    let callers_transaction = !conn.is_autocommit();
     let enforced: bool = conn
         .pragma_query_value(None, "foreign_keys", |row| row.get(0))
         .map_err(Error::sqlite("reading the foreign-key setting"))?;
@@ -182,7 +185,7 @@ fn prepared<T>(
     let result = installed.and_then(|()| f(conn, touched, enforced));
     // A no-transaction migration may have left its own transaction open; the run's own
     // transactions are rolled back when dropped.
-    let closed = if conn.is_autocommit() {
+    let closed = if callers_transaction || conn.is_autocommit() {
         Ok(())
     } else {
         conn.execute_batch("ROLLBACK").map_err(Error::sqlite(
