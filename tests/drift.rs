@@ -393,3 +393,40 @@ fn an_empty_database_at_its_goal_is_not_written() {
     assert!(migrations.to(&mut conn, 0).unwrap().is_empty());
     assert_eq!(dump(&conn), "\n", "no version table, no history table");
 }
+
+#[test]
+fn an_edit_of_a_migration_applied_before_history_keeps_starts_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("go.db");
+    let go = Connection::open(&path).unwrap();
+    go.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+         CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);
+         INSERT INTO schema_migrations (version, dirty) VALUES (2, 0);",
+    )
+    .unwrap();
+    let mut conn = Connection::open(&path).unwrap();
+    set(dir.path(), unedited).up(&mut conn).unwrap();
+    // 000002 was applied by golang-migrate, before any history: its edit is adopted, and the
+    // next starts stay reads (a read-only replica starts).
+    let edited = set(dir.path(), edit_posts);
+    let mut read_only = Connection::open_with_flags(
+        &path,
+        migrate_runtime::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    assert!(edited.up(&mut read_only).unwrap().is_empty());
+    // Without taking the write lock: a writer holding it does not delay the start.
+    let mut writer = Connection::open(&path).unwrap();
+    let lock = writer
+        .transaction_with_behavior(migrate_runtime::rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let report = edited
+        .with_options(Options::new().busy_timeout(std::time::Duration::from_millis(50)))
+        .up(&mut conn)
+        .unwrap();
+    assert!(report.is_empty());
+    drop(lock);
+}

@@ -1039,6 +1039,21 @@ fn corrupt_version_tables_are_refused() {
             "never read as nothing applied"
         );
     }
+    // Columns without a declared type keep what is written as it is: a REAL 2.0 stays one.
+    let fx = three_tables();
+    let mut conn = fx.open();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version, dirty);\n\
+         INSERT INTO schema_migrations VALUES (2.0, 0);",
+    )
+    .unwrap();
+    refuses(
+        &fx,
+        &mut conn,
+        "the version table `schema_migrations` holds version 2.0, stored as a floating-point \
+         number (REAL), where golang-migrate stores an integer; nothing was changed. Inspect it, \
+         then record the right version with `force`",
+    );
 }
 
 #[test]

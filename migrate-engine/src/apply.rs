@@ -302,6 +302,13 @@ fn idle(
         Some((version, recorded)) => {
             options.allow_changed
                 || migrations.get(version).map(Migration::lineage) == Some(recorded)
+                // Lineages also differ when only migrations applied before history was
+                // recorded changed, which is adopted: compare file by file, still reading only.
+                || history
+                    .applied_checksums(conn)
+                    .is_ok_and(|recorded| {
+                        history::changed(migrations.0, state.version, &recorded).is_empty()
+                    })
         }
         // Nothing applied, or applied before history was recorded: nothing to compare.
         None => true,
