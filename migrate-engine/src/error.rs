@@ -622,3 +622,60 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_golang_migrate_left_dirty_below_version_one_says_what_to_force() {
+        let error = Error::Dirty {
+            version: None,
+            table: "schema_migrations".to_owned(),
+            origin: DirtyOrigin::OtherTool,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the database is dirty with no version, as golang-migrate leaves it when the down of \
+             the first migration fails (after rolling back its transaction), so the schema most \
+             likely still is that of version 000001; nothing was changed. Check the schema, then \
+             record the version it matches with `force` (`force 1` if migration 000001's tables \
+             are there, `force 0` if the database is empty)"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_down_says_which_version_each_outcome_is() {
+        let error = Error::Dirty {
+            version: Some(2),
+            table: "schema_migrations".to_owned(),
+            origin: DirtyOrigin::Unfinished {
+                file: "000003_vacuum.down.sql".to_owned(),
+                direction: Direction::Down,
+            },
+        };
+        assert!(
+            error
+                .to_string()
+                .ends_with("(`force 2` if you finished it, `force 3` if you undid it)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_script_that_ends_its_transaction_names_what_was_committed_before() {
+        let error = Error::EndsTransaction {
+            file: "000003_c.up.sql".to_owned(),
+            left_at: LeftAt::Clean(Some(2)),
+            committed: vec!["000002_vacuum.up.sql".to_owned()],
+        };
+        assert_eq!(
+            error.to_string(),
+            "migration `000003_c.up.sql` ends the transaction it runs in (COMMIT, END or \
+             ROLLBACK), so it could not be applied atomically; it was rolled back, but this run had \
+             already committed `000002_vacuum.up.sql` before it, so the database is at version \
+             000002, not dirty: remove BEGIN/COMMIT from it (every migration already runs in a \
+             transaction), or mark it `-- migrate:no-transaction`"
+        );
+    }
+}
