@@ -930,6 +930,62 @@ fn violations_in_tables_a_run_does_not_touch_do_not_block_it() {
     assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
 }
 
+/// The check finds the children of a touched parent however they came to be: created earlier
+/// in the same run, or re-pointed by a rename (SQLite rewrites the REFERENCES of other tables
+/// when a table is renamed, the classic trap of renaming the old table away).
+#[test]
+fn the_children_of_a_touched_parent_are_found_within_one_run() {
+    let created_in_the_run = Fixture::new(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);\nINSERT INTO p VALUES (1), (2);\n\
+             CREATE TABLE other (id INTEGER PRIMARY KEY);\nINSERT INTO other VALUES (1);\n\
+             DELETE FROM other;",
+        ),
+        ("000001_p.down.sql", "DROP TABLE other;\nDROP TABLE p;"),
+        (
+            "000002_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n\
+             INSERT INTO c VALUES (10, 1);",
+        ),
+        ("000002_c.down.sql", "DROP TABLE c;"),
+        ("000003_purge.up.sql", "DELETE FROM p WHERE id = 1;"),
+        ("000003_purge.down.sql", "INSERT INTO p VALUES (1);"),
+    ]);
+    let renamed_away = Fixture::new(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO p VALUES (1, 'a');\n\
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n\
+             INSERT INTO c VALUES (10, 1);\nDELETE FROM p WHERE id = 99;",
+        ),
+        ("000001_p.down.sql", "DROP TABLE c;\nDROP TABLE p;"),
+        (
+            "000002_rename.up.sql",
+            "ALTER TABLE p RENAME TO p_old;\nCREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT NOT NULL);\n\
+             INSERT INTO p SELECT id, v FROM p_old;",
+        ),
+        ("000002_rename.down.sql", "SELECT 1;"),
+        ("000003_drop.up.sql", "DROP TABLE p_old;"),
+        ("000003_drop.down.sql", "SELECT 1;"),
+    ]);
+    for (fx, file, parent) in [
+        (&created_in_the_run, "000003_purge.up.sql", "p"),
+        (&renamed_away, "000003_drop.up.sql", "p_old"),
+    ] {
+        let mut conn = fx.open();
+        let error = fx.migrations.up(&mut conn).unwrap_err();
+        assert!(
+            error.to_string().starts_with(&format!(
+                "migration `{file}` leaves 1 row(s) pointing at missing parents (`c` row 10 → \
+                 `{parent}`); it was rolled back and the database is at nothing applied"
+            )),
+            "{error}"
+        );
+        assert_eq!(dump(&conn), "");
+    }
+}
+
 #[test]
 fn foreign_keys_are_restored_when_the_migration_fails() {
     let fx = foreign_key_fixture(

@@ -21,7 +21,7 @@
 //! marked dirty before and clean after, as golang-migrate does; it necessarily splits the run,
 //! and every error after such a split says which migrations were committed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,99 @@ pub(crate) struct Touched {
     /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
     /// altered.
     parents: BTreeSet<String>,
+    /// Tables created or dropped: their own foreign keys came or went.
+    created_or_dropped: BTreeSet<String>,
+    /// Whether an `ALTER TABLE` ran (a rename rewrites other tables' foreign keys).
+    altered: bool,
+}
+
+/// Which tables have foreign keys, and to which parents: what the check needs to find the
+/// children of a touched parent. Valid for one schema version of one connection; kept up to
+/// date from what each migration creates and drops, so a run (or the verifier's many runs)
+/// reads the whole schema once, not once per migration.
+#[derive(Debug, Default)]
+pub(crate) struct ForeignKeyGraph {
+    /// `PRAGMA schema_version` when the graph was last brought up to date.
+    schema_version: Option<i64>,
+    /// Each table with foreign keys (lower-cased) and the parents it references.
+    parents_of: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ForeignKeyGraph {
+    /// Forgets the graph unless it was last brought up to date at `schema_version`: a schema
+    /// changed since by anything else (another run, a rollback) is unknown.
+    fn revalidate(&mut self, schema_version: i64) {
+        if self.schema_version != Some(schema_version) {
+            *self = ForeignKeyGraph::default();
+        }
+    }
+
+    /// Keeps a loaded graph up to date after a migration that touched `touched`: the tables
+    /// it created or dropped are read again; after an `ALTER TABLE` the graph is forgotten.
+    fn update(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<()> {
+        if self.schema_version.is_none() {
+            return Ok(());
+        }
+        if touched.altered {
+            *self = ForeignKeyGraph::default();
+            return Ok(());
+        }
+        for table in &touched.created_or_dropped {
+            self.parents_of.remove(table);
+            self.parents_of
+                .extend(foreign_key_parents(conn, Some(table))?);
+        }
+        self.schema_version = Some(schema_version(conn)?);
+        Ok(())
+    }
+
+    /// The tables whose foreign keys reference one of `parents`.
+    fn children_of(
+        &mut self,
+        conn: &Connection,
+        parents: &BTreeSet<String>,
+    ) -> rusqlite::Result<BTreeSet<String>> {
+        if self.schema_version.is_none() {
+            self.parents_of = foreign_key_parents(conn, None)?;
+            self.schema_version = Some(schema_version(conn)?);
+        }
+        Ok(self
+            .parents_of
+            .iter()
+            .filter(|(_, of)| !of.is_disjoint(parents))
+            .map(|(child, _)| child.clone())
+            .collect())
+    }
+}
+
+fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "schema_version", |row| row.get(0))
+}
+
+/// The parents referenced by the foreign keys of `table` (a lookup, no scan), or of every
+/// table (`None`).
+fn foreign_key_parents(
+    conn: &Connection,
+    table: Option<&str>,
+) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut statement = match table {
+        Some(_) => conn.prepare(
+            "SELECT lower(?1), lower(f.\"table\") FROM pragma_foreign_key_list(?1) AS f",
+        )?,
+        // Every foreign-key clause has the keyword REFERENCES: only the tables whose
+        // definition has it are asked for their foreign keys.
+        None => conn.prepare(
+            "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, \
+             pragma_foreign_key_list(m.name) AS f \
+             WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%' AND ?1 IS NULL",
+        )?,
+    };
+    let mut rows = statement.query([table])?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        out.entry(row.get(0)?).or_default().insert(row.get(1)?);
+    }
+    Ok(out)
 }
 
 /// A run's fixed inputs.
@@ -94,6 +187,8 @@ struct Run<'a> {
     baselined: bool,
     /// The state this run last committed (`None`: nothing committed yet).
     left: Option<LeftAt>,
+    /// Which tables reference which (shared with later runs through the options, when given).
+    graph: Arc<Mutex<ForeignKeyGraph>>,
     /// The goal version, resolved from the target at the first state read.
     goal: Option<Option<u64>>,
     from: Option<Option<u64>>,
@@ -132,6 +227,10 @@ pub(crate) fn migrate(
                 touched,
                 baselined: false,
                 left: None,
+                graph: options
+                    .foreign_key_graph
+                    .as_ref()
+                    .map_or_else(Default::default, |shared| Arc::clone(&shared.0)),
                 goal: None,
                 from: None,
                 report: Report::default(),
@@ -245,14 +344,26 @@ fn authorize(touched: &Mutex<Touched>, context: &AuthContext<'_>) -> Option<Auth
         } if pragma_name.eq_ignore_ascii_case("foreign_keys") => {
             return Some(Authorization::Ignore);
         }
-        AuthAction::Insert { table_name } | AuthAction::CreateTable { table_name } => {
-            (true, false, table_name)
+        AuthAction::Insert { table_name } => (true, false, table_name),
+        AuthAction::Update { table_name, .. } => (true, true, table_name),
+        AuthAction::Delete { table_name } => (false, true, table_name),
+        AuthAction::CreateTable { table_name } | AuthAction::DropTable { table_name } => {
+            let created = matches!(context.action, AuthAction::CreateTable { .. });
+            if main {
+                touched
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .created_or_dropped
+                    .insert(table_name.to_ascii_lowercase());
+            }
+            (created, !created, table_name)
         }
-        AuthAction::Update { table_name, .. } | AuthAction::AlterTable { table_name, .. } => {
+        AuthAction::AlterTable { table_name, .. } => {
+            touched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .altered = true;
             (true, true, table_name)
-        }
-        AuthAction::Delete { table_name } | AuthAction::DropTable { table_name } => {
-            (false, true, table_name)
         }
         _ => return None,
     };
@@ -326,7 +437,12 @@ impl Run<'_> {
             match self.attempt(conn) {
                 Ok(Attempt::Done) => return Ok(()),
                 Ok(Attempt::Progress) => {}
-                Err(error) => return Err(self.stopped(error)),
+                Err(error) => {
+                    // Whatever the graph learnt from rolled-back DDL is forgotten.
+                    *self.graph.lock().unwrap_or_else(PoisonError::into_inner) =
+                        ForeignKeyGraph::default();
+                    return Err(self.stopped(error));
+                }
             }
         }
     }
@@ -367,6 +483,14 @@ impl Run<'_> {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(Error::sqlite("starting the migration transaction"))?;
         let state = self.state(&tx)?;
+        if self.check_foreign_keys {
+            let version =
+                schema_version(&tx).map_err(Error::sqlite("reading the schema version"))?;
+            self.graph
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .revalidate(version);
+        }
         let goal = self.goal(state.version)?;
         let steps = plan(self.migrations, state.version, goal)?;
         if !self.options.allow_changed {
@@ -551,7 +675,11 @@ impl Run<'_> {
             return Ok(());
         }
         let file = || migration.script(direction).file_name().to_owned();
-        match foreign_key_problems(conn, touched) {
+        let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
+        graph
+            .update(conn, &touched)
+            .map_err(Error::sqlite("reading the schema's foreign keys"))?;
+        match foreign_key_problems(conn, touched, &mut graph) {
             Ok(None) => Ok(()),
             Ok(Some((violations, total))) => Err(Error::ForeignKeyViolation {
                 version: migration.version(),
@@ -844,28 +972,13 @@ enum CheckFailure {
 fn foreign_key_problems(
     conn: &Connection,
     touched: Touched,
+    graph: &mut ForeignKeyGraph,
 ) -> Result<Option<(Vec<Violation>, usize)>, CheckFailure> {
     let doing = "checking foreign keys";
     let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
     let mut tables = touched.children;
     if !touched.parents.is_empty() {
-        let mut statement = conn
-            .prepare(
-                // Every foreign-key clause has the keyword REFERENCES: only the tables whose
-                // definition has it are asked for their foreign keys.
-                "SELECT m.name, f.\"table\" FROM sqlite_schema AS m, \
-                 pragma_foreign_key_list(m.name) AS f \
-                 WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%'",
-            )
-            .map_err(sqlite)?;
-        let mut rows = statement.query([]).map_err(sqlite)?;
-        while let Some(row) = rows.next().map_err(sqlite)? {
-            let child: String = row.get(0).map_err(sqlite)?;
-            let parent: String = row.get(1).map_err(sqlite)?;
-            if touched.parents.contains(&parent.to_ascii_lowercase()) {
-                tables.insert(child.to_ascii_lowercase());
-            }
-        }
+        tables.extend(graph.children_of(conn, &touched.parents).map_err(sqlite)?);
     }
     let mut violations = Vec::new();
     let mut total = 0;

@@ -3,10 +3,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use migrate_core::ForeignKeys;
+
+use crate::apply::ForeignKeyGraph;
 use rusqlite::hooks::{AuthContext, Authorization};
 
 /// Options for applying migrations. The defaults suit most services; see
@@ -33,7 +35,27 @@ pub struct Options {
     /// An authorizer that the run keeps in force beside its own (the compile-time verifier's
     /// sandbox), and leaves installed afterwards.
     pub(crate) observer: Option<Observer>,
+    /// The foreign-key graph kept from one run to the next on the same connection.
+    pub(crate) foreign_key_graph: Option<SharedGraph>,
 }
+
+/// A foreign-key graph shared by the runs of one caller on one connection.
+#[derive(Clone, Default)]
+pub(crate) struct SharedGraph(pub(crate) Arc<Mutex<ForeignKeyGraph>>);
+
+impl fmt::Debug for SharedGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedGraph")
+    }
+}
+
+impl PartialEq for SharedGraph {
+    fn eq(&self, other: &SharedGraph) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedGraph {}
 
 /// An authorizer callback shared between a caller inside this crate and the run.
 #[derive(Clone)]
@@ -73,6 +95,7 @@ impl Default for Options {
             allow_changed: false,
             foreign_keys: ForeignKeys::Enforced,
             observer: None,
+            foreign_key_graph: None,
         }
     }
 }
@@ -141,6 +164,14 @@ impl Options {
         observer: impl Fn(&AuthContext<'_>) -> Authorization + Send + Sync + 'static,
     ) -> Options {
         self.observer = Some(Observer(Arc::new(observer)));
+        self
+    }
+
+    /// Keeps what the foreign-key check learns about the schema from one run to the next, for
+    /// a caller that runs many times on one connection (the verifier): each run checks that
+    /// the schema is the one the graph describes before using it.
+    pub(crate) fn keep_foreign_key_graph(mut self) -> Options {
+        self.foreign_key_graph = Some(SharedGraph::default());
         self
     }
 

@@ -170,7 +170,9 @@ impl Verifier {
             Arc::new(move |context: &AuthContext<'_>| authorize(&seen, &engine_tables, context));
         let installed = Arc::clone(&observer);
         conn.authorizer(Some(move |context: AuthContext<'_>| installed(&context)))?;
-        let options = options.observer(move |context: &AuthContext<'_>| observer(context));
+        let options = options
+            .observer(move |context: &AuthContext<'_>| observer(context))
+            .keep_foreign_key_graph();
         Ok(Verifier {
             conn,
             watch,
