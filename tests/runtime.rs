@@ -987,6 +987,54 @@ fn the_children_of_a_touched_parent_are_found_within_one_run() {
 }
 
 #[test]
+fn old_orphans_in_a_table_a_migration_touches_are_not_blamed_on_it() {
+    let fx = Fixture::new(&[
+        ("000001_tables.up.sql", PARENT_AND_CHILDREN),
+        (
+            "000001_tables.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        (
+            "000002_more.up.sql",
+            "INSERT INTO child (id, parent_id) VALUES (20, 2);\n\
+             UPDATE parent SET name = upper(name);",
+        ),
+        ("000002_more.down.sql", "DELETE FROM child WHERE id = 20;"),
+        (
+            "000003_bad.up.sql",
+            "INSERT INTO child (id, parent_id) VALUES (30, 77);",
+        ),
+        ("000003_bad.down.sql", "DELETE FROM child WHERE id = 30;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    // Left by a service that ran without enforcement: an orphan, before this deploy.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute("INSERT INTO child (id, parent_id) VALUES (9, 42)", [])
+        .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let before = dump(&conn);
+    // 000003 adds an orphan of its own: only that one is reported, and the run rolls back.
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "migration `000003_bad.up.sql` leaves 1 row(s) pointing at missing parents (`child` \
+             row 30 → `parent`)"
+        ),
+        "{error}"
+    );
+    assert_eq!(dump(&conn), before);
+    // 000002 writes to the same table and its parent: the old orphan does not stop it, and
+    // the migration's rows are all there (it ran once, as written).
+    fx.migrations.to(&mut conn, 2).unwrap();
+    assert_eq!(count(&conn, "child"), 5);
+    let names: String = conn
+        .query_row("SELECT group_concat(name) FROM parent", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(names, "ONE,TWO");
+}
+
+#[test]
 fn foreign_keys_are_restored_when_the_migration_fails() {
     let fx = foreign_key_fixture(
         "PRAGMA foreign_keys = OFF;\nDROP TABLE nope;\nPRAGMA foreign_keys = ON;",

@@ -14,8 +14,9 @@
 //! that one transaction, committing them together with the new version. After each migration,
 //! inside the transaction, `PRAGMA foreign_key_check` runs on the tables it touched and on the
 //! children of those (when the service enforces foreign keys), so a dangling reference fails
-//! the migration that made it and rolls the run back; rows that pointed nowhere before, in
-//! tables the run does not touch, do not block it.
+//! the migration that made it and rolls the run back. Rows that pointed nowhere before the
+//! migration are not its doing: each migration runs in a savepoint, and when the check finds
+//! violations, the state before it is checked too and only the new ones count.
 //!
 //! A `-- migrate:no-transaction` migration runs outside any transaction, with the version
 //! marked dirty before and clean after, as golang-migrate does; it necessarily splits the run,
@@ -584,7 +585,7 @@ impl Run<'_> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
-        self.check_foreign_keys(&tx, migration, direction, LeftAt::Dirty(after))?;
+        self.check_foreign_keys(&tx, migration, direction, LeftAt::Dirty(after), false)?;
         self.table.write(
             &tx,
             SchemaVersion {
@@ -613,6 +614,8 @@ impl Run<'_> {
         let rolled_back = LeftAt::Clean(before);
         for (migration, direction) in chunk {
             let script = migration.script(*direction);
+            tx.execute_batch("SAVEPOINT migrate_step")
+                .map_err(Error::sqlite("starting the migration's savepoint"))?;
             self.take_touched();
             let started = Instant::now();
             run_script(&tx, script.sql()).map_err(|failure| {
@@ -631,8 +634,17 @@ impl Run<'_> {
                     committed: self.committed(),
                 });
             }
+            self.check_foreign_keys(&tx, migration, *direction, rolled_back, true)?;
+            if tx.is_autocommit() {
+                return Err(Error::EndsTransaction {
+                    file: script.file_name().to_owned(),
+                    left_at: rolled_back,
+                    committed: self.committed(),
+                });
+            }
+            tx.execute_batch("RELEASE migrate_step")
+                .map_err(Error::sqlite("releasing the migration's savepoint"))?;
             durations.push(started.elapsed());
-            self.check_foreign_keys(&tx, migration, *direction, rolled_back)?;
             after = version_after(migration, *direction);
         }
         let runs: Vec<(&Migration, Direction, Duration)> = chunk
@@ -662,35 +674,25 @@ impl Run<'_> {
     }
 
     /// `PRAGMA foreign_key_check` on what `migration` touched: every row of those tables and
-    /// of their children must point at an existing parent.
+    /// of their children must point at an existing parent. Inside a transaction (`in_savepoint`:
+    /// the migration ran after `SAVEPOINT migrate_step`), rows that already pointed nowhere
+    /// before the migration are not its doing: the state before it is looked at, and if every
+    /// violation was already there, the migration is run again as it was and accepted.
     fn check_foreign_keys(
         &self,
         conn: &Connection,
         migration: &Migration,
         direction: Direction,
         left_at: LeftAt,
+        in_savepoint: bool,
     ) -> Result<(), Error> {
         let touched = self.take_touched();
         if !self.check_foreign_keys {
             return Ok(());
         }
         let file = || migration.script(direction).file_name().to_owned();
-        let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
-        graph
-            .update(conn, &touched)
-            .map_err(Error::sqlite("reading the schema's foreign keys"))?;
-        match foreign_key_problems(conn, touched, &mut graph) {
-            Ok(None) => Ok(()),
-            Ok(Some((violations, total))) => Err(Error::ForeignKeyViolation {
-                version: migration.version(),
-                file: file(),
-                direction,
-                violations,
-                total,
-                left_at,
-                committed: self.committed(),
-            }),
-            Err(CheckFailure::Mismatch { table, message }) => Err(Error::ForeignKeyMismatch {
+        let mismatch = |failure: CheckFailure| match failure {
+            CheckFailure::Mismatch { table, message } => Error::ForeignKeyMismatch {
                 version: migration.version(),
                 file: file(),
                 direction,
@@ -698,9 +700,51 @@ impl Run<'_> {
                 message,
                 left_at,
                 committed: self.committed(),
-            }),
-            Err(CheckFailure::Sqlite(error)) => Err(error),
+            },
+            CheckFailure::Sqlite(error) => error,
+        };
+        let tables = {
+            let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
+            graph
+                .update(conn, &touched)
+                .map_err(Error::sqlite("reading the schema's foreign keys"))?;
+            tables_to_check(conn, touched, &mut graph).map_err(mismatch)?
+        };
+        let mut violations = violations_in(conn, &tables).map_err(mismatch)?;
+        if violations.is_empty() {
+            return Ok(());
         }
+        if in_savepoint {
+            let doing = "looking at the foreign keys before the migration";
+            conn.execute_batch("ROLLBACK TO migrate_step")
+                .map_err(Error::sqlite(doing))?;
+            // The schema is as before the migration again.
+            *self.graph.lock().unwrap_or_else(PoisonError::into_inner) = ForeignKeyGraph::default();
+            // A malformed foreign key before the migration: its rows cannot be compared.
+            let before = violations_in(conn, &tables).unwrap_or_default();
+            violations = without(violations, before);
+            if violations.is_empty() {
+                self.take_touched();
+                run_script(conn, migration.script(direction).sql()).map_err(|failure| {
+                    migration_error(migration, direction, failure, left_at, self.committed())
+                })?;
+                self.take_touched();
+                *self.graph.lock().unwrap_or_else(PoisonError::into_inner) =
+                    ForeignKeyGraph::default();
+                return Ok(());
+            }
+        }
+        let total = violations.len();
+        violations.truncate(5);
+        Err(Error::ForeignKeyViolation {
+            version: migration.version(),
+            file: file(),
+            direction,
+            violations,
+            total,
+            left_at,
+            committed: self.committed(),
+        })
     }
 
     fn record(&mut self, migration: &Migration, direction: Direction, duration: Duration) {
@@ -967,23 +1011,33 @@ enum CheckFailure {
     Sqlite(Error),
 }
 
-/// The rows, in the touched tables and in the children of touched parents, that point at a
-/// missing parent: the first five and how many in all (`None`: none).
-fn foreign_key_problems(
+/// The tables to check after a migration: those it touched as a child, and the children of
+/// those it touched as a parent.
+fn tables_to_check(
     conn: &Connection,
     touched: Touched,
     graph: &mut ForeignKeyGraph,
-) -> Result<Option<(Vec<Violation>, usize)>, CheckFailure> {
-    let doing = "checking foreign keys";
-    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
+) -> Result<BTreeSet<String>, CheckFailure> {
     let mut tables = touched.children;
     if !touched.parents.is_empty() {
-        tables.extend(graph.children_of(conn, &touched.parents).map_err(sqlite)?);
+        tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
+            CheckFailure::Sqlite(Error::sqlite("checking foreign keys")(error))
+        })?);
     }
+    Ok(tables)
+}
+
+/// Every row of `tables` (those that exist) that points at a missing parent, as
+/// `PRAGMA foreign_key_check` reports it.
+fn violations_in(
+    conn: &Connection,
+    tables: &BTreeSet<String>,
+) -> Result<Vec<Violation>, CheckFailure> {
+    let doing = "checking foreign keys";
+    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
     let mut violations = Vec::new();
-    let mut total = 0;
     for table in tables {
-        if !table_exists(conn, &table).map_err(sqlite)? {
+        if !table_exists(conn, table).map_err(sqlite)? {
             continue;
         }
         let sql = format!(
@@ -1004,15 +1058,32 @@ fn foreign_key_problems(
         let mut statement = conn.prepare(&sql).map_err(mismatch)?;
         let mut rows = statement.query([]).map_err(mismatch)?;
         while let Some(row) = rows.next().map_err(mismatch)? {
-            total += 1;
-            if violations.len() < 5 {
-                violations.push(Violation {
-                    table: row.get(0).map_err(sqlite)?,
-                    rowid: row.get(1).map_err(sqlite)?,
-                    parent: row.get(2).map_err(sqlite)?,
-                });
-            }
+            violations.push(Violation {
+                table: row.get(0).map_err(sqlite)?,
+                rowid: row.get(1).map_err(sqlite)?,
+                parent: row.get(2).map_err(sqlite)?,
+            });
         }
     }
-    Ok((total > 0).then_some((violations, total)))
+    Ok(violations)
+}
+
+/// `after` without the rows also in `before` (each counted as often as it occurs).
+fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Violation> {
+    let mut seen: BTreeMap<(String, Option<i64>, String), usize> = BTreeMap::new();
+    for v in before {
+        *seen.entry((v.table, v.rowid, v.parent)).or_default() += 1;
+    }
+    after
+        .into_iter()
+        .filter(
+            |v| match seen.get_mut(&(v.table.clone(), v.rowid, v.parent.clone())) {
+                Some(count) if *count > 0 => {
+                    *count -= 1;
+                    false
+                }
+                _ => true,
+            },
+        )
+        .collect()
 }
