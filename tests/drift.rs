@@ -251,3 +251,182 @@ fn every_run_is_recorded_in_the_history_table() {
         "CREATE TABLE schema_migrations (version uint64,dirty bool)"
     );
 }
+
+#[test]
+fn force_does_not_hide_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("app.db")).unwrap();
+    set(dir.path(), unedited).to(&mut conn, 2).unwrap();
+    set(dir.path(), unedited).force(&mut conn, 3).unwrap();
+    let edited = set(dir.path(), |name, sql| {
+        if name == "000001_users.up.sql" {
+            sql.replace("name TEXT", "name TEXT NOT NULL")
+        } else {
+            sql.to_owned()
+        }
+    });
+    let before = dump(&conn);
+    for result in [
+        edited.up(&mut conn),
+        edited.to(&mut conn, 3),
+        edited.down(&mut conn, 1),
+    ] {
+        match result {
+            Err(Error::Changed { changed, .. }) => {
+                assert_eq!(changed[0].file, "000001_users.up.sql");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(dump(&conn), before);
+}
+
+fn edit_tags_down(name: &str, sql: &str) -> String {
+    if name == "000003_tags.down.sql" {
+        "DROP TABLE tags;\nDROP TABLE users;\n".to_owned()
+    } else {
+        sql.to_owned()
+    }
+}
+
+#[test]
+fn a_down_edited_after_its_up_was_applied_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("app.db")).unwrap();
+    set(dir.path(), unedited).up(&mut conn).unwrap();
+    let edited = set(dir.path(), edit_tags_down);
+    let before = dump(&conn);
+    let error = edited.down(&mut conn, 1).unwrap_err();
+    let recorded = set(dir.path(), unedited)
+        .get(3)
+        .unwrap()
+        .down()
+        .checksum()
+        .to_hex();
+    let now = edited.get(3).unwrap().down().checksum().to_hex();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "`000003_tags.down.sql` is not the down shipped with the migration applied to this \
+             database (`schema_migrations_history` records checksum {}… for it, the file now has \
+             {}…), so running it could undo something other than what was applied; nothing was \
+             changed. Restore the file as it was when its up was applied, or accept the edit with \
+             `Options::allow_changed_migrations(true)`",
+            &recorded[..12],
+            &now[..12]
+        )
+    );
+    assert!(matches!(
+        edited.to(&mut conn, 0),
+        Err(Error::Changed { .. })
+    ));
+    assert_eq!(dump(&conn), before);
+    assert_eq!(drift_of(&edited, &conn)[2], Drift::Changed);
+    // A down that is not about to run does not matter.
+    let edited_first = set(dir.path(), |name, sql| {
+        if name == "000001_users.down.sql" {
+            "DROP TABLE users; -- edited\n".to_owned()
+        } else {
+            sql.to_owned()
+        }
+    });
+    edited_first.down(&mut conn, 1).unwrap();
+    // The way out, explicit: accept the edit.
+    let mut conn = Connection::open(dir.path().join("app.db")).unwrap();
+    set(dir.path(), unedited).up(&mut conn).unwrap();
+    edited
+        .with_options(Options::new().allow_changed_migrations(true))
+        .down(&mut conn, 1)
+        .unwrap();
+}
+
+#[test]
+fn an_idle_start_on_a_golang_migrate_database_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("go.db");
+    let go = Connection::open(&path).unwrap();
+    go.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+         CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);
+         CREATE TABLE tags (id INTEGER PRIMARY KEY);
+         INSERT INTO schema_migrations (version, dirty) VALUES (3, 0);",
+    )
+    .unwrap();
+    let data_version = |c: &Connection| -> i64 {
+        c.pragma_query_value(None, "data_version", |r| r.get(0))
+            .unwrap()
+    };
+    let seen = data_version(&go);
+    let before = dump(&go);
+    let migrations = set(dir.path(), unedited);
+    let mut conn = Connection::open(&path).unwrap();
+    assert!(migrations.up(&mut conn).unwrap().is_empty());
+    assert!(migrations.to(&mut conn, 3).unwrap().is_empty());
+    assert_eq!(dump(&conn), before, "no history table created");
+    assert_eq!(data_version(&go), seen, "no commit");
+    // A read-only connection (a replica) at the latest version starts too.
+    let mut read_only = Connection::open_with_flags(
+        &path,
+        migrate_runtime::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    assert!(migrations.up(&mut read_only).unwrap().is_empty());
+    // And one migrated here, with its history.
+    migrations.down(&mut conn, 1).unwrap();
+    migrations.up(&mut conn).unwrap();
+    let mut read_only = Connection::open_with_flags(
+        &path,
+        migrate_runtime::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    assert!(migrations.up(&mut read_only).unwrap().is_empty());
+}
+
+#[test]
+fn an_empty_database_at_its_goal_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let mut conn = Connection::open(&path).unwrap();
+    let migrations = set(dir.path(), unedited);
+    assert!(migrations.to(&mut conn, 0).unwrap().is_empty());
+    assert_eq!(dump(&conn), "\n", "no version table, no history table");
+}
+
+#[test]
+fn an_edit_of_a_migration_applied_before_history_keeps_starts_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("go.db");
+    let go = Connection::open(&path).unwrap();
+    go.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+         CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT);
+         INSERT INTO schema_migrations (version, dirty) VALUES (2, 0);",
+    )
+    .unwrap();
+    let mut conn = Connection::open(&path).unwrap();
+    set(dir.path(), unedited).up(&mut conn).unwrap();
+    // 000002 was applied by golang-migrate, before any history: its edit is adopted, and the
+    // next starts stay reads (a read-only replica starts).
+    let edited = set(dir.path(), edit_posts);
+    let mut read_only = Connection::open_with_flags(
+        &path,
+        migrate_runtime::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    assert!(edited.up(&mut read_only).unwrap().is_empty());
+    // Without taking the write lock: a writer holding it does not delay the start.
+    let mut writer = Connection::open(&path).unwrap();
+    let lock = writer
+        .transaction_with_behavior(migrate_runtime::rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let report = edited
+        .with_options(Options::new().busy_timeout(std::time::Duration::from_millis(50)))
+        .up(&mut conn)
+        .unwrap();
+    assert!(report.is_empty());
+    drop(lock);
+}

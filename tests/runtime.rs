@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use example_service::MIGRATIONS;
 use migrate_runtime::rusqlite::Connection;
-use migrate_runtime::{Direction, Error, LeftAt, Migrations, Options, SchemaVersion};
+use migrate_runtime::{
+    Direction, DirtyOrigin, Error, ForeignKeys, LeftAt, Migrations, Options, SchemaVersion,
+};
 use tempfile::TempDir;
 
 /// A migration set written to a temporary directory, and a database file beside it.
@@ -215,10 +217,23 @@ fn a_database_golang_migrate_left_dirty_is_refused() {
     );
     assert_eq!(
         error.to_string(),
-        "the database is dirty at version 000002: a migration that runs outside a transaction \
-         started and did not finish, so `schema_migrations` cannot say which schema the database \
-         has; nothing was changed. Repair the schema by hand, then record the version it matches \
-         with `force`"
+        "the database is dirty at version 000002, and this tool did not record starting a \
+         migration to it, so another tool left it so: golang-migrate marks the version dirty \
+         before a migration and leaves it dirty when the migration fails, after rolling back the \
+         migration's transaction, so the schema most likely is still that of version 000001 (or \
+         of version 000003 if a down from 000003 failed); nothing was changed. Check the schema \
+         against the migrations (one that ran outside a transaction may have run in part), then \
+         record the version it matches with `force`, usually `force 1`, and run `up` again"
+    );
+    assert!(
+        matches!(
+            &error,
+            Error::Dirty {
+                origin: DirtyOrigin::OtherTool,
+                ..
+            }
+        ),
+        "{error:?}"
     );
     assert_eq!(dump(&conn), before);
     // golang-migrate's record of a failed first down: version -1, dirty.
@@ -426,8 +441,10 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
     );
     assert!(
         error.to_string().ends_with(
-            "it ran outside a transaction, so the database is dirty at version 000002: repair the \
-             schema by hand, then record the version it matches with `force`"
+            "it ran outside a transaction, so the database is dirty at version 000002 (this run \
+             committed `000001_a.up.sql` before it): repair the schema by hand, then record the \
+             version it matches with `force` (`force 2` if you finished the migration, `force 1` \
+             if you undid it)"
         ),
         "{error}"
     );
@@ -450,10 +467,138 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
         );
     }
     assert_eq!(dump(&conn), before, "refusals change nothing");
+    // This runtime recorded the start, so the message says which migration did not finish.
+    assert_eq!(
+        fx.migrations.up(&mut conn).unwrap_err().to_string(),
+        "the database is dirty at version 000002: `000002_compact.up.sql` runs outside a \
+         transaction and started but did not finish (`schema_migrations_history` records its \
+         start), so part of it may have run and `schema_migrations` cannot say which schema the \
+         database has; nothing was changed. Finish or undo what it did by hand, then record the \
+         version the schema matches with `force` (`force 2` if you finished it, `force 1` if you \
+         undid it)"
+    );
     // Recovery: the operator repairs the schema by hand and records what it matches.
     conn.execute_batch("DROP TABLE half;").unwrap();
     fx.migrations.force(&mut conn, 1).unwrap();
     assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+    // Settled by `force`: a later dirty state left by golang-migrate is not blamed on it.
+    golang_set_version(&conn, 2, true);
+    assert!(
+        matches!(
+            fx.migrations.up(&mut conn),
+            Err(Error::Dirty {
+                origin: DirtyOrigin::OtherTool,
+                ..
+            })
+        ),
+        "forced starts are settled"
+    );
+}
+
+#[test]
+fn an_error_after_a_no_transaction_migration_says_what_was_committed() {
+    // The no-transaction migration runs to the end, but the run cannot record it.
+    let fx =
+        with_no_transaction("-- migrate:no-transaction\nDROP TABLE schema_migrations_history;\n");
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(&error, Error::Stopped { left_at: LeftAt::Dirty(Some(2)), committed, .. }
+            if committed == &["000001_a.up.sql"]),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "SQLite failed while recording the end of a migration: no such table: \
+         schema_migrations_history; before that, this run committed `000001_a.up.sql`, and the \
+         database is dirty at version 000002, after a migration that runs outside a transaction: \
+         check its schema, then record the version it matches with `force`"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), true));
+}
+
+#[test]
+fn a_failing_no_transaction_migration_with_its_own_transaction_leaves_the_connection_usable() {
+    let fx = with_no_transaction(
+        "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id INTEGER);\nINSERT INTO nope VALUES (1);\n",
+    );
+    let mut conn = fx.open();
+    conn.busy_timeout(Duration::from_millis(1234)).unwrap();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Migration {
+                left_at: LeftAt::Dirty(Some(2)),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(conn.is_autocommit(), "no transaction left open");
+    assert!(foreign_keys_enabled(&conn));
+    let timeout: i64 = conn
+        .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+        .unwrap();
+    assert_eq!(timeout, 1234);
+    // The migration's own transaction was rolled back, and the next command works.
+    assert_eq!(
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'half'",
+            [],
+            |r| r.get::<_, i64>(0)
+        )
+        .unwrap(),
+        0
+    );
+    fx.migrations.force(&mut conn, 1).unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+    // Another connection can write: no lock is held.
+    Connection::open(fx.db())
+        .unwrap()
+        .execute_batch("CREATE TABLE other (id INTEGER);")
+        .unwrap();
+}
+
+#[test]
+fn a_transaction_the_caller_has_open_is_left_alone() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    conn.execute_batch("BEGIN; INSERT INTO a (v) VALUES ('mine');")
+        .unwrap();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("cannot start a transaction within a transaction"),
+        "{error}"
+    );
+    assert!(
+        !conn.is_autocommit(),
+        "the caller's transaction is still open"
+    );
+    conn.execute_batch("COMMIT;").unwrap();
+    assert_eq!(count(&conn, "a"), 2, "and keeps its row");
+    assert!(foreign_keys_enabled(&conn));
+}
+
+#[test]
+fn a_no_transaction_migration_that_leaves_its_transaction_open_is_an_error() {
+    let fx =
+        with_no_transaction("-- migrate:no-transaction\nBEGIN;\nCREATE TABLE half (id INTEGER);\n");
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "migration `000002_compact.up.sql` runs outside a transaction and left a transaction of \
+         its own open (a BEGIN without COMMIT), which was rolled back; it ran outside a \
+         transaction, so the database is dirty at version 000002 (this run committed \
+         `000001_a.up.sql` before it): end every transaction the migration begins, then undo \
+         what ran of it by hand and record the version the schema matches with `force`"
+    );
+    assert!(conn.is_autocommit());
+    fx.migrations.force(&mut conn, 1).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,12 +669,73 @@ fn recreating_a_parent_table_keeps_every_child_row() {
 }
 
 #[test]
-fn without_the_pragma_the_same_migration_cascades() {
-    // The control for the test above: this is the data loss the runtime prevents.
+fn a_parent_recreated_without_the_pragma_keeps_every_cascade_child() {
+    // Harmless under golang-migrate (go-sqlite3 does not enforce foreign keys by default);
+    // under an enforcing connection DROP TABLE used to cascade and delete every child row.
     let fx = foreign_key_fixture(&recreate_parent(false, "1"));
     let mut conn = fx.open();
     fx.migrations.up(&mut conn).unwrap();
-    assert_eq!(count(&conn, "child"), 0);
+    assert_eq!(count(&conn, "child"), 3);
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    assert!(foreign_keys_enabled(&conn));
+}
+
+#[test]
+fn every_spelling_of_the_foreign_keys_pragma_keeps_every_row() {
+    // SQLite reads all of these (the first ones as off); whatever the author wrote, no
+    // foreign-key action runs in a migration.
+    for value in [
+        "OFF", "off", "0", "00", "+0", "-1", "DEFAULT", "no", "false", "'off'", "\"0\"", "ON", "1",
+        "yes",
+    ] {
+        for pragma in [
+            format!("PRAGMA foreign_keys = {value};"),
+            format!("PRAGMA main.foreign_keys = {value};"),
+            format!("pragma FOREIGN_KEYS({value});"),
+        ] {
+            for no_transaction in [false, true] {
+                let header = if no_transaction {
+                    "-- migrate:no-transaction\n"
+                } else {
+                    ""
+                };
+                let fx = foreign_key_fixture(&format!(
+                    "{header}{pragma}\n{}",
+                    recreate_parent(false, "1")
+                ));
+                let mut conn = fx.open();
+                fx.migrations
+                    .up(&mut conn)
+                    .unwrap_or_else(|e| panic!("{pragma} (no-transaction: {no_transaction}): {e}"));
+                assert_eq!(
+                    count(&conn, "child"),
+                    3,
+                    "{pragma} (no-transaction: {no_transaction})"
+                );
+                assert!(foreign_keys_enabled(&conn), "{pragma}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_migration_that_deletes_parents_expecting_a_cascade_fails_and_changes_nothing() {
+    let fx = foreign_key_fixture("DELETE FROM parent WHERE id = 1;");
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    let before = dump(&conn);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "migration `000002_nullable_name.up.sql` leaves 2 row(s) pointing at missing parents \
+         (`child` row 1 → `parent`, `child` row 2 → `parent`); it was rolled back and the database \
+         is at version 000001, not dirty. Migrations run with foreign-key enforcement off, so no \
+         `ON DELETE CASCADE` or other foreign-key action runs in them: delete or update the child \
+         rows in the migration before removing their parents, and keep the keys when recreating \
+         a parent table"
+    );
+    assert_eq!(dump(&conn), before);
+    assert!(foreign_keys_enabled(&conn));
 }
 
 #[test]
@@ -544,6 +750,7 @@ fn orphans_left_by_a_foreign_keys_off_migration_roll_it_back() {
             violations,
             total,
             left_at,
+            committed,
             ..
         } => {
             assert_eq!(*total, 1);
@@ -555,19 +762,307 @@ fn orphans_left_by_a_foreign_keys_off_migration_roll_it_back() {
                 ),
                 ("child", Some(3), "parent")
             );
-            assert_eq!(*left_at, Some(1));
+            assert_eq!(*left_at, LeftAt::Clean(Some(1)));
+            assert!(committed.is_empty());
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        error.to_string(),
-        "migration `000002_nullable_name.up.sql` leaves 1 row(s) pointing at missing parents \
-         (`child` row 3 → `parent`); it was rolled back and the database is at version 000001: make \
-         the migration keep every reference valid (recreate parents with the same keys, or delete \
-         the orphans)"
+    assert!(
+        error.to_string().starts_with(
+            "migration `000002_nullable_name.up.sql` leaves 1 row(s) pointing at missing parents \
+             (`child` row 3 → `parent`); it was rolled back and the database is at version 000001, \
+             not dirty."
+        ),
+        "{error}"
     );
     assert_eq!(dump(&conn), before);
     assert!(foreign_keys_enabled(&conn));
+}
+
+/// The example in issue 18.1: a foreign-keys-off migration used to commit on its own, so a
+/// later failure left the database at an intermediate version the previous binary refuses.
+#[test]
+fn a_failure_after_a_foreign_keys_off_migration_leaves_the_previous_version() {
+    let fx = Fixture::new(&[
+        ("000001_tables.up.sql", PARENT_AND_CHILDREN),
+        (
+            "000001_tables.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        ("000002_recreate.up.sql", &recreate_parent(true, "1")),
+        ("000002_recreate.down.sql", "SELECT 1;"),
+        (
+            "000003_tags.up.sql",
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY);\nUPDATE parent SET name = 'x';\nINSERT INTO missing VALUES (1);",
+        ),
+        ("000003_tags.down.sql", "DROP TABLE tags;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    let before = dump(&conn);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        error.to_string().ends_with(
+            "no such table: missing; it was rolled back and the database is at version 000001, \
+             not dirty: fix the migration and run again"
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        dump(&conn),
+        before,
+        "schema, rows and version as before the run"
+    );
+    assert_eq!(version(&fx.migrations, &conn), at(Some(1), false));
+}
+
+#[test]
+fn a_run_of_the_example_migrations_commits_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = open(&dir.path().join("app.db"));
+    let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&commits);
+    conn.commit_hook(Some(move || {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        false
+    }))
+    .unwrap();
+    let report = MIGRATIONS.up(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), 4);
+    assert!(
+        MIGRATIONS
+            .iter()
+            .any(|m| m.up().disables_foreign_keys() || m.down().disables_foreign_keys()),
+        "the example set has a foreign-keys-off migration"
+    );
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // And back down: one commit too.
+    MIGRATIONS.to(&mut conn, 0).unwrap();
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_malformed_foreign_key_names_the_migration_and_where_the_database_was_left() {
+    let fx = Fixture::new(&[
+        (
+            "000001_parent.up.sql",
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\n\
+             INSERT INTO parent (name) VALUES ('a');",
+        ),
+        ("000001_parent.down.sql", "DROP TABLE parent;"),
+        (
+            "000002_child.up.sql",
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_name TEXT REFERENCES parent (name));",
+        ),
+        ("000002_child.down.sql", "DROP TABLE child;"),
+    ]);
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    // Blamed on the migration that created the table, even with no row in it.
+    assert!(
+        matches!(&error, Error::ForeignKeyMismatch { file, table, left_at: LeftAt::Clean(None), .. }
+            if file == "000002_child.up.sql" && table == "child"),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "after migration `000002_child.up.sql`, SQLite cannot check the foreign keys of `child`: \
+         foreign key mismatch - \"child\" referencing \"parent\"; it was rolled back and the \
+         database is at nothing applied, not dirty. A foreign key must reference its parent's \
+         PRIMARY KEY or columns with a UNIQUE constraint (never `rowid`), with as many columns as \
+         it has: fix the REFERENCES clause of `child` or make the referenced columns unique (if an \
+         earlier migration created it, in this migration or a new one before it), or, if the \
+         service runs without foreign-key enforcement on purpose, declare \
+         `ForeignKeys::Unenforced`"
+    );
+    assert_eq!(dump(&conn), "");
+    // A service that runs without enforcement on purpose declares it, and the set applies.
+    fx.migrations
+        .with_options(Options::new().foreign_keys(ForeignKeys::Unenforced))
+        .up(&mut conn)
+        .unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    assert!(
+        foreign_keys_enabled(&conn),
+        "the connection's setting is kept"
+    );
+}
+
+#[test]
+fn unenforced_foreign_keys_are_not_checked_and_never_cascade() {
+    let fx = foreign_key_fixture("DELETE FROM parent WHERE id = 1;");
+    let mut conn = fx.open();
+    fx.migrations
+        .with_options(Options::new().foreign_keys(ForeignKeys::Unenforced))
+        .up(&mut conn)
+        .unwrap();
+    assert_eq!(
+        count(&conn, "child"),
+        3,
+        "no cascade, and orphans are allowed"
+    );
+    assert!(foreign_keys_enabled(&conn));
+}
+
+/// A set declared unenforced (`embed_migrations!("…", foreign_keys = "unenforced")`, here
+/// `with_foreign_keys`) runs that way through every operation, even with default options or
+/// options that say nothing about foreign keys.
+#[test]
+fn a_set_declared_unenforced_runs_unchecked_whatever_the_options() {
+    for with_options in [false, true] {
+        let fx = foreign_key_fixture("DELETE FROM parent WHERE id = 1;");
+        let set = fx
+            .migrations
+            .clone()
+            .with_foreign_keys(ForeignKeys::Unenforced);
+        let mut conn = fx.open();
+        if with_options {
+            set.with_options(Options::new().table_name("schema_migrations"))
+                .up(&mut conn)
+                .unwrap();
+        } else {
+            set.up(&mut conn).unwrap();
+        }
+        assert_eq!(count(&conn, "child"), 3, "no check and no cascade");
+        assert_eq!(version(&set, &conn), at(Some(2), false));
+        // The same set declared enforced refuses the orphans the delete leaves.
+        let enforced = fx.migrations.clone();
+        let mut fresh = open(&fx.dir.path().join("other.db"));
+        assert!(
+            enforced.up(&mut fresh).is_err(),
+            "enforced sets check foreign keys"
+        );
+    }
+}
+
+#[test]
+fn violations_in_tables_a_run_does_not_touch_do_not_block_it() {
+    let fx = Fixture::new(&[
+        ("000001_tables.up.sql", PARENT_AND_CHILDREN),
+        (
+            "000001_tables.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        (
+            "000002_tags.up.sql",
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));\n\
+             INSERT INTO tags (parent_id) VALUES (1);",
+        ),
+        ("000002_tags.down.sql", "DROP TABLE tags;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    // Written by a service that ran without enforcement: an orphan, before this deploy.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute("INSERT INTO child (parent_id) VALUES (42)", [])
+        .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    fx.migrations.up(&mut conn).unwrap();
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+}
+
+/// The check finds the children of a touched parent however they came to be: created earlier
+/// in the same run, or re-pointed by a rename (SQLite rewrites the REFERENCES of other tables
+/// when a table is renamed, the classic trap of renaming the old table away).
+#[test]
+fn the_children_of_a_touched_parent_are_found_within_one_run() {
+    let created_in_the_run = Fixture::new(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);\nINSERT INTO p VALUES (1), (2);\n\
+             CREATE TABLE other (id INTEGER PRIMARY KEY);\nINSERT INTO other VALUES (1);\n\
+             DELETE FROM other;",
+        ),
+        ("000001_p.down.sql", "DROP TABLE other;\nDROP TABLE p;"),
+        (
+            "000002_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n\
+             INSERT INTO c VALUES (10, 1);",
+        ),
+        ("000002_c.down.sql", "DROP TABLE c;"),
+        ("000003_purge.up.sql", "DELETE FROM p WHERE id = 1;"),
+        ("000003_purge.down.sql", "INSERT INTO p VALUES (1);"),
+    ]);
+    let renamed_away = Fixture::new(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO p VALUES (1, 'a');\n\
+             CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n\
+             INSERT INTO c VALUES (10, 1);\nDELETE FROM p WHERE id = 99;",
+        ),
+        ("000001_p.down.sql", "DROP TABLE c;\nDROP TABLE p;"),
+        (
+            "000002_rename.up.sql",
+            "ALTER TABLE p RENAME TO p_old;\nCREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT NOT NULL);\n\
+             INSERT INTO p SELECT id, v FROM p_old;",
+        ),
+        ("000002_rename.down.sql", "SELECT 1;"),
+        ("000003_drop.up.sql", "DROP TABLE p_old;"),
+        ("000003_drop.down.sql", "SELECT 1;"),
+    ]);
+    for (fx, file, parent) in [
+        (&created_in_the_run, "000003_purge.up.sql", "p"),
+        (&renamed_away, "000003_drop.up.sql", "p_old"),
+    ] {
+        let mut conn = fx.open();
+        let error = fx.migrations.up(&mut conn).unwrap_err();
+        assert!(
+            error.to_string().starts_with(&format!(
+                "migration `{file}` leaves 1 row(s) pointing at missing parents (`c` row 10 → \
+                 `{parent}`); it was rolled back and the database is at nothing applied"
+            )),
+            "{error}"
+        );
+        assert_eq!(dump(&conn), "");
+    }
+}
+
+#[test]
+fn old_orphans_in_a_table_a_migration_touches_are_not_blamed_on_it() {
+    let fx = Fixture::new(&[
+        ("000001_tables.up.sql", PARENT_AND_CHILDREN),
+        (
+            "000001_tables.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        (
+            "000002_more.up.sql",
+            "INSERT INTO child (id, parent_id) VALUES (20, 2);\n\
+             UPDATE parent SET name = upper(name);",
+        ),
+        ("000002_more.down.sql", "DELETE FROM child WHERE id = 20;"),
+        (
+            "000003_bad.up.sql",
+            "INSERT INTO child (id, parent_id) VALUES (30, 77);",
+        ),
+        ("000003_bad.down.sql", "DELETE FROM child WHERE id = 30;"),
+    ]);
+    let mut conn = fx.open();
+    fx.migrations.to(&mut conn, 1).unwrap();
+    // Left by a service that ran without enforcement: an orphan, before this deploy.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute("INSERT INTO child (id, parent_id) VALUES (9, 42)", [])
+        .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let before = dump(&conn);
+    // 000003 adds an orphan of its own: only that one is reported, and the run rolls back.
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "migration `000003_bad.up.sql` leaves 1 row(s) pointing at missing parents (`child` \
+             row 30 → `parent`)"
+        ),
+        "{error}"
+    );
+    assert_eq!(dump(&conn), before);
+    // 000002 writes to the same table and its parent: the old orphan does not stop it, and
+    // the migration's rows are all there (it ran once, as written).
+    fx.migrations.to(&mut conn, 2).unwrap();
+    assert_eq!(count(&conn, "child"), 5);
+    let names: String = conn
+        .query_row("SELECT group_concat(name) FROM parent", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(names, "ONE,TWO");
 }
 
 #[test]
@@ -588,6 +1083,18 @@ fn a_connection_without_enforcement_keeps_it_off() {
     conn.pragma_update(None, "foreign_keys", false).unwrap();
     fx.migrations.up(&mut conn).unwrap();
     assert!(!foreign_keys_enabled(&conn));
+    assert_eq!(count(&conn, "child"), 3);
+}
+
+#[test]
+fn a_no_transaction_migration_that_turns_foreign_keys_off_leaves_the_connection_enforcing() {
+    let fx = foreign_key_fixture(&format!(
+        "-- migrate:no-transaction\n{}",
+        recreate_parent(true, "1").replace("PRAGMA foreign_keys = ON;\n", "")
+    ));
+    let mut conn = fx.open();
+    fx.migrations.up(&mut conn).unwrap();
+    assert!(foreign_keys_enabled(&conn));
     assert_eq!(count(&conn, "child"), 3);
 }
 
@@ -627,7 +1134,12 @@ fn corrupt_version_tables_are_refused() {
         ),
         (
             "INSERT INTO schema_migrations VALUES ('two', 0)",
-            "holds version 'two', which is not a whole number",
+            "holds version 'two', stored as text, where golang-migrate stores an integer",
+        ),
+        (
+            "INSERT INTO schema_migrations VALUES (1.8e19, 0)",
+            "holds version 1.8e19, stored as a floating-point number (REAL), where golang-migrate \
+             stores an integer",
         ),
         (
             "INSERT INTO schema_migrations VALUES (-3, 0)",
@@ -635,11 +1147,12 @@ fn corrupt_version_tables_are_refused() {
         ),
         (
             "INSERT INTO schema_migrations VALUES (1.5, 0)",
-            "holds version 1.5, which is not a whole number",
+            "holds version 1.5, stored as a floating-point number (REAL), where golang-migrate \
+             stores an integer",
         ),
         (
             "INSERT INTO schema_migrations VALUES (1, 'yes')",
-            "holds dirty = 'yes', which is neither 0 nor 1",
+            "holds dirty = 'yes', stored as text, where golang-migrate stores the integer 0 or 1",
         ),
     ];
     for (insert, problem) in cases {
@@ -659,6 +1172,73 @@ fn corrupt_version_tables_are_refused() {
         assert!(
             fx.migrations.version(&conn).is_err(),
             "never read as nothing applied"
+        );
+    }
+    // Columns without a declared type keep what is written as it is: a REAL 2.0 stays one.
+    let fx = three_tables();
+    let mut conn = fx.open();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version, dirty);\n\
+         INSERT INTO schema_migrations VALUES (2.0, 0);",
+    )
+    .unwrap();
+    refuses(
+        &fx,
+        &mut conn,
+        "the version table `schema_migrations` holds version 2.0, stored as a floating-point \
+         number (REAL), where golang-migrate stores an integer; nothing was changed. Inspect it, \
+         then record the right version with `force`",
+    );
+}
+
+#[test]
+fn version_tables_that_would_convert_versions_are_refused_before_anything_runs() {
+    let text = "declares column `version` as `TEXT`, so SQLite would store the integers this \
+                tool and golang-migrate write there as text";
+    let cases = [
+        (
+            "version TEXT, dirty bool",
+            "INSERT INTO schema_migrations VALUES ('1', 0)",
+            text,
+        ),
+        ("version TEXT, dirty bool", "SELECT 1", text),
+        (
+            "version uint64, dirty TEXT",
+            "INSERT INTO schema_migrations VALUES (1, '0')",
+            "declares column `dirty` as `TEXT`, so SQLite would store the integers this tool and \
+             golang-migrate write there as text",
+        ),
+        (
+            "version REAL, dirty bool",
+            "INSERT INTO schema_migrations VALUES (1, 0)",
+            "declares column `version` as `REAL`, so SQLite would store the integers this tool \
+             and golang-migrate write there as floating-point numbers",
+        ),
+        (
+            "version uint64",
+            "INSERT INTO schema_migrations VALUES (1)",
+            "has no column `dirty`",
+        ),
+    ];
+    for (columns, insert, problem) in cases {
+        let fx = three_tables();
+        let mut conn = fx.open();
+        if insert.contains("VALUES ('1'") || insert.contains("(1, ") || insert.contains("(1)") {
+            // Migration 1 applied by hand, as the version row says.
+            conn.execute_batch(fx.migrations.get(1).unwrap().up().sql())
+                .unwrap();
+        }
+        conn.execute_batch(&format!("CREATE TABLE schema_migrations ({columns});"))
+            .unwrap();
+        conn.execute_batch(insert).unwrap();
+        refuses(
+            &fx,
+            &mut conn,
+            &format!(
+                "the version table `schema_migrations` {problem} (golang-migrate creates it as \
+                 `version uint64, dirty bool`); nothing was changed. Inspect it, then record the \
+                 right version with `force`"
+            ),
         );
     }
 }

@@ -155,7 +155,7 @@ pub(crate) enum Command {
     Status,
     /// Print the database's version and dirty flag
     Version,
-    /// Apply every pending migration, in one transaction
+    /// Apply every pending migration, in one transaction (split only at no-transaction migrations)
     Up,
     /// Roll back the last N migrations
     Down {

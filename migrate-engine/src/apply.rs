@@ -1,27 +1,40 @@
 //! Applying and rolling back migrations.
 //!
-//! A run is a loop of attempts. Each attempt opens a `BEGIN IMMEDIATE` transaction (so
-//! concurrent starters queue on SQLite's write lock), reads the version *inside* it, plans the
-//! remaining steps, and runs as many as can share one transaction before committing together
-//! with the new version. Migrations that cannot share it split the run:
+//! A run first puts the connection in the state migrations need, and puts it back afterwards,
+//! on success and on failure: the busy timeout of the options, foreign-key enforcement *off*
+//! (turned off before any transaction, since inside one the pragma is a silent no-op), and an
+//! authorizer that records which tables each migration touches and makes every
+//! `PRAGMA foreign_keys = …` in a migration a no-op. So no migration can delete or change rows
+//! through a foreign-key action (`ON DELETE CASCADE` when a parent table is recreated, however
+//! the author spelled the pragma, or whether they wrote it at all).
 //!
-//! - a migration containing `PRAGMA foreign_keys = OFF` runs in a transaction of its own,
-//!   with enforcement turned off *before* `BEGIN` (inside a transaction the pragma is a silent
-//!   no-op), `PRAGMA foreign_key_check` before `COMMIT`, and the connection's setting restored
-//!   afterwards, as SQLite's ALTER TABLE documentation prescribes;
-//! - a `-- migrate:no-transaction` migration runs outside any transaction, with the version
-//!   marked dirty before and clean after, as golang-migrate does.
+//! Then it is a loop of attempts. Each attempt opens a `BEGIN IMMEDIATE` transaction (so
+//! concurrent starters queue on SQLite's write lock), reads the version *inside* it, plans the
+//! remaining steps, and runs every step up to the next `-- migrate:no-transaction` migration in
+//! that one transaction, committing them together with the new version. After each migration,
+//! inside the transaction, `PRAGMA foreign_key_check` runs on the tables it touched and on the
+//! children of those (when the service enforces foreign keys), so a dangling reference fails
+//! the migration that made it and rolls the run back. Rows that pointed nowhere before the
+//! migration are not its doing: each migration runs in a savepoint, and when the check finds
+//! violations, the state before it is checked too and only the new ones count.
+//!
+//! A `-- migrate:no-transaction` migration runs outside any transaction, with the version
+//! marked dirty before and clean after, as golang-migrate does; it necessarily splits the run,
+//! and every error after such a split says which migrations were committed.
 
-use std::time::Instant;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use log::info;
-use migrate_core::{Direction, Migration};
+use migrate_core::{Direction, ForeignKeys, Migration};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::error::{Error, LeftAt, Violation};
+use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
 use crate::execute::{ScriptFailure, run_script};
 use crate::history::{self, History};
-use crate::options::Options;
+use crate::options::{Observer, Options};
 use crate::report::{Report, Step};
 use crate::version_table::{SchemaVersion, VersionTable, table_exists};
 
@@ -69,25 +82,116 @@ pub(crate) enum Target {
     DownSteps(usize),
 }
 
-/// How the next step must run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// Inside the shared transaction.
-    Shared,
-    /// In a transaction of its own with foreign-key enforcement off.
-    ForeignKeysOff,
-    /// Outside any transaction.
-    NoTransaction,
-}
-
 /// What one attempt achieved.
 enum Attempt {
     /// The database is at the goal.
     Done,
     /// Some steps were committed; go on.
     Progress,
-    /// The next step needs another mode; nothing was done.
-    Switch(Mode),
+}
+
+/// The tables a migration touched, as the authorizer saw its statements (and the statements
+/// of the triggers they fire) being prepared. Names are lower-cased; only the main database.
+#[derive(Default, Debug)]
+pub(crate) struct Touched {
+    /// Tables whose rows may now point at a missing parent: written, created or altered.
+    children: BTreeSet<String>,
+    /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
+    /// altered.
+    parents: BTreeSet<String>,
+    /// Tables created or dropped: their own foreign keys came or went.
+    created_or_dropped: BTreeSet<String>,
+    /// Whether an `ALTER TABLE` ran (a rename rewrites other tables' foreign keys).
+    altered: bool,
+}
+
+/// Which tables have foreign keys, and to which parents: what the check needs to find the
+/// children of a touched parent. Valid for one schema version of one connection; kept up to
+/// date from what each migration creates and drops, so a run (or the verifier's many runs)
+/// reads the whole schema once, not once per migration.
+#[derive(Debug, Default)]
+pub(crate) struct ForeignKeyGraph {
+    /// `PRAGMA schema_version` when the graph was last brought up to date.
+    schema_version: Option<i64>,
+    /// Each table with foreign keys (lower-cased) and the parents it references.
+    parents_of: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ForeignKeyGraph {
+    /// Forgets the graph unless it was last brought up to date at `schema_version`: a schema
+    /// changed since by anything else (another run, a rollback) is unknown.
+    fn revalidate(&mut self, schema_version: i64) {
+        if self.schema_version != Some(schema_version) {
+            *self = ForeignKeyGraph::default();
+        }
+    }
+
+    /// Keeps a loaded graph up to date after a migration that touched `touched`: the tables
+    /// it created or dropped are read again; after an `ALTER TABLE` the graph is forgotten.
+    fn update(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<()> {
+        if self.schema_version.is_none() {
+            return Ok(());
+        }
+        if touched.altered {
+            *self = ForeignKeyGraph::default();
+            return Ok(());
+        }
+        for table in &touched.created_or_dropped {
+            self.parents_of.remove(table);
+            self.parents_of
+                .extend(foreign_key_parents(conn, Some(table))?);
+        }
+        self.schema_version = Some(schema_version(conn)?);
+        Ok(())
+    }
+
+    /// The tables whose foreign keys reference one of `parents`.
+    fn children_of(
+        &mut self,
+        conn: &Connection,
+        parents: &BTreeSet<String>,
+    ) -> rusqlite::Result<BTreeSet<String>> {
+        if self.schema_version.is_none() {
+            self.parents_of = foreign_key_parents(conn, None)?;
+            self.schema_version = Some(schema_version(conn)?);
+        }
+        Ok(self
+            .parents_of
+            .iter()
+            .filter(|(_, of)| !of.is_disjoint(parents))
+            .map(|(child, _)| child.clone())
+            .collect())
+    }
+}
+
+fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "schema_version", |row| row.get(0))
+}
+
+/// The parents referenced by the foreign keys of `table` (a lookup, no scan), or of every
+/// table (`None`).
+fn foreign_key_parents(
+    conn: &Connection,
+    table: Option<&str>,
+) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut statement = match table {
+        Some(_) => conn.prepare(
+            "SELECT lower(?1), lower(f.\"table\") FROM pragma_foreign_key_list(?1) AS f",
+        )?,
+        // Every foreign-key clause has the keyword REFERENCES: only the tables whose
+        // definition has it are asked for their foreign keys.
+        None => conn.prepare(
+            "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, \
+             pragma_foreign_key_list(m.name) AS f \
+             WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%' AND ?1 IS NULL",
+        )?,
+    };
+    let mut rows = statement.query([table])?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        out.entry(row.get(0)?).or_default().insert(row.get(1)?);
+    }
+    Ok(out)
 }
 
 /// A run's fixed inputs.
@@ -97,9 +201,15 @@ struct Run<'a> {
     table: VersionTable<'a>,
     history: History,
     target: Target,
-    /// Whether the connection enforces foreign keys (restored after every step that turns
-    /// enforcement off).
-    foreign_keys: bool,
+    /// Whether each migration's foreign keys are checked before the run commits.
+    check_foreign_keys: bool,
+    touched: Arc<Mutex<Touched>>,
+    /// Whether this attempt recorded a legacy database's baseline version.
+    baselined: bool,
+    /// The state this run last committed (`None`: nothing committed yet).
+    left: Option<LeftAt>,
+    /// Which tables reference which (shared with later runs through the options, when given).
+    graph: Arc<Mutex<ForeignKeyGraph>>,
     /// The goal version, resolved from the target at the first state read.
     goal: Option<Option<u64>>,
     from: Option<Option<u64>>,
@@ -127,22 +237,28 @@ pub(crate) fn migrate(
         return Ok(report);
     }
     with_busy_timeout(conn, options.busy_timeout, |conn| {
-        let foreign_keys: bool = conn
-            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
-            .map_err(Error::sqlite("reading the foreign-key setting"))?;
-        let mut run = Run {
-            migrations,
-            options,
-            table,
-            history,
-            target,
-            foreign_keys,
-            goal: None,
-            from: None,
-            report: Report::default(),
-        };
-        run.all(conn)?;
-        Ok(run.report)
+        prepared(conn, options, |conn, touched, enforced| {
+            let mut run = Run {
+                migrations,
+                options,
+                table,
+                history,
+                target,
+                check_foreign_keys: enforced && options.foreign_keys == ForeignKeys::Enforced,
+                touched,
+                baselined: false,
+                left: None,
+                graph: options
+                    .foreign_key_graph
+                    .as_ref()
+                    .map_or_else(Default::default, |shared| Arc::clone(&shared.0)),
+                goal: None,
+                from: None,
+                report: Report::default(),
+            };
+            run.all(conn)?;
+            Ok(run.report)
+        })
     })
 }
 
@@ -150,7 +266,7 @@ pub(crate) fn migrate(
 /// connection's own setting, on success and on failure.
 pub(crate) fn with_busy_timeout<T>(
     conn: &mut Connection,
-    timeout: std::time::Duration,
+    timeout: Duration,
     f: impl FnOnce(&mut Connection) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let previous: i64 = conn
@@ -159,17 +275,137 @@ pub(crate) fn with_busy_timeout<T>(
     conn.busy_timeout(timeout)
         .map_err(Error::sqlite("setting the busy timeout"))?;
     let result = f(conn);
-    let restored = conn.busy_timeout(std::time::Duration::from_millis(previous.unsigned_abs()));
+    let restored = conn.busy_timeout(Duration::from_millis(previous.unsigned_abs()));
     let value = result?;
     restored.map_err(Error::sqlite("restoring the busy timeout"))?;
     Ok(value)
 }
 
-/// The start-up fast path: one statement reads the version and the lineage recorded when it
-/// was applied. No transaction, no DDL, nothing proportional to the number of migrations; a
-/// matching lineage means no applied migration was edited since. `None` sends the caller down
-/// the full path, which also reports any error properly (a failed read never means "nothing
-/// applied").
+/// Runs `f` with foreign-key enforcement off and the run's authorizer installed, then puts the
+/// connection back as it was, on success and on failure: no transaction left open, the
+/// authorizer removed (the options' observer, if any, stays), enforcement as before. `f` is
+/// told whether the connection enforced foreign keys.
+fn prepared<T>(
+    conn: &mut Connection,
+    options: &Options,
+    f: impl FnOnce(&mut Connection, Arc<Mutex<Touched>>, bool) -> Result<T, Error>,
+) -> Result<T, Error> {
+    // A transaction the caller has open is theirs: never rolled back here (the run's
+    // `BEGIN IMMEDIATE` then fails and says so).
+    let callers_transaction = !conn.is_autocommit();
+    let enforced: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(Error::sqlite("reading the foreign-key setting"))?;
+    if enforced {
+        set_foreign_keys(conn, false)?;
+    }
+    let touched = Arc::new(Mutex::new(Touched::default()));
+    let installed = install_authorizer(conn, Arc::clone(&touched), options.observer.clone())
+        .map_err(Error::sqlite("installing the migration authorizer"));
+    let result = installed.and_then(|()| f(conn, touched, enforced));
+    // A no-transaction migration may have left its own transaction open; the run's own
+    // transactions are rolled back when dropped.
+    let closed = if callers_transaction || conn.is_autocommit() {
+        Ok(())
+    } else {
+        conn.execute_batch("ROLLBACK").map_err(Error::sqlite(
+            "rolling back a transaction a migration left open",
+        ))
+    };
+    let uninstalled = restore_authorizer(conn, options.observer.clone())
+        .map_err(Error::sqlite("removing the migration authorizer"));
+    let restored = if enforced {
+        set_foreign_keys(conn, true)
+    } else {
+        Ok(())
+    };
+    // The run's own error matters most; then whatever could not be put back.
+    let value = result?;
+    closed?;
+    uninstalled?;
+    restored?;
+    Ok(value)
+}
+
+fn install_authorizer(
+    conn: &mut Connection,
+    touched: Arc<Mutex<Touched>>,
+    observer: Option<Observer>,
+) -> rusqlite::Result<()> {
+    conn.authorizer(Some(move |context: AuthContext<'_>| {
+        let decision = observer
+            .as_ref()
+            .map_or(Authorization::Allow, |observer| (observer.0)(&context));
+        if decision == Authorization::Deny {
+            return decision;
+        }
+        authorize(&touched, &context).unwrap_or(decision)
+    }))
+}
+
+fn restore_authorizer(conn: &mut Connection, observer: Option<Observer>) -> rusqlite::Result<()> {
+    match observer {
+        Some(observer) => {
+            conn.authorizer(Some(move |context: AuthContext<'_>| (observer.0)(&context)))
+        }
+        None => conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>),
+    }
+}
+
+/// The run's authorizer: records touched tables, and returns `Some(Ignore)` for a pragma that
+/// would change foreign-key enforcement, which SQLite then skips.
+fn authorize(touched: &Mutex<Touched>, context: &AuthContext<'_>) -> Option<Authorization> {
+    let main = context
+        .database_name
+        .is_none_or(|db| db.eq_ignore_ascii_case("main"));
+    let (child, parent, table) = match context.action {
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if pragma_name.eq_ignore_ascii_case("foreign_keys") => {
+            return Some(Authorization::Ignore);
+        }
+        AuthAction::Insert { table_name } => (true, false, table_name),
+        AuthAction::Update { table_name, .. } => (true, true, table_name),
+        AuthAction::Delete { table_name } => (false, true, table_name),
+        AuthAction::CreateTable { table_name } | AuthAction::DropTable { table_name } => {
+            let created = matches!(context.action, AuthAction::CreateTable { .. });
+            if main {
+                touched
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .created_or_dropped
+                    .insert(table_name.to_ascii_lowercase());
+            }
+            (created, !created, table_name)
+        }
+        AuthAction::AlterTable { table_name, .. } => {
+            touched
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .altered = true;
+            (true, true, table_name)
+        }
+        _ => return None,
+    };
+    if main && !table.to_ascii_lowercase().starts_with("sqlite_") {
+        let mut touched = touched.lock().unwrap_or_else(PoisonError::into_inner);
+        if child {
+            touched.children.insert(table.to_ascii_lowercase());
+        }
+        if parent {
+            touched.parents.insert(table.to_ascii_lowercase());
+        }
+    }
+    None
+}
+
+/// The start-up fast path: one statement reads the version and the lineage recorded for the
+/// newest up applied at or below it. No transaction, no DDL, nothing proportional to the number
+/// of migrations, and nothing written even on a database without a history table (migrated by
+/// golang-migrate) or on a read-only connection; a matching lineage means no applied migration
+/// was edited since. `None` sends the caller down the full path, which also reports any error
+/// properly (a failed read never means "nothing applied").
 fn idle(
     migrations: Set<'_>,
     options: &Options,
@@ -178,20 +414,36 @@ fn idle(
     conn: &Connection,
     target: Target,
 ) -> Option<Report> {
-    let (state, lineage) = table.read_with_lineage(conn, history.name()).ok()?;
+    let (state, lineage) = match table.read_with_lineage(conn, history.name()) {
+        Ok(read) => read,
+        // No history table: a database migrated by golang-migrate or an older release.
+        Err(_) => match table.read(conn) {
+            Ok(state) => (state, None),
+            // No version table either: nothing applied, which is only a goal for `to 0`.
+            Err(_) if !table.exists(conn).ok()? => (SchemaVersion::default(), None),
+            Err(_) => return None,
+        },
+    };
     let reached = match target {
         Target::Latest => state.version == migrations.latest(),
         Target::Version(v) => state.version.unwrap_or(0) == v,
         Target::DownSteps(steps) => steps == 0,
     };
     let known = state.version <= migrations.latest();
-    let unchanged = match (state.version, lineage) {
-        (Some(version), Some(recorded)) => {
+    let unchanged = match lineage {
+        Some((version, recorded)) => {
             options.allow_changed
                 || migrations.get(version).map(Migration::lineage) == Some(recorded)
+                // Lineages also differ when only migrations applied before history was
+                // recorded changed, which is adopted: compare file by file, still reading only.
+                || history
+                    .applied_checksums(conn)
+                    .is_ok_and(|recorded| {
+                        history::changed(migrations.0, state.version, &recorded).is_empty()
+                    })
         }
         // Nothing applied, or applied before history was recorded: nothing to compare.
-        _ => true,
+        None => true,
     };
     (reached && known && unchanged && !state.dirty).then_some(Report {
         from: state.version,
@@ -202,92 +454,172 @@ fn idle(
 
 impl Run<'_> {
     fn all(&mut self, conn: &mut Connection) -> Result<(), Error> {
-        let mut mode = Mode::Shared;
         loop {
-            let turned_off = mode == Mode::ForeignKeysOff && self.foreign_keys;
-            if turned_off {
-                set_foreign_keys(conn, false)?;
-            }
-            let attempt = self.attempt(conn, mode);
-            if turned_off {
-                // Restored on success and on failure; a failed attempt's error matters more.
-                let restored = set_foreign_keys(conn, true);
-                if attempt.is_ok() {
-                    restored?;
+            match self.attempt(conn) {
+                Ok(Attempt::Done) => return Ok(()),
+                Ok(Attempt::Progress) => {}
+                Err(error) => {
+                    // Whatever the graph learnt from rolled-back DDL is forgotten.
+                    *self.graph.lock().unwrap_or_else(PoisonError::into_inner) =
+                        ForeignKeyGraph::default();
+                    return Err(self.stopped(error));
                 }
-            }
-            match attempt? {
-                Attempt::Done => return Ok(()),
-                Attempt::Progress => mode = Mode::Shared,
-                Attempt::Switch(next) => mode = next,
             }
         }
     }
 
-    fn attempt(&mut self, conn: &mut Connection, mode: Mode) -> Result<Attempt, Error> {
+    /// An error after this run committed something says what it committed and where the
+    /// database is, unless it already does.
+    fn stopped(&self, error: Error) -> Error {
+        let Some(left_at) = self.left else {
+            return error;
+        };
+        match error {
+            Error::Migration { .. }
+            | Error::ForeignKeyViolation { .. }
+            | Error::ForeignKeyMismatch { .. }
+            | Error::EndsTransaction { .. } => error,
+            other => Error::Stopped {
+                committed: self.committed(),
+                left_at,
+                error: Box::new(other),
+            },
+        }
+    }
+
+    /// The files this run committed so far, in order.
+    fn committed(&self) -> Vec<String> {
+        self.report
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let migration = self.migrations.get(step.version)?;
+                Some(migration.script(step.direction).file_name().to_owned())
+            })
+            .collect()
+    }
+
+    fn attempt(&mut self, conn: &mut Connection) -> Result<Attempt, Error> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(Error::sqlite("starting the migration transaction"))?;
         let state = self.state(&tx)?;
+        if self.check_foreign_keys {
+            let version =
+                schema_version(&tx).map_err(Error::sqlite("reading the schema version"))?;
+            self.graph
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .revalidate(version);
+        }
         let goal = self.goal(state.version)?;
         let steps = plan(self.migrations, state.version, goal)?;
-        let Some(first) = steps.first() else {
-            tx.commit().map_err(Error::sqlite("committing"))?;
+        if !self.options.allow_changed {
+            self.check_downs_unchanged(&tx, &steps)?;
+        }
+        let Some(&(first, direction)) = steps.first() else {
+            // Nothing to do: nothing is written (the transaction is rolled back, with the
+            // version table if this attempt created it), unless a baseline was recorded.
+            if self.baselined {
+                tx.commit()
+                    .map_err(Error::sqlite("committing the baseline"))?;
+            }
             self.report.to = state.version;
             return Ok(Attempt::Done);
         };
-        let needed = self.mode_of(first);
-        if needed != mode {
-            return Ok(Attempt::Switch(needed));
-        }
-        match mode {
-            Mode::Shared => {
-                let limit = if self.options.commit_each {
-                    1
-                } else {
-                    steps.len()
-                };
-                let chunk: Vec<(&Migration, Direction)> = steps
-                    .iter()
-                    .copied()
-                    .take_while(|step| self.mode_of(step) == Mode::Shared)
-                    .take(limit)
-                    .collect();
-                self.in_transaction(tx, state.version, &chunk, false)?;
-            }
-            Mode::ForeignKeysOff => self.in_transaction(tx, state.version, &[*first], true)?,
-            Mode::NoTransaction => {
-                let (migration, direction) = *first;
-                let after = version_after(self.migrations, migration, direction);
-                let dirty = SchemaVersion {
+        if first.script(direction).no_transaction() {
+            let after = version_after(self.migrations, first, direction);
+            self.table.write(
+                &tx,
+                SchemaVersion {
                     version: after,
                     dirty: true,
-                };
-                self.table.write(&tx, dirty)?;
-                tx.commit()
-                    .map_err(Error::sqlite("marking the version dirty"))?;
-                let started = Instant::now();
-                run_script(conn, migration.script(direction).sql()).map_err(|failure| {
-                    migration_error(migration, direction, failure, LeftAt::Dirty(after))
-                })?;
-                let duration = started.elapsed();
-                self.ran(migration, direction, duration);
-                let clean = SchemaVersion {
-                    version: after,
-                    dirty: false,
-                };
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
-                self.table.write(&tx, clean)?;
-                self.history
-                    .record(&tx, &[(migration, direction, duration)])?;
-                tx.commit()
-                    .map_err(Error::sqlite("clearing the dirty flag"))?;
-                self.record(migration, direction, duration);
+                },
+            )?;
+            let started_row = self.history.start(&tx, first, direction)?;
+            tx.commit()
+                .map_err(Error::sqlite("marking the version dirty"))?;
+            self.left = Some(LeftAt::Dirty(after));
+            self.outside_transaction(conn, first, direction, started_row)?;
+        } else {
+            let limit = if self.options.commit_each {
+                1
+            } else {
+                steps.len()
+            };
+            let chunk: Vec<(&Migration, Direction)> = steps
+                .iter()
+                .copied()
+                .take_while(|(m, d)| !m.script(*d).no_transaction())
+                .take(limit)
+                .collect();
+            self.in_transaction(tx, state.version, &chunk)?;
+            if chunk.len() == steps.len() {
+                // The goal is reached: no further transaction to open.
+                self.report.to = goal;
+                return Ok(Attempt::Done);
             }
         }
         Ok(Attempt::Progress)
+    }
+
+    /// Runs a `-- migrate:no-transaction` migration, once the version is marked dirty (and
+    /// the start recorded in history row `started_row`): the script runs outside any
+    /// transaction, then the version is made clean again.
+    fn outside_transaction(
+        &mut self,
+        conn: &mut Connection,
+        migration: &Migration,
+        direction: Direction,
+        started_row: i64,
+    ) -> Result<(), Error> {
+        let after = version_after(self.migrations, migration, direction);
+        self.take_touched();
+        let started = Instant::now();
+        let ran = run_script(conn, migration.script(direction).sql());
+        // A script that opened its own transaction and failed (or never closed it) leaves it
+        // open, holding the write lock: roll it back, so the connection is usable (`force`).
+        let left_open = !conn.is_autocommit();
+        if left_open {
+            conn.execute_batch("ROLLBACK").map_err(Error::sqlite(
+                "rolling back the transaction a no-transaction migration left open",
+            ))?;
+        }
+        ran.map_err(|failure| {
+            migration_error(
+                migration,
+                direction,
+                failure,
+                LeftAt::Dirty(after),
+                self.committed(),
+            )
+        })?;
+        if left_open {
+            return Err(Error::EndsTransaction {
+                file: migration.script(direction).file_name().to_owned(),
+                left_at: LeftAt::Dirty(after),
+                committed: self.committed(),
+            });
+        }
+        let duration = started.elapsed();
+        self.ran(migration, direction, duration);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(Error::sqlite("starting the transaction that clears dirty"))?;
+        self.check_foreign_keys(&tx, migration, direction, LeftAt::Dirty(after), false)?;
+        self.table.write(
+            &tx,
+            SchemaVersion {
+                version: after,
+                dirty: false,
+            },
+        )?;
+        self.history.finish(&tx, started_row, duration)?;
+        tx.commit()
+            .map_err(Error::sqlite("clearing the dirty flag"))?;
+        self.left = Some(LeftAt::Clean(after));
+        self.record(migration, direction, duration);
+        Ok(())
     }
 
     /// Runs `chunk` inside `tx` and commits it with the new version; any failure drops `tx`,
@@ -297,30 +629,48 @@ impl Run<'_> {
         tx: Transaction<'_>,
         before: Option<u64>,
         chunk: &[(&Migration, Direction)],
-        check_foreign_keys: bool,
     ) -> Result<(), Error> {
         let mut durations = Vec::with_capacity(chunk.len());
         let mut after = before;
+        let rolled_back = LeftAt::Clean(before);
         for (migration, direction) in chunk {
             let script = migration.script(*direction);
+            tx.execute_batch("SAVEPOINT migrate_step")
+                .map_err(Error::sqlite("starting the migration's savepoint"))?;
+            self.take_touched();
             let started = Instant::now();
             run_script(&tx, script.sql()).map_err(|failure| {
-                migration_error(migration, *direction, failure, LeftAt::Clean(before))
+                migration_error(
+                    migration,
+                    *direction,
+                    failure,
+                    rolled_back,
+                    self.committed(),
+                )
             })?;
             if tx.is_autocommit() {
                 return Err(Error::EndsTransaction {
                     file: script.file_name().to_owned(),
+                    left_at: rolled_back,
+                    committed: self.committed(),
                 });
             }
+            self.check_foreign_keys(&tx, migration, *direction, rolled_back, true)?;
+            if tx.is_autocommit() {
+                return Err(Error::EndsTransaction {
+                    file: script.file_name().to_owned(),
+                    left_at: rolled_back,
+                    committed: self.committed(),
+                });
+            }
+            tx.execute_batch("RELEASE migrate_step")
+                .map_err(Error::sqlite("releasing the migration's savepoint"))?;
             let duration = started.elapsed();
             self.ran(migration, *direction, duration);
             durations.push(duration);
             after = version_after(self.migrations, migration, *direction);
         }
-        if check_foreign_keys && let [(migration, direction)] = chunk {
-            check_foreign_keys_of(&tx, migration, *direction, before)?;
-        }
-        let runs: Vec<(&Migration, Direction, std::time::Duration)> = chunk
+        let runs: Vec<(&Migration, Direction, Duration)> = chunk
             .iter()
             .zip(&durations)
             .map(|((migration, direction), duration)| (*migration, *direction, *duration))
@@ -335,18 +685,92 @@ impl Run<'_> {
         )?;
         tx.commit()
             .map_err(Error::sqlite("committing the migrations"))?;
+        self.left = Some(LeftAt::Clean(after));
         for ((migration, direction), duration) in chunk.iter().zip(durations) {
             self.record(migration, *direction, duration);
         }
         Ok(())
     }
 
-    fn record(
-        &mut self,
+    fn take_touched(&self) -> Touched {
+        std::mem::take(&mut *self.touched.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// `PRAGMA foreign_key_check` on what `migration` touched: every row of those tables and
+    /// of their children must point at an existing parent. Inside a transaction (`in_savepoint`:
+    /// the migration ran after `SAVEPOINT migrate_step`), rows that already pointed nowhere
+    /// before the migration are not its doing: the state before it is looked at, and if every
+    /// violation was already there, the migration is run again as it was and accepted.
+    fn check_foreign_keys(
+        &self,
+        conn: &Connection,
         migration: &Migration,
         direction: Direction,
-        duration: std::time::Duration,
-    ) {
+        left_at: LeftAt,
+        in_savepoint: bool,
+    ) -> Result<(), Error> {
+        let touched = self.take_touched();
+        if !self.check_foreign_keys {
+            return Ok(());
+        }
+        let file = || migration.script(direction).file_name().to_owned();
+        let mismatch = |failure: CheckFailure| match failure {
+            CheckFailure::Mismatch { table, message } => Error::ForeignKeyMismatch {
+                version: migration.version(),
+                file: file(),
+                direction,
+                table,
+                message,
+                left_at,
+                committed: self.committed(),
+            },
+            CheckFailure::Sqlite(error) => error,
+        };
+        let tables = {
+            let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
+            graph
+                .update(conn, &touched)
+                .map_err(Error::sqlite("reading the schema's foreign keys"))?;
+            tables_to_check(conn, touched, &mut graph).map_err(mismatch)?
+        };
+        let mut violations = violations_in(conn, &tables).map_err(mismatch)?;
+        if violations.is_empty() {
+            return Ok(());
+        }
+        if in_savepoint {
+            let doing = "looking at the foreign keys before the migration";
+            conn.execute_batch("ROLLBACK TO migrate_step")
+                .map_err(Error::sqlite(doing))?;
+            // The schema is as before the migration again.
+            *self.graph.lock().unwrap_or_else(PoisonError::into_inner) = ForeignKeyGraph::default();
+            // A malformed foreign key before the migration: its rows cannot be compared.
+            let before = violations_in(conn, &tables).unwrap_or_default();
+            violations = without(violations, before);
+            if violations.is_empty() {
+                self.take_touched();
+                run_script(conn, migration.script(direction).sql()).map_err(|failure| {
+                    migration_error(migration, direction, failure, left_at, self.committed())
+                })?;
+                self.take_touched();
+                *self.graph.lock().unwrap_or_else(PoisonError::into_inner) =
+                    ForeignKeyGraph::default();
+                return Ok(());
+            }
+        }
+        let total = violations.len();
+        violations.truncate(5);
+        Err(Error::ForeignKeyViolation {
+            version: migration.version(),
+            file: file(),
+            direction,
+            violations,
+            total,
+            left_at,
+            committed: self.committed(),
+        })
+    }
+
+    fn record(&mut self, migration: &Migration, direction: Direction, duration: Duration) {
         info!(
             target: "migrate",
             "{} {} {} in {:.1} ms",
@@ -366,14 +790,16 @@ impl Run<'_> {
 
     /// Reads the state inside the write transaction, creating the version table (and applying
     /// the baseline rule) if it does not exist yet, and refuses states that cannot be
-    /// migrated.
+    /// migrated, before anything is written.
     fn state(&mut self, tx: &Transaction<'_>) -> Result<SchemaVersion, Error> {
         let state = if self.table.exists(tx)? {
+            self.table.check_layout(tx)?;
             self.table.read(tx)?
         } else {
             self.table.create(tx)?;
             let state = self.baseline(tx)?;
             self.table.write(tx, state)?;
+            self.baselined = state.version.is_some();
             state
         };
         self.from.get_or_insert(state.version);
@@ -382,6 +808,7 @@ impl Run<'_> {
             return Err(Error::Dirty {
                 version: state.version,
                 table: self.table.name().to_owned(),
+                origin: self.dirty_origin(tx, state.version)?,
             });
         }
         if let Some(version) = state.version
@@ -394,28 +821,88 @@ impl Run<'_> {
         }
         if !self.history.exists(tx)? {
             self.history.create(tx)?;
-        } else if !self.options.allow_changed {
-            self.check_unchanged(tx, state.version)?;
+        } else {
+            self.history.upgrade(tx)?;
+            if !self.options.allow_changed {
+                self.check_unchanged(tx, state.version)?;
+            }
         }
         refuse_skipped(self.migrations, &self.history, tx, state.version)?;
         Ok(state)
     }
 
-    /// Refuses applied migrations edited since. The lineage recorded for the current version
-    /// settles it in one lookup; only when it differs are the files compared one by one, to
-    /// name the changed ones (a difference only in migrations applied before history was
+    /// Who left the database dirty: this runtime (its history records the start of a
+    /// no-transaction migration that never finished), or another tool.
+    fn dirty_origin(
+        &self,
+        tx: &Transaction<'_>,
+        version: Option<u64>,
+    ) -> Result<DirtyOrigin, Error> {
+        if !self.history.exists(tx)? {
+            return Ok(DirtyOrigin::OtherTool);
+        }
+        Ok(match self.history.unfinished(tx)? {
+            Some((v, direction)) => {
+                let file = self
+                    .migrations
+                    .get(v)
+                    .map(|m| m.script(direction).file_name().to_owned());
+                let after = match direction {
+                    Direction::Up => Some(v),
+                    Direction::Down => Some(v - 1).filter(|v| *v > 0),
+                };
+                match file {
+                    Some(file) if after == version => DirtyOrigin::Unfinished { file, direction },
+                    _ => DirtyOrigin::OtherTool,
+                }
+            }
+            None => DirtyOrigin::OtherTool,
+        })
+    }
+
+    /// Refuses applied migrations edited since. The lineage recorded with the newest up
+    /// applied at or below the current version settles it in one lookup (however the version
+    /// was reached, `force` included); only when it differs are the files compared one by one,
+    /// to name the changed ones (a difference only in migrations applied before history was
     /// recorded is adopted).
     fn check_unchanged(&self, tx: &Transaction<'_>, current: Option<u64>) -> Result<(), Error> {
         let Some(version) = current else {
             return Ok(());
         };
-        let embedded = self.migrations.get(version).map(Migration::lineage);
         match self.history.recorded_lineage(tx, version)? {
-            Some(recorded) if Some(recorded) != embedded => {}
+            Some((v, recorded))
+                if Some(recorded) != self.migrations.get(v).map(Migration::lineage) => {}
             _ => return Ok(()),
         }
         let recorded = self.history.applied_checksums(tx)?;
         let changed = history::changed(self.migrations.0, current, &recorded);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Changed {
+            changed,
+            table: self.history.name().to_owned(),
+        })
+    }
+
+    /// Refuses to run a down that differs from the one shipped with the up that was applied
+    /// (recorded with the up in the history table): it could undo something else.
+    fn check_downs_unchanged(
+        &self,
+        tx: &Transaction<'_>,
+        steps: &[(&Migration, Direction)],
+    ) -> Result<(), Error> {
+        if !steps.iter().any(|(_, d)| *d == Direction::Down) {
+            return Ok(());
+        }
+        let recorded = self.history.recorded_downs(tx)?;
+        let changed = history::changed_downs(
+            steps
+                .iter()
+                .filter(|(_, d)| *d == Direction::Down)
+                .map(|(m, _)| *m),
+            &recorded,
+        );
         if changed.is_empty() {
             return Ok(());
         }
@@ -465,17 +952,6 @@ impl Run<'_> {
         };
         self.goal = Some(goal);
         Ok(goal)
-    }
-
-    fn mode_of(&self, (migration, direction): &(&Migration, Direction)) -> Mode {
-        let script = migration.script(*direction);
-        if script.no_transaction() {
-            Mode::NoTransaction
-        } else if script.disables_foreign_keys() && self.foreign_keys {
-            Mode::ForeignKeysOff
-        } else {
-            Mode::Shared
-        }
     }
 }
 
@@ -573,7 +1049,10 @@ pub(crate) fn skipped(
     // The usual case, one indexed lookup: the lineage recorded when `current` was applied
     // covers the same up scripts as now, so no older migration was added since.
     let embedded = migrations.get(current).map(Migration::lineage);
-    if embedded.is_some() && history.recorded_lineage(conn, current)? == embedded {
+    if let Some((recorded_at, lineage)) = history.recorded_lineage(conn, current)?
+        && recorded_at == current
+        && Some(lineage) == embedded
+    {
         return Ok(Vec::new());
     }
     let doing = "reading the history table";
@@ -610,6 +1089,7 @@ fn migration_error(
     direction: Direction,
     failure: ScriptFailure,
     left_at: LeftAt,
+    committed: Vec<String>,
 ) -> Error {
     Error::Migration {
         version: migration.version(),
@@ -620,6 +1100,7 @@ fn migration_error(
         statement: failure.statement,
         message: failure.message,
         left_at,
+        committed,
         source: Box::new(failure.source),
     }
 }
@@ -629,42 +1110,91 @@ fn set_foreign_keys(conn: &Connection, on: bool) -> Result<(), Error> {
         .map_err(Error::sqlite("switching foreign-key enforcement"))
 }
 
-/// `PRAGMA foreign_key_check` after a migration that ran with enforcement off: any row whose
-/// parent is missing fails the migration.
-fn check_foreign_keys_of(
-    tx: &Transaction<'_>,
-    migration: &Migration,
-    direction: Direction,
-    before: Option<u64>,
-) -> Result<(), Error> {
+/// Why the foreign-key check could not give its answer.
+enum CheckFailure {
+    /// A foreign key SQLite cannot enforce ("foreign key mismatch").
+    Mismatch {
+        table: String,
+        message: String,
+    },
+    Sqlite(Error),
+}
+
+/// The tables to check after a migration: those it touched as a child, and the children of
+/// those it touched as a parent.
+fn tables_to_check(
+    conn: &Connection,
+    touched: Touched,
+    graph: &mut ForeignKeyGraph,
+) -> Result<BTreeSet<String>, CheckFailure> {
+    let mut tables = touched.children;
+    if !touched.parents.is_empty() {
+        tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
+            CheckFailure::Sqlite(Error::sqlite("checking foreign keys")(error))
+        })?);
+    }
+    Ok(tables)
+}
+
+/// Every row of `tables` (those that exist) that points at a missing parent, as
+/// `PRAGMA foreign_key_check` reports it.
+fn violations_in(
+    conn: &Connection,
+    tables: &BTreeSet<String>,
+) -> Result<Vec<Violation>, CheckFailure> {
     let doing = "checking foreign keys";
-    let mut statement = tx
-        .prepare("PRAGMA foreign_key_check")
-        .map_err(Error::sqlite(doing))?;
-    let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
+    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
     let mut violations = Vec::new();
-    let mut total = 0;
-    while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
-        total += 1;
-        if violations.len() < 5 {
+    for table in tables {
+        if !table_exists(conn, table).map_err(sqlite)? {
+            continue;
+        }
+        let sql = format!(
+            "PRAGMA main.foreign_key_check(\"{}\")",
+            table.replace('"', "\"\"")
+        );
+        let mismatch = |error: rusqlite::Error| {
+            let message = crate::error::sqlite_message(&error);
+            if message.contains("foreign key mismatch") {
+                CheckFailure::Mismatch {
+                    table: table.clone(),
+                    message,
+                }
+            } else {
+                sqlite(error)
+            }
+        };
+        let mut statement = conn.prepare(&sql).map_err(mismatch)?;
+        let mut rows = statement.query([]).map_err(mismatch)?;
+        while let Some(row) = rows.next().map_err(mismatch)? {
             violations.push(Violation {
-                table: row.get(0).map_err(Error::sqlite(doing))?,
-                rowid: row.get(1).map_err(Error::sqlite(doing))?,
-                parent: row.get(2).map_err(Error::sqlite(doing))?,
+                table: row.get(0).map_err(sqlite)?,
+                rowid: row.get(1).map_err(sqlite)?,
+                parent: row.get(2).map_err(sqlite)?,
             });
         }
     }
-    if total == 0 {
-        return Ok(());
+    Ok(violations)
+}
+
+/// `after` without the rows also in `before` (each counted as often as it occurs).
+fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Violation> {
+    let mut seen: BTreeMap<(String, Option<i64>, String), usize> = BTreeMap::new();
+    for v in before {
+        *seen.entry((v.table, v.rowid, v.parent)).or_default() += 1;
     }
-    Err(Error::ForeignKeyViolation {
-        version: migration.version(),
-        file: migration.script(direction).file_name().to_owned(),
-        direction,
-        violations,
-        total,
-        left_at: before,
-    })
+    after
+        .into_iter()
+        .filter(
+            |v| match seen.get_mut(&(v.table.clone(), v.rowid, v.parent.clone())) {
+                Some(count) if *count > 0 => {
+                    *count -= 1;
+                    false
+                }
+                _ => true,
+            },
+        )
+        .collect()
 }
 
 /// The report's record of one migration that ran.

@@ -35,11 +35,15 @@ pub enum Error {
         message: String,
         /// The state the database was left in.
         left_at: LeftAt,
+        /// The files this run committed before the failure (a `-- migrate:no-transaction`
+        /// migration, or `commit_each_migration`, splits a run), in order.
+        committed: Vec<String>,
         /// SQLite's error.
         source: Box<rusqlite::Error>,
     },
-    /// A migration that runs with foreign keys off left rows whose parent does not exist;
-    /// it was rolled back.
+    /// A migration left rows whose parent does not exist (migrations run with foreign-key
+    /// enforcement off, so no cascade runs); it was rolled back unless it runs outside a
+    /// transaction.
     ForeignKeyViolation {
         /// The migration's version.
         version: u64,
@@ -51,8 +55,29 @@ pub enum Error {
         violations: Vec<Violation>,
         /// How many violations there are in all.
         total: usize,
-        /// The version the database is at (unchanged by this migration).
-        left_at: Option<u64>,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// The files this run committed before the failure, in order.
+        committed: Vec<String>,
+    },
+    /// After a migration, SQLite could not check a foreign key of a table it touched because
+    /// the foreign key is malformed ("foreign key mismatch": it references columns that are
+    /// not the parent's primary key or a UNIQUE set).
+    ForeignKeyMismatch {
+        /// The migration's version.
+        version: u64,
+        /// The file that ran.
+        file: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// The table whose foreign key is malformed.
+        table: String,
+        /// SQLite's message.
+        message: String,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// The files this run committed before the failure, in order.
+        committed: Vec<String>,
     },
     /// Applied migrations whose files changed after they were applied. Nothing was changed.
     Changed {
@@ -61,18 +86,25 @@ pub enum Error {
         /// The history table the recorded checksums come from.
         table: String,
     },
-    /// A migration ended the transaction it runs in (`COMMIT`, `ROLLBACK`, `END`).
+    /// A migration ended the transaction it runs in (`COMMIT`, `ROLLBACK`, `END`), or a
+    /// `-- migrate:no-transaction` migration left a transaction of its own open.
     EndsTransaction {
         /// The file.
         file: String,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// The files this run committed before the failure, in order.
+        committed: Vec<String>,
     },
-    /// The database is dirty: a migration that runs outside a transaction started and did
-    /// not finish. Nothing was changed.
+    /// The database is dirty: a migration started and did not finish, under this runtime or
+    /// another tool. Nothing was changed.
     Dirty {
         /// The version recorded as dirty (`None`: dirty before version 1).
         version: Option<u64>,
         /// The version table.
         table: String,
+        /// Who left it dirty, as far as the history table tells.
+        origin: DirtyOrigin,
     },
     /// The database is at a version this binary does not know. Nothing was changed.
     UnknownVersion {
@@ -127,6 +159,17 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A run failed after it had committed migrations (a `-- migrate:no-transaction`
+    /// migration, or `commit_each_migration`, splits a run): what it committed, where the
+    /// database is, and the error.
+    Stopped {
+        /// The files this run committed, in order.
+        committed: Vec<String>,
+        /// The state the database was left in.
+        left_at: LeftAt,
+        /// What stopped the run.
+        error: Box<Error>,
+    },
     /// SQLite failed outside any migration (opening the transaction, reading the version…).
     Sqlite {
         /// What the runtime was doing.
@@ -143,6 +186,24 @@ pub enum LeftAt {
     Clean(Option<u64>),
     /// A migration outside a transaction failed: the database is dirty at this version.
     Dirty(Option<u64>),
+}
+
+/// Who left a database dirty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirtyOrigin {
+    /// This runtime: the history table records the start of this no-transaction migration,
+    /// which never finished, so part of it may have run.
+    Unfinished {
+        /// The file that started.
+        file: String,
+        /// Which way it was running.
+        direction: Direction,
+    },
+    /// Not this runtime (no unfinished start in the history table): golang-migrate, which
+    /// marks the version dirty before each migration and leaves it dirty when it fails,
+    /// usually after rolling the migration's transaction back.
+    OtherTool,
 }
 
 /// One row of `PRAGMA foreign_key_check`: a row whose parent is missing.
@@ -168,48 +229,38 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Migration {
+                version,
                 file,
-                direction: _,
+                direction,
                 line,
                 column,
                 statement,
                 message,
                 left_at,
+                committed,
                 source,
-                ..
             } => {
                 write!(f, "migration `{file}` failed at line {line}")?;
                 if let Some(column) = column {
                     write!(f, ", column {column}")?;
                 }
                 write!(f, " (`{statement}`): {message}; ")?;
+                where_left(f, *left_at, committed)?;
                 match left_at {
-                    LeftAt::Clean(version) => {
-                        write!(
-                            f,
-                            "it was rolled back and the database is at {}, not dirty",
-                            version_text(*version)
-                        )?;
-                        // When the database is at fault, the hint in `message` says what to do.
-                        if database_hint(source).is_none() {
-                            f.write_str(": fix the migration and run again")?;
-                        }
-                        Ok(())
-                    }
-                    LeftAt::Dirty(version) => write!(
-                        f,
-                        "it ran outside a transaction, so the database is dirty at {}: repair the \
-                         schema by hand, then record the version it matches with `force`",
-                        version_text(*version)
-                    ),
+                    // When the database is at fault, the hint in `message` says what to do.
+                    LeftAt::Clean(_) if database_hint(source).is_some() => Ok(()),
+                    LeftAt::Clean(_) => f.write_str(": fix the migration and run again"),
+                    LeftAt::Dirty(_) => repair_by_hand(f, *version, *direction),
                 }
             }
             Error::ForeignKeyViolation {
+                version,
                 file,
+                direction,
                 violations,
                 total,
                 left_at,
-                ..
+                committed,
             } => {
                 write!(
                     f,
@@ -227,11 +278,66 @@ impl fmt::Display for Error {
                 if *total > violations.len() {
                     f.write_str(", …")?;
                 }
+                f.write_str("); ")?;
+                where_left(f, *left_at, committed)?;
+                f.write_str(
+                    ". Migrations run with foreign-key enforcement off, so no `ON DELETE CASCADE` \
+                     or other foreign-key action runs in them: delete or update the child rows in \
+                     the migration before removing their parents, and keep the keys when \
+                     recreating a parent table",
+                )?;
+                if let LeftAt::Dirty(_) = left_at {
+                    f.write_str("; then")?;
+                    repair_by_hand(f, *version, *direction)?;
+                }
+                Ok(())
+            }
+            Error::ForeignKeyMismatch {
+                version,
+                file,
+                direction,
+                table,
+                message,
+                left_at,
+                committed,
+            } => {
                 write!(
                     f,
-                    "); it was rolled back and the database is at {}: make the migration keep every \
-                     reference valid (recreate parents with the same keys, or delete the orphans)",
-                    version_text(*left_at)
+                    "after migration `{file}`, SQLite cannot check the foreign keys of `{table}`: \
+                     {message}; "
+                )?;
+                where_left(f, *left_at, committed)?;
+                write!(
+                    f,
+                    ". A foreign key must reference its parent's PRIMARY KEY or columns with a \
+                     UNIQUE constraint (never `rowid`), with as many columns as it has: fix the \
+                     REFERENCES clause of `{table}` or make the referenced columns unique (if an \
+                     earlier migration created it, in this migration or a new one before it), \
+                     or, if the service runs without foreign-key enforcement on purpose, declare \
+                     `ForeignKeys::Unenforced`"
+                )?;
+                if let LeftAt::Dirty(_) = left_at {
+                    f.write_str("; then")?;
+                    repair_by_hand(f, *version, *direction)?;
+                }
+                Ok(())
+            }
+            Error::Changed { changed, table } if changed[0].direction == Direction::Down => {
+                let files: Vec<String> = changed.iter().map(|c| format!("`{}`", c.file)).collect();
+                let first = &changed[0];
+                write!(
+                    f,
+                    "{} {} not the down{} shipped with the migration{} applied to this database \
+                     (`{table}` records checksum {}… for it, the file now has {}…), so running it \
+                     could undo something other than what was applied; nothing was changed. \
+                     Restore the file as it was when its up was applied, or accept the edit with \
+                     `Options::allow_changed_migrations(true)`",
+                    files.join(", "),
+                    if files.len() == 1 { "is" } else { "are" },
+                    if files.len() == 1 { "" } else { "s" },
+                    if files.len() == 1 { "" } else { "s" },
+                    &first.recorded.to_hex()[..12],
+                    &first.embedded.to_hex()[..12],
                 )
             }
             Error::Changed { changed, table } => {
@@ -258,19 +364,90 @@ impl fmt::Display for Error {
                     &first.embedded.to_hex()[..12],
                 )
             }
-            Error::EndsTransaction { file } => write!(
-                f,
-                "migration `{file}` ends the transaction it runs in (COMMIT, END or ROLLBACK), so it \
-                 could not be applied atomically and was rolled back: remove BEGIN/COMMIT from it (every \
-                 migration already runs in a transaction), or mark it `-- migrate:no-transaction`"
-            ),
-            Error::Dirty { version, table } => write!(
-                f,
-                "the database is dirty at {}: a migration that runs outside a transaction started and \
-                 did not finish, so `{table}` cannot say which schema the database has; nothing was \
-                 changed. Repair the schema by hand, then record the version it matches with `force`",
-                version_text(*version)
-            ),
+            Error::EndsTransaction {
+                file,
+                left_at: left_at @ LeftAt::Clean(_),
+                committed,
+            } => {
+                write!(
+                    f,
+                    "migration `{file}` ends the transaction it runs in (COMMIT, END or ROLLBACK), \
+                     so it could not be applied atomically; "
+                )?;
+                where_left(f, *left_at, committed)?;
+                f.write_str(
+                    ": remove BEGIN/COMMIT from it (every migration already runs in a \
+                     transaction), or mark it `-- migrate:no-transaction`",
+                )
+            }
+            Error::EndsTransaction {
+                file,
+                left_at,
+                committed,
+            } => {
+                write!(
+                    f,
+                    "migration `{file}` runs outside a transaction and left a transaction of its \
+                     own open (a BEGIN without COMMIT), which was rolled back; "
+                )?;
+                where_left(f, *left_at, committed)?;
+                f.write_str(
+                    ": end every transaction the migration begins, then undo what ran of it by \
+                     hand and record the version the schema matches with `force`",
+                )
+            }
+            Error::Dirty {
+                version,
+                table,
+                origin: DirtyOrigin::Unfinished { file, direction },
+            } => {
+                write!(
+                    f,
+                    "the database is dirty at {}: `{file}` runs outside a transaction and started \
+                     but did not finish (`{table}_history` records its start), so part of it may \
+                     have run and `{table}` cannot say which schema the database has; nothing was \
+                     changed. Finish or undo what it did by hand, then record the version the \
+                     schema matches with `force`",
+                    version_text(*version)
+                )?;
+                let (finished, undone) = match direction {
+                    Direction::Up => (*version, version.and_then(|v| v.checked_sub(1))),
+                    Direction::Down => (*version, Some(version.unwrap_or(0) + 1)),
+                };
+                write!(
+                    f,
+                    " ({} if you finished it, {} if you undid it)",
+                    force_text(finished),
+                    force_text(undone)
+                )
+            }
+            Error::Dirty { version, .. } => match version {
+                Some(v) => write!(
+                    f,
+                    "the database is dirty at version {0}, and this tool did not record starting \
+                     a migration to it, so another tool left it so: golang-migrate marks the \
+                     version dirty before a migration and leaves it dirty when the migration \
+                     fails, after rolling back the migration's transaction, so the schema most \
+                     likely is still that of {1} (or of version {2} if a down from {2} failed); \
+                     nothing was changed. Check the schema against the migrations (one that ran \
+                     outside a transaction may have run in part), then record the version it \
+                     matches with `force`, usually {3}, and run `up` again",
+                    format_version(*v),
+                    version_text(v.checked_sub(1).filter(|p| *p > 0)),
+                    format_version(v.saturating_add(1)),
+                    force_text(v.checked_sub(1)),
+                ),
+                None => write!(
+                    f,
+                    "the database is dirty with no version, as golang-migrate leaves it when the \
+                     down of the first migration fails (after rolling back its transaction), so \
+                     the schema most likely still is that of version {0}; nothing was changed. \
+                     Check the schema, then record the version it matches with `force` (`force \
+                     {1}` if migration {0}'s tables are there, `force 0` if the database is empty)",
+                    format_version(1),
+                    1,
+                ),
+            },
             Error::UnknownVersion { database, latest } => write!(
                 f,
                 "the database is at version {}, but this binary knows migrations up to {}; nothing \
@@ -344,14 +521,106 @@ impl fmt::Display for Error {
             Error::Sqlite { doing, source } => {
                 write!(f, "SQLite failed while {doing}: {}", sqlite_message(source))
             }
+            Error::Stopped {
+                committed,
+                left_at,
+                error,
+            } => {
+                // What failed changed nothing more; what ran before it stays.
+                let inner = error
+                    .to_string()
+                    .replace("nothing was changed", "nothing more was changed");
+                write!(f, "{inner}; ")?;
+                if !committed.is_empty() {
+                    let list: Vec<String> = committed.iter().map(|c| format!("`{c}`")).collect();
+                    write!(
+                        f,
+                        "before that, this run committed {}, and ",
+                        list.join(", ")
+                    )?;
+                }
+                match left_at {
+                    LeftAt::Clean(version) => {
+                        write!(
+                            f,
+                            "the database is at {}, not dirty",
+                            version_text(*version)
+                        )
+                    }
+                    LeftAt::Dirty(version) => write!(
+                        f,
+                        "the database is dirty at {}, after a migration that runs outside a \
+                         transaction: check its schema, then record the version it matches with \
+                         `force`",
+                        version_text(*version)
+                    ),
+                }
+            }
         }
     }
+}
+
+/// Says where a failed run left the database, and what this run committed before.
+fn where_left(f: &mut fmt::Formatter<'_>, left_at: LeftAt, committed: &[String]) -> fmt::Result {
+    let list = || {
+        committed
+            .iter()
+            .map(|file| format!("`{file}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match left_at {
+        LeftAt::Clean(version) if committed.is_empty() => write!(
+            f,
+            "it was rolled back and the database is at {}, not dirty",
+            version_text(version)
+        ),
+        LeftAt::Clean(version) => write!(
+            f,
+            "it was rolled back, but this run had already committed {} before it, so the database \
+             is at {}, not dirty",
+            list(),
+            version_text(version)
+        ),
+        LeftAt::Dirty(version) => {
+            write!(
+                f,
+                "it ran outside a transaction, so the database is dirty at {}",
+                version_text(version)
+            )?;
+            if !committed.is_empty() {
+                write!(f, " (this run committed {} before it)", list())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What to do after a migration outside a transaction failed midway.
+fn repair_by_hand(f: &mut fmt::Formatter<'_>, version: u64, direction: Direction) -> fmt::Result {
+    let (finished, undone) = match direction {
+        Direction::Up => (Some(version), version.checked_sub(1)),
+        Direction::Down => (version.checked_sub(1), Some(version)),
+    };
+    write!(
+        f,
+        ": repair the schema by hand, then record the version it matches with `force` ({} if you \
+         finished the migration, {} if you undid it)",
+        force_text(finished),
+        force_text(undone)
+    )
+}
+
+/// `force N`, as a command to run.
+fn force_text(version: Option<u64>) -> String {
+    format!("`force {}`", version.unwrap_or(0))
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Migration { source, .. } | Error::Sqlite { source, .. } => Some(&**source),
+            Error::Stopped { error, .. } => Some(&**error),
             _ => None,
         }
     }
@@ -394,5 +663,62 @@ impl Error {
             doing,
             source: Box::new(source),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_golang_migrate_left_dirty_below_version_one_says_what_to_force() {
+        let error = Error::Dirty {
+            version: None,
+            table: "schema_migrations".to_owned(),
+            origin: DirtyOrigin::OtherTool,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the database is dirty with no version, as golang-migrate leaves it when the down of \
+             the first migration fails (after rolling back its transaction), so the schema most \
+             likely still is that of version 000001; nothing was changed. Check the schema, then \
+             record the version it matches with `force` (`force 1` if migration 000001's tables \
+             are there, `force 0` if the database is empty)"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_down_says_which_version_each_outcome_is() {
+        let error = Error::Dirty {
+            version: Some(2),
+            table: "schema_migrations".to_owned(),
+            origin: DirtyOrigin::Unfinished {
+                file: "000003_vacuum.down.sql".to_owned(),
+                direction: Direction::Down,
+            },
+        };
+        assert!(
+            error
+                .to_string()
+                .ends_with("(`force 2` if you finished it, `force 3` if you undid it)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_script_that_ends_its_transaction_names_what_was_committed_before() {
+        let error = Error::EndsTransaction {
+            file: "000003_c.up.sql".to_owned(),
+            left_at: LeftAt::Clean(Some(2)),
+            committed: vec!["000002_vacuum.up.sql".to_owned()],
+        };
+        assert_eq!(
+            error.to_string(),
+            "migration `000003_c.up.sql` ends the transaction it runs in (COMMIT, END or \
+             ROLLBACK), so it could not be applied atomically; it was rolled back, but this run had \
+             already committed `000002_vacuum.up.sql` before it, so the database is at version \
+             000002, not dirty: remove BEGIN/COMMIT from it (every migration already runs in a \
+             transaction), or mark it `-- migrate:no-transaction`"
+        );
     }
 }

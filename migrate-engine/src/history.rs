@@ -11,9 +11,15 @@
 //!     checksum TEXT NOT NULL,      -- of the script that ran (BOM and CRLF normalised)
 //!     lineage TEXT,                -- for an up: see `Migration::lineage`
 //!     applied_at TEXT NOT NULL,    -- UTC, ISO 8601
-//!     duration_ms REAL NOT NULL
+//!     duration_ms REAL NOT NULL,
+//!     down_checksum TEXT,          -- for an up: of the down shipped with it
+//!     finished INTEGER NOT NULL DEFAULT 1  -- 0: a no-transaction migration started, not
+//!                                          -- done; 2: the same, then settled by `force`
 //! );
 //! ```
+//!
+//! A history table written by an earlier release lacks the last two columns; the first run
+//! that writes adds them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -55,7 +61,9 @@ impl History {
                  checksum TEXT NOT NULL,\n\
                  lineage TEXT,\n\
                  applied_at TEXT NOT NULL,\n\
-                 duration_ms REAL NOT NULL\n\
+                 duration_ms REAL NOT NULL,\n\
+                 down_checksum TEXT,\n\
+                 finished INTEGER NOT NULL DEFAULT 1\n\
              );\n\
              CREATE INDEX IF NOT EXISTS \"{0}_version\" ON \"{0}\" (version);",
             self.name
@@ -70,32 +78,21 @@ impl History {
         conn: &Connection,
         runs: &[(&Migration, Direction, Duration)],
     ) -> Result<(), Error> {
-        // Six parameters a row; SQLite allows 32766 parameters in one statement.
+        // Eight parameters a row; SQLite allows 32766 parameters in one statement.
         for chunk in runs.chunks(1000) {
-            let rows =
-                vec!["(?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?)"; chunk.len()];
+            let rows = vec![
+                "(?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?)";
+                chunk.len()
+            ];
             let sql = format!(
-                "INSERT INTO \"{}\" (version, name, direction, checksum, lineage, applied_at, duration_ms) \
-                 VALUES {}",
+                "INSERT INTO \"{}\" (version, name, direction, checksum, lineage, applied_at, \
+                 duration_ms, down_checksum, finished) VALUES {}",
                 self.name,
                 rows.join(", ")
             );
-            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 6);
+            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 8);
             for (migration, direction, duration) in chunk {
-                let script = migration.script(*direction);
-                values.push(
-                    i64::try_from(migration.version())
-                        .unwrap_or(i64::MAX)
-                        .into(),
-                );
-                values.push(migration.name().to_owned().into());
-                values.push(direction.as_str().to_owned().into());
-                values.push(script.checksum().to_hex().into());
-                values.push(match direction {
-                    Direction::Up => migration.lineage().to_hex().into(),
-                    Direction::Down => rusqlite::types::Value::Null,
-                });
-                values.push((duration.as_secs_f64() * 1000.0).into());
+                values.extend(row_values(migration, *direction, *duration, true));
             }
             conn.execute(&sql, rusqlite::params_from_iter(values))
                 .map_err(Error::sqlite(
@@ -105,29 +102,160 @@ impl History {
         Ok(())
     }
 
-    /// The lineage recorded when `version` was last applied (`None`: not recorded): one
-    /// indexed lookup.
-    pub(crate) fn recorded_lineage(
+    /// Records the start of a no-transaction migration (`finished = 0`), so that a database
+    /// left dirty by it can be told from one left dirty by another tool. Returns the row's id.
+    pub(crate) fn start(
         &self,
         conn: &Connection,
-        version: u64,
-    ) -> Result<Option<Checksum>, Error> {
-        let hex: Option<String> = conn
+        migration: &Migration,
+        direction: Direction,
+    ) -> Result<i64, Error> {
+        conn.execute(
+            &format!(
+                "INSERT INTO \"{}\" (version, name, direction, checksum, lineage, applied_at, \
+                 duration_ms, down_checksum, finished) \
+                 VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?)",
+                self.name
+            ),
+            rusqlite::params_from_iter(row_values(migration, direction, Duration::ZERO, false)),
+        )
+        .map_err(Error::sqlite("recording the start of a migration"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Records that the migration started in row `id` finished.
+    pub(crate) fn finish(
+        &self,
+        conn: &Connection,
+        id: i64,
+        duration: Duration,
+    ) -> Result<(), Error> {
+        conn.execute(
+            &format!(
+                "UPDATE \"{}\" SET finished = 1, duration_ms = ?2 WHERE id = ?1",
+                self.name
+            ),
+            (id, duration.as_secs_f64() * 1000.0),
+        )
+        .map_err(Error::sqlite("recording the end of a migration"))?;
+        Ok(())
+    }
+
+    /// The migration whose start is the last row of the history and which never finished:
+    /// its version and direction.
+    pub(crate) fn unfinished(&self, conn: &Connection) -> Result<Option<(u64, Direction)>, Error> {
+        if !self.has_column(conn, "finished")? {
+            return Ok(None);
+        }
+        let row: Option<(i64, String)> = conn
             .query_row(
                 &format!(
-                    "SELECT lineage FROM \"{}\" WHERE version = ?1 AND direction = 'up' \
-                     ORDER BY id DESC LIMIT 1",
+                    "SELECT version, direction FROM \"{0}\" WHERE finished = 0 \
+                     AND id = (SELECT max(id) FROM \"{0}\")",
                     self.name
                 ),
-                [i64::try_from(version).unwrap_or(i64::MAX)],
-                |row| row.get(0),
+                [],
+                |row| Ok(Some((row.get(0)?, row.get(1)?))),
             )
             .or_else(|error| match error {
                 rusqlite::Error::QueryReturnedNoRows => Ok(None),
                 other => Err(other),
             })
             .map_err(Error::sqlite("reading the history table"))?;
-        Ok(hex.as_deref().and_then(Checksum::from_hex))
+        Ok(row.and_then(|(version, direction)| {
+            let direction = match direction.as_str() {
+                "up" => Direction::Up,
+                "down" => Direction::Down,
+                _ => return None,
+            };
+            Some((u64::try_from(version).ok()?, direction))
+        }))
+    }
+
+    /// Marks every unfinished start as settled by `force` (`finished = 2`).
+    pub(crate) fn settle_unfinished(&self, conn: &Connection) -> Result<(), Error> {
+        if self.has_column(conn, "finished")? {
+            conn.execute(
+                &format!(
+                    "UPDATE \"{}\" SET finished = 2 WHERE finished = 0",
+                    self.name
+                ),
+                [],
+            )
+            .map_err(Error::sqlite(
+                "recording the forced version in the history table",
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn has_column(&self, conn: &Connection, column: &str) -> Result<bool, Error> {
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            [self.name.as_str(), column],
+            |row| row.get(0),
+        )
+        .map_err(Error::sqlite("reading the history table's columns"))
+    }
+
+    /// Adds the columns a history table written by an earlier release lacks.
+    pub(crate) fn upgrade(&self, conn: &Connection) -> Result<(), Error> {
+        for (column, definition) in [
+            ("down_checksum", "TEXT"),
+            ("finished", "INTEGER NOT NULL DEFAULT 1"),
+        ] {
+            if !self.has_column(conn, column)? {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE \"{}\" ADD COLUMN {column} {definition}",
+                    self.name
+                ))
+                .map_err(Error::sqlite("adding a column to the history table"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checksum of the down shipped with the up last applied, for each version where one
+    /// is recorded.
+    pub(crate) fn recorded_downs(
+        &self,
+        conn: &Connection,
+    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+        if !self.has_column(conn, "down_checksum")? {
+            return Ok(BTreeMap::new());
+        }
+        self.checksums(conn, "down_checksum")
+    }
+
+    /// The newest up recorded at or below `version` (the migration the database's version
+    /// was last reached through, however it got there: `force` included) and the lineage
+    /// recorded with it; one indexed lookup.
+    pub(crate) fn recorded_lineage(
+        &self,
+        conn: &Connection,
+        version: u64,
+    ) -> Result<Option<(u64, Checksum)>, Error> {
+        let row: Option<(i64, Option<String>)> = conn
+            .query_row(
+                &format!(
+                    "SELECT version, lineage FROM \"{}\" WHERE version <= ?1 AND direction = 'up' \
+                     ORDER BY version DESC, id DESC LIMIT 1",
+                    self.name
+                ),
+                [i64::try_from(version).unwrap_or(i64::MAX)],
+                |row| Ok(Some((row.get(0)?, row.get(1)?))),
+            )
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })
+            .map_err(Error::sqlite("reading the history table"))?;
+        Ok(row.and_then(|(version, hex)| {
+            Some((
+                u64::try_from(version).ok()?,
+                Checksum::from_hex(hex.as_deref()?)?,
+            ))
+        }))
     }
 
     /// The checksum of the up script last applied for each version, where one is recorded.
@@ -135,10 +263,14 @@ impl History {
         &self,
         conn: &Connection,
     ) -> Result<BTreeMap<u64, Checksum>, Error> {
+        self.checksums(conn, "checksum")
+    }
+
+    fn checksums(&self, conn: &Connection, column: &str) -> Result<BTreeMap<u64, Checksum>, Error> {
         let doing = "reading the history table";
         let mut statement = conn
             .prepare(&format!(
-                "SELECT version, checksum FROM \"{}\" WHERE direction = 'up' ORDER BY id",
+                "SELECT version, {column} FROM \"{}\" WHERE direction = 'up' ORDER BY id",
                 self.name
             ))
             .map_err(Error::sqlite(doing))?;
@@ -146,25 +278,31 @@ impl History {
         let mut out = BTreeMap::new();
         while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
             let version: i64 = row.get(0).map_err(Error::sqlite(doing))?;
-            let checksum: String = row.get(1).map_err(Error::sqlite(doing))?;
-            if let (Ok(version), Some(checksum)) =
-                (u64::try_from(version), Checksum::from_hex(&checksum))
-            {
-                out.insert(version, checksum);
-            }
+            let checksum: Option<String> = row.get(1).map_err(Error::sqlite(doing))?;
+            let Ok(version) = u64::try_from(version) else {
+                continue;
+            };
+            // The newest up of each version wins; one without a checksum forgets older ones.
+            match checksum.as_deref().and_then(Checksum::from_hex) {
+                Some(checksum) => out.insert(version, checksum),
+                None => out.remove(&version),
+            };
         }
         Ok(out)
     }
 }
 
-/// An applied migration whose file changed since it was applied.
+/// An applied migration whose file changed since it was applied: its up, or the down that was
+/// shipped with the applied up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Changed {
     /// The migration's version.
     pub version: u64,
-    /// Its up file.
+    /// The changed file: the up, or the down.
     pub file: String,
+    /// Which of the two files changed.
+    pub direction: Direction,
     /// The checksum recorded when it was applied.
     pub recorded: Checksum,
     /// The checksum of the file now.
@@ -179,7 +317,8 @@ pub enum Drift {
     Unknown,
     /// The file is as it was applied.
     Unchanged,
-    /// The file changed after it was applied.
+    /// The up file changed after it was applied, or the down file is not the one shipped with
+    /// the applied up.
     Changed,
 }
 
@@ -198,9 +337,59 @@ pub(crate) fn changed(
             (recorded != m.up().checksum()).then(|| Changed {
                 version: m.version(),
                 file: m.up().file_name().to_owned(),
+                direction: Direction::Up,
                 recorded,
                 embedded: m.up().checksum(),
             })
         })
         .collect()
+}
+
+/// The downs about to run that differ from the down shipped with their applied up, where that
+/// is recorded.
+pub(crate) fn changed_downs<'a>(
+    downs: impl Iterator<Item = &'a Migration>,
+    recorded: &BTreeMap<u64, Checksum>,
+) -> Vec<Changed> {
+    downs
+        .filter_map(|m| {
+            let recorded = *recorded.get(&m.version())?;
+            (recorded != m.down().checksum()).then(|| Changed {
+                version: m.version(),
+                file: m.down().file_name().to_owned(),
+                direction: Direction::Down,
+                recorded,
+                embedded: m.down().checksum(),
+            })
+        })
+        .collect()
+}
+
+/// One history row's values, in the column order `record` and `start` insert them.
+fn row_values(
+    migration: &Migration,
+    direction: Direction,
+    duration: Duration,
+    finished: bool,
+) -> [rusqlite::types::Value; 8] {
+    use rusqlite::types::Value;
+    let (lineage, down) = match direction {
+        Direction::Up => (
+            Value::from(migration.lineage().to_hex()),
+            Value::from(migration.down().checksum().to_hex()),
+        ),
+        Direction::Down => (Value::Null, Value::Null),
+    };
+    [
+        i64::try_from(migration.version())
+            .unwrap_or(i64::MAX)
+            .into(),
+        migration.name().to_owned().into(),
+        direction.as_str().to_owned().into(),
+        migration.script(direction).checksum().to_hex().into(),
+        lineage,
+        (duration.as_secs_f64() * 1000.0).into(),
+        down,
+        i64::from(finished).into(),
+    ]
 }

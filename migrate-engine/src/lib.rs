@@ -26,7 +26,7 @@ use migrate_core::Migration;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::apply::{Set, Target, migrate, with_busy_timeout};
-pub use crate::error::{Error, LeftAt, Violation};
+pub use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
 use crate::history::History;
 pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};
@@ -115,6 +115,12 @@ pub fn force(
             dirty: false,
         };
         version_table.write(&tx, state)?;
+        // A no-transaction migration that never finished is settled by the operator now: a
+        // later dirty state is not its doing.
+        let history = History::of(version_table.name());
+        if history.exists(&tx)? {
+            history.settle_unfinished(&tx)?;
+        }
         tx.commit()
             .map_err(Error::sqlite("committing the forced version"))
     })
@@ -133,9 +139,10 @@ pub fn status<'a>(
     let state = version(options, conn)?;
     let current = state.version.unwrap_or(0);
     let history = History::of(&options.table_name);
-    let (recorded, skipped) = if history.exists(conn)? {
+    let (recorded, downs, skipped) = if history.exists(conn)? {
         (
             history.applied_checksums(conn)?,
+            history.recorded_downs(conn)?,
             apply::skipped(Set(table), &history, conn, state.version)?,
         )
     } else {
@@ -150,7 +157,11 @@ pub fn status<'a>(
                 // A migration merged late below the version never ran (`up` refuses it).
                 let applied = migration.version() <= current
                     && !skipped.iter().any(|(v, _)| *v == migration.version());
+                let down_changed = downs
+                    .get(&migration.version())
+                    .is_some_and(|sum| *sum != migration.down().checksum());
                 let drift = match recorded.get(&migration.version()) {
+                    Some(_) if applied && down_changed => Drift::Changed,
                     Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
                     Some(_) if applied => Drift::Changed,
                     _ => Drift::Unknown,

@@ -1,11 +1,15 @@
 //! How a run behaves: the version table's name, the busy timeout, the baseline rule for legacy
-//! databases, and how often to commit.
+//! databases, how often to commit, and whether the service enforces foreign keys.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use migrate_core::ForeignKeys;
+use rusqlite::hooks::{AuthContext, Authorization};
+
+use crate::apply::ForeignKeyGraph;
 use crate::report::Step;
 
 /// Options for applying migrations. The defaults suit most services; see
@@ -29,6 +33,12 @@ pub struct Options {
     pub(crate) commit_each: bool,
     pub(crate) allow_changed: bool,
     pub(crate) on_step: Option<OnStep>,
+    pub(crate) foreign_keys: ForeignKeys,
+    /// An authorizer that the run keeps in force beside its own (the compile-time verifier's
+    /// sandbox), and leaves installed afterwards.
+    pub(crate) observer: Option<Observer>,
+    /// The foreign-key graph kept from one run to the next on the same connection.
+    pub(crate) foreign_key_graph: Option<SharedGraph>,
 }
 
 /// The callback given to [`Options::on_step`]. Two options are equal only if they hold the same
@@ -50,6 +60,42 @@ impl PartialEq for OnStep {
 
 impl Eq for OnStep {}
 
+/// A foreign-key graph shared by the runs of one caller on one connection.
+#[derive(Clone, Default)]
+pub(crate) struct SharedGraph(pub(crate) Arc<Mutex<ForeignKeyGraph>>);
+
+impl fmt::Debug for SharedGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedGraph")
+    }
+}
+
+impl PartialEq for SharedGraph {
+    fn eq(&self, other: &SharedGraph) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedGraph {}
+
+/// An authorizer callback shared between a caller inside this crate and the run.
+#[derive(Clone)]
+pub(crate) struct Observer(pub(crate) Arc<dyn Fn(&AuthContext<'_>) -> Authorization + Send + Sync>);
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+impl PartialEq for Observer {
+    fn eq(&self, other: &Observer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Observer {}
+
 /// The baseline rule for a database that predates migrations: when there is no version table
 /// yet but `table` exists, the database is recorded at `version` without running anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,13 +116,16 @@ impl Default for Options {
             commit_each: false,
             allow_changed: false,
             on_step: None,
+            foreign_keys: ForeignKeys::Enforced,
+            observer: None,
+            foreign_key_graph: None,
         }
     }
 }
 
 impl Options {
     /// The defaults: table `schema_migrations` (golang-migrate's), a 60-second busy timeout, no
-    /// baseline, one transaction for all pending migrations.
+    /// baseline, one transaction for all pending migrations, foreign keys enforced.
     pub fn new() -> Options {
         Options::default()
     }
@@ -113,6 +162,39 @@ impl Options {
     /// endings and a byte-order mark never count as a change.
     pub fn allow_changed_migrations(mut self, yes: bool) -> Options {
         self.allow_changed = yes;
+        self
+    }
+
+    /// How the service treats foreign keys (default [`ForeignKeys::Enforced`]).
+    ///
+    /// Either way a run turns the connection's enforcement off before its transaction and
+    /// restores it afterwards, so no migration can delete or change rows through a foreign-key
+    /// action (`ON DELETE CASCADE`, `SET NULL`, …), whatever it writes. With `Enforced`, and a
+    /// connection that enforces foreign keys, each migration is followed inside the transaction
+    /// by `PRAGMA foreign_key_check` on the tables it touched and the children of those, so a
+    /// migration that leaves a reference dangling fails, naming itself and the rows. With
+    /// `Unenforced` (a service that runs without enforcement on purpose, as go-sqlite3 does by
+    /// default) nothing is checked.
+    pub fn foreign_keys(mut self, policy: ForeignKeys) -> Options {
+        self.foreign_keys = policy;
+        self
+    }
+
+    /// Keeps `observer` in force as the connection's authorizer during and after a run (a
+    /// run installs its own authorizer, which calls this one).
+    pub(crate) fn observer(
+        mut self,
+        observer: impl Fn(&AuthContext<'_>) -> Authorization + Send + Sync + 'static,
+    ) -> Options {
+        self.observer = Some(Observer(Arc::new(observer)));
+        self
+    }
+
+    /// Keeps what the foreign-key check learns about the schema from one run to the next, for
+    /// a caller that runs many times on one connection (the verifier): each run checks that
+    /// the schema is the one the graph describes before using it.
+    pub(crate) fn keep_foreign_key_graph(mut self) -> Options {
+        self.foreign_key_graph = Some(SharedGraph::default());
         self
     }
 

@@ -205,13 +205,19 @@ impl Verifier {
         }
         let watch = Arc::new(Mutex::new(Watch::default()));
         let seen = Arc::clone(&watch);
-        let options = Options::default();
+        let options = Options::default().foreign_keys(declaration.foreign_keys);
         // The engine's own writes to its version and history tables are not the migration's.
         let version_table = options.table_name.to_ascii_lowercase();
         let engine_tables = [format!("{version_table}_history"), version_table];
-        conn.authorizer(Some(move |context: AuthContext<'_>| {
-            authorize(&seen, &engine_tables, &context)
-        }))?;
+        // The engine installs its own authorizer for a run; given as the options' observer,
+        // this one stays in force during every run and after it.
+        let observer =
+            Arc::new(move |context: &AuthContext<'_>| authorize(&seen, &engine_tables, context));
+        let installed = Arc::clone(&observer);
+        conn.authorizer(Some(move |context: AuthContext<'_>| installed(&context)))?;
+        let options = options
+            .observer(move |context: &AuthContext<'_>| observer(context))
+            .keep_foreign_key_graph();
         Ok(Verifier {
             conn,
             watch,

@@ -106,21 +106,22 @@ impl<'a> VersionTable<'a> {
         Ok(state)
     }
 
-    /// The start-up read: the state and, in the same statement, the lineage recorded in the
-    /// history table when the current version was applied (`None`: not recorded). Fails when
-    /// either table is missing or holds anything unexpected; the caller then takes the full
-    /// path, which reports it.
+    /// The start-up read: the state and, in the same statement, the newest up recorded in
+    /// the history table at or below the current version with its lineage (`None`: not
+    /// recorded). Fails when either table is missing or holds anything unexpected; the caller
+    /// then takes another path, which reports it.
     pub(crate) fn read_with_lineage(
         &self,
         conn: &Connection,
         history: &str,
-    ) -> Result<(SchemaVersion, Option<Checksum>), Error> {
+    ) -> Result<(SchemaVersion, Option<(u64, Checksum)>), Error> {
         let doing = "reading the version";
         let mut statement = conn
             .prepare(&format!(
-                "SELECT v.version, v.dirty, (SELECT h.lineage FROM \"{history}\" h \
-                 WHERE h.version = v.version AND h.direction = 'up' ORDER BY h.id DESC LIMIT 1) \
-                 FROM \"{}\" v",
+                "SELECT v.version, v.dirty, h.version, h.lineage FROM \"{}\" v \
+                 LEFT JOIN \"{history}\" h ON h.id = (SELECT id FROM \"{history}\" \
+                 WHERE version <= v.version AND direction = 'up' \
+                 ORDER BY version DESC, id DESC LIMIT 1)",
                 self.name
             ))
             .map_err(Error::sqlite(doing))?;
@@ -132,24 +133,75 @@ impl<'a> VersionTable<'a> {
             row.get_ref(0).map_err(Error::sqlite(doing))?,
             row.get_ref(1).map_err(Error::sqlite(doing))?,
         )?;
-        let lineage = match row.get_ref(2).map_err(Error::sqlite(doing))? {
+        let version = match row.get_ref(2).map_err(Error::sqlite(doing))? {
+            ValueRef::Integer(v) => u64::try_from(v).ok(),
+            _ => None,
+        };
+        let lineage = match row.get_ref(3).map_err(Error::sqlite(doing))? {
             ValueRef::Text(hex) => std::str::from_utf8(hex).ok().and_then(Checksum::from_hex),
             _ => None,
         };
         if rows.next().map_err(Error::sqlite(doing))?.is_some() {
             return Err(self.corrupt("holds more than one row".to_owned()));
         }
-        Ok((state, lineage))
+        Ok((state, version.zip(lineage)))
+    }
+
+    /// Refuses, before anything is written, a version table whose columns would not keep what
+    /// this runtime writes as golang-migrate's layout has it (`version uint64, dirty bool`):
+    /// a missing column, or one declared so that SQLite converts integers to text or to
+    /// floating point.
+    pub(crate) fn check_layout(&self, conn: &Connection) -> Result<(), Error> {
+        let doing = "reading the version table's columns";
+        let mut statement = conn
+            .prepare("SELECT lower(name), type FROM pragma_table_info(?1)")
+            .map_err(Error::sqlite(doing))?;
+        let columns: Vec<(String, String)> = statement
+            .query_map([self.name], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(Error::sqlite(doing))?
+            .collect::<Result<_, _>>()
+            .map_err(Error::sqlite(doing))?;
+        let mut problems = Vec::new();
+        for wanted in ["version", "dirty"] {
+            match columns.iter().find(|(name, _)| name == wanted) {
+                None => problems.push(format!("has no column `{wanted}`")),
+                Some((_, declared)) => {
+                    if let Some(affinity) = converting_affinity(declared) {
+                        problems.push(format!(
+                            "declares column `{wanted}` as `{declared}`, so SQLite would store \
+                             the integers this tool and golang-migrate write there as {affinity}"
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::CorruptVersionTable {
+                table: self.name.to_owned(),
+                problem: format!(
+                    "{} (golang-migrate creates it as `version uint64, dirty bool`)",
+                    problems.join(" and ")
+                ),
+            })
+        }
     }
 
     fn decode(&self, version: ValueRef<'_>, dirty: ValueRef<'_>) -> Result<SchemaVersion, Error> {
         let dirty = match dirty {
             ValueRef::Integer(0) => false,
             ValueRef::Integer(1) => true,
+            ValueRef::Integer(other) => {
+                return Err(
+                    self.corrupt(format!("holds dirty = {other}, which is neither 0 nor 1"))
+                );
+            }
             other => {
                 return Err(self.corrupt(format!(
-                    "holds dirty = {}, which is neither 0 nor 1",
-                    describe(other)
+                    "holds dirty = {}, stored as {}, where golang-migrate stores the integer 0 or 1",
+                    describe(other),
+                    storage_class(other)
                 )));
             }
         };
@@ -160,6 +212,19 @@ impl<'a> VersionTable<'a> {
             ValueRef::Integer(v) if v > 0 => Some(v.unsigned_abs()),
             ValueRef::Integer(v) => {
                 return Err(self.corrupt(format!("holds the negative version {v}")));
+            }
+            ValueRef::Real(r) => {
+                return Err(self.corrupt(format!(
+                    "holds version {}, stored as a floating-point number (REAL), where \
+                     golang-migrate stores an integer",
+                    describe(ValueRef::Real(r))
+                )));
+            }
+            ValueRef::Text(t) => {
+                return Err(self.corrupt(format!(
+                    "holds version {}, stored as text, where golang-migrate stores an integer",
+                    describe(ValueRef::Text(t))
+                )));
             }
             other => {
                 return Err(self.corrupt(format!(
@@ -214,11 +279,42 @@ pub(crate) fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bo
     )
 }
 
+/// The affinity (SQLite's type-name rules) of a declared column type, when it converts the
+/// integers the version table holds into something else.
+fn converting_affinity(declared: &str) -> Option<&'static str> {
+    let upper = declared.to_ascii_uppercase();
+    if upper.contains("INT") {
+        None
+    } else if ["CHAR", "CLOB", "TEXT"].iter().any(|t| upper.contains(t)) {
+        Some("text")
+    } else if upper.contains("BLOB") || upper.trim().is_empty() {
+        None
+    } else if ["REAL", "FLOA", "DOUB"].iter().any(|t| upper.contains(t)) {
+        Some("floating-point numbers")
+    } else {
+        None
+    }
+}
+
+fn storage_class(value: ValueRef<'_>) -> &'static str {
+    match value {
+        ValueRef::Null => "NULL",
+        ValueRef::Integer(_) => "an integer",
+        ValueRef::Real(_) => "a floating-point number (REAL)",
+        ValueRef::Text(_) => "text",
+        ValueRef::Blob(_) => "a blob",
+    }
+}
+
 fn describe(value: ValueRef<'_>) -> String {
     match value {
         ValueRef::Null => "NULL".to_owned(),
         ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(r) => r.to_string(),
+        ValueRef::Real(r) if r.is_finite() && r.fract() == 0.0 && r.abs() < 1e16 => {
+            format!("{r:.1}")
+        }
+        ValueRef::Real(r) if r.abs() < 1e16 => r.to_string(),
+        ValueRef::Real(r) => format!("{r:e}"),
         ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
     }

@@ -246,14 +246,11 @@ fn a_lossy_down_skips_rows_but_not_schema() {
 }
 
 #[test]
-fn a_cascade_that_deletes_child_rows_is_caught() {
-    // Recreating the parent without `PRAGMA foreign_keys = OFF`: DROP TABLE cascades.
-    let base = (
-        "000001_base.up.sql",
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);\nINSERT INTO parent VALUES (1, 'a');\nINSERT INTO child VALUES (10, 1), (11, 1);",
-    );
-    let message = finding(&[
-        base,
+fn a_parent_recreated_without_the_pragma_keeps_its_children() {
+    // Recreating the parent without `PRAGMA foreign_keys = OFF`: the engine runs every
+    // migration with enforcement off, so DROP TABLE no longer cascades and nothing is lost.
+    verify_files(&[
+        PARENT_WITH_CASCADE,
         (
             "000001_base.down.sql",
             "DROP TABLE child;\nDROP TABLE parent;",
@@ -266,13 +263,37 @@ fn a_cascade_that_deletes_child_rows_is_caught() {
             "000002_rebuild.down.sql",
             "CREATE TABLE parent_old (id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO parent_old SELECT * FROM parent;\nDROP TABLE parent;\nALTER TABLE parent_old RENAME TO parent;",
         ),
+    ])
+    .unwrap_or_else(|f| panic!("{f:?}"));
+}
+
+#[test]
+fn a_delete_that_expects_a_cascade_is_caught() {
+    let message = finding(&[
+        PARENT_WITH_CASCADE,
+        (
+            "000001_base.down.sql",
+            "DROP TABLE child;\nDROP TABLE parent;",
+        ),
+        ("000002_purge.up.sql", "DELETE FROM parent WHERE id = 1;"),
+        (
+            "000002_purge.down.sql",
+            "-- migrate:irreversible the rows are gone",
+        ),
     ]);
     assert!(
-        message.contains("changes the rows of `child`")
-            && message.contains("row (id = 10) is missing"),
+        message.starts_with(
+            "`000002_purge.up.sql` leaves 2 row(s) pointing at missing parents (`child` row 10 → \
+             `parent`, `child` row 11 → `parent`)"
+        ),
         "{message}"
     );
 }
+
+const PARENT_WITH_CASCADE: (&str, &str) = (
+    "000001_base.up.sql",
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);\nINSERT INTO parent VALUES (1, 'a');\nINSERT INTO child VALUES (10, 1), (11, 1);",
+);
 
 #[test]
 fn a_foreign_key_violation_is_caught() {

@@ -40,12 +40,14 @@
 //!
 //! - **Atomic**: all pending migrations run in one `BEGIN IMMEDIATE` transaction together
 //!   with the version update. A failure rolls everything back and names the file, the line
-//!   and SQLite's message ([`Error::Migration`]).
-//! - **Foreign keys done right**: a migration containing `PRAGMA foreign_keys = OFF` (the
-//!   table-recreation pattern) runs in a transaction of its own with enforcement turned off
-//!   before `BEGIN` (inside a transaction the pragma does nothing, and dropping a parent table
-//!   would cascade-delete its children), is checked with `PRAGMA foreign_key_check` before it
-//!   commits, and the connection's setting is restored afterwards.
+//!   and SQLite's message ([`Error::Migration`]). Only a `-- migrate:no-transaction`
+//!   migration splits a run, and an error after such a split lists what was committed.
+//! - **Foreign keys done right**: every run turns enforcement off before `BEGIN` and
+//!   restores the connection's setting afterwards, and every `PRAGMA foreign_keys` in a
+//!   migration is a no-op, so no migration deletes rows through `ON DELETE CASCADE` (the
+//!   table-recreation pattern is safe with or without the pragma). After each migration,
+//!   `PRAGMA foreign_key_check` on the tables it touched fails it if it left a dangling
+//!   reference ([`Error::ForeignKeyViolation`]); see [`Options::foreign_keys`].
 //! - **Concurrent starters**: the version is read inside the write transaction, and a busy
 //!   timeout makes other processes wait, so each migration runs exactly once.
 //! - **`-- migrate:no-transaction`** migrations (`VACUUM`) run outside a transaction; the
@@ -53,7 +55,8 @@
 //! - **Cheap when idle**: with nothing pending, `up` is one read of the version table.
 //! - **Logged**: one `log` record per migration (target `migrate`).
 //!
-//! Custom version table, busy timeout, legacy-database baseline and commit policy:
+//! Custom version table, busy timeout, legacy-database baseline, commit policy and
+//! foreign-key policy:
 //! [`Options`] through [`Migrations::with_options`].
 //!
 //! # Installing
@@ -98,8 +101,8 @@ pub use migrate_core::{
 };
 pub use migrate_engine::testing;
 pub use migrate_engine::{
-    Baseline, Changed, Declaration, Drift, Error, Finding, LeftAt, MigrationStatus, Options,
-    Report, SchemaVersion, Status, Step, Violation, verify, verify_declared,
+    Baseline, Changed, Declaration, DirtyOrigin, Drift, Error, Finding, LeftAt, MigrationStatus,
+    Options, Report, SchemaVersion, Status, Step, Violation, verify, verify_declared,
 };
 pub use migrate_macros::{embed_migrations, migration_tests};
 pub use migrations::{Iter, Migrations};

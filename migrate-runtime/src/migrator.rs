@@ -1,5 +1,6 @@
 //! The public operations: golang-migrate's Up, Migrate, Steps, Version and Force, plus status.
 
+use migrate_core::ForeignKeys;
 use migrate_engine::{Error, Options, Report, SchemaVersion, Status};
 use rusqlite::Connection;
 
@@ -26,26 +27,35 @@ pub struct Migrator<'a> {
 }
 
 impl Migrations {
-    /// These migrations with custom [`Options`].
+    /// These migrations with custom [`Options`]. A set declared
+    /// `foreign_keys = "unenforced"` keeps that policy whatever `options` say.
     pub fn with_options(&self, options: Options) -> Migrator<'_> {
         Migrator {
             migrations: self,
-            options,
+            options: self.declared(options),
+        }
+    }
+
+    /// `options` with what the set declares (`embed_migrations!("…", foreign_keys = …)`).
+    fn declared(&self, options: Options) -> Options {
+        match self.foreign_keys() {
+            ForeignKeys::Unenforced => options.foreign_keys(ForeignKeys::Unenforced),
+            ForeignKeys::Enforced => options,
         }
     }
 
     /// Applies every pending migration, in order (golang-migrate's `Up`).
     ///
     /// All pending migrations run in one `BEGIN IMMEDIATE` transaction together with the
-    /// version update, so a failure leaves the database exactly as it was. Migrations that
-    /// turn foreign keys off, or run outside a transaction, split the run (see the crate
-    /// docs). When nothing is pending, this is one read of the version table.
+    /// version update, so a failure leaves the database exactly as it was. Only migrations
+    /// that run outside a transaction (`-- migrate:no-transaction`) split the run (see the
+    /// crate docs). When nothing is pending, this is one read and writes nothing.
     ///
     /// # Errors
     /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
     /// a database newer than this binary, or a SQLite failure. See [`Error`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
-        migrate_engine::up(self.as_slice(), &Options::default(), conn)
+        migrate_engine::up(self.as_slice(), &self.declared(Options::default()), conn)
     }
 
     /// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's
@@ -56,7 +66,12 @@ impl Migrations {
     /// [`Error::Irreversible`] when the way down passes an irreversible migration (refused
     /// before anything runs).
     pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
-        migrate_engine::to(self.as_slice(), &Options::default(), conn, version)
+        migrate_engine::to(
+            self.as_slice(),
+            &self.declared(Options::default()),
+            conn,
+            version,
+        )
     }
 
     /// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
@@ -64,7 +79,12 @@ impl Migrations {
     /// # Errors
     /// As [`Migrations::to`], plus [`Error::TooManySteps`] when fewer migrations are applied.
     pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
-        migrate_engine::down(self.as_slice(), &Options::default(), conn, steps)
+        migrate_engine::down(
+            self.as_slice(),
+            &self.declared(Options::default()),
+            conn,
+            steps,
+        )
     }
 
     /// The database's version and dirty flag. Read-only: a database without a version table
