@@ -11,8 +11,8 @@
 //!
 //! # The interleaving is forced, not left to luck
 //!
-//! Each trial starts 8 workers on a fresh database file. Every worker's connection carries an
-//! authorizer (SQLite calls it when a statement is prepared) that reports two moments to the
+//! Each trial starts 8 workers on a fresh database file. Every worker's run carries an
+//! authorizer (`Options::authorizer`; SQLite calls it when a statement is prepared) that reports two moments to the
 //! test and waits for its go-ahead: the runtime preparing `BEGIN` (the worker holds no lock
 //! yet), and a migration preparing its `INSERT INTO runs` (the worker holds the write lock,
 //! inside a migration transaction). With these the test conducts every trial the same way:
@@ -198,9 +198,9 @@ fn worker_process() {
         .unwrap_or_else(|| panic!("{WORKER_ID_VAR} must be a number, not {id:?}"));
     let commit_each = std::env::var_os(COMMIT_EACH_VAR).is_some();
     let migrations = support::load_migration_set(Path::new(&dir));
-    let mut conn = open_as_worker(Path::new(&database), id, Gate::Process);
+    let (mut conn, options) = open_as_worker(Path::new(&database), id, Gate::Process);
     Gate::Process.pass(READY);
-    match migrate_up(&migrations, &mut conn, commit_each) {
+    match migrate_up(&migrations, &mut conn, options, commit_each) {
         Ok(versions) => support::report(&format!("{APPLIED}{}", format_versions(&versions))),
         Err(error) => panic!("worker {id}: up failed: {error}\n{error:?}"),
     }
@@ -256,20 +256,17 @@ fn race_in_trials(setup: Setup) {
     );
 }
 
-/// `up` as a service calls it: [`Migrations::up`], or with
+/// `up` as a service calls it, with the defaults but for the worker's authorizer, or with
 /// [`Options::commit_each_migration`]. Returns the versions applied.
 fn migrate_up(
     migrations: &Migrations,
     conn: &mut Connection,
+    options: Options,
     commit_each: bool,
 ) -> Result<Vec<u64>, Error> {
-    let report = if commit_each {
-        migrations
-            .with_options(Options::new().commit_each_migration(true))
-            .up(conn)?
-    } else {
-        migrations.up(conn)?
-    };
+    let report = migrations
+        .with_options(options.commit_each_migration(commit_each))
+        .up(conn)?;
     Ok(report.steps.iter().map(|step| step.version).collect())
 }
 
@@ -307,13 +304,14 @@ impl Gate {
     }
 }
 
-/// Opens a connection as a service does (foreign keys enforced), records the worker's id in a
-/// temporary table for [`record_run`] (temporary tables live in the connection's own `temp`
-/// database and take no lock on the file), and installs the authorizer that passes the
-/// [`BEGIN`] and [`HOLDING`] moments through `gate`.
-fn open_as_worker(database: &Path, id: u32, gate: Gate) -> Connection {
-    let mut conn = open_recording_as(database, id);
-    conn.authorizer(Some(move |context: AuthContext<'_>| {
+/// Opens a connection as a service does (foreign keys enforced) and records the worker's id in
+/// a temporary table for [`record_run`] (temporary tables live in the connection's own `temp`
+/// database and take no lock on the file). Returns it with the options that install the
+/// authorizer passing the [`BEGIN`] and [`HOLDING`] moments through `gate` (a run replaces the
+/// connection's authorizer with its own, which calls the one given in the options).
+fn open_as_worker(database: &Path, id: u32, gate: Gate) -> (Connection, Options) {
+    let conn = open_recording_as(database, id);
+    let options = Options::new().authorizer(move |context: &AuthContext<'_>| {
         match context.action {
             AuthAction::Transaction {
                 operation: TransactionOperation::Begin,
@@ -322,9 +320,8 @@ fn open_as_worker(database: &Path, id: u32, gate: Gate) -> Connection {
             _ => {}
         }
         Authorization::Allow
-    }))
-    .expect("installing the authorizer");
-    conn
+    });
+    (conn, options)
 }
 
 /// Opens a connection as a service does (foreign keys enforced) whose migrations record `id`
@@ -625,9 +622,10 @@ fn race_threads(trial: &Trial<'_>) -> (Vec<Outcome>, Vec<u32>) {
             };
             let sender = sender.clone();
             scope.spawn(move || {
-                let mut conn = open_as_worker(trial.database, id, gate.clone());
+                let (mut conn, options) = open_as_worker(trial.database, id, gate.clone());
                 gate.pass(READY);
-                let line = match migrate_up(trial.migrations, &mut conn, trial.commit_each) {
+                let line = match migrate_up(trial.migrations, &mut conn, options, trial.commit_each)
+                {
                     Ok(versions) => format!("{APPLIED}{}", format_versions(&versions)),
                     Err(error) => format!("{FAILED} {error}\n{error:?}"),
                 };

@@ -1428,23 +1428,23 @@ fn up_against_a_held_lock(
     let mut conn = fx.open();
     conn.busy_timeout(own).unwrap();
     let (began_tx, began) = mpsc::channel();
-    conn.authorizer(Some(move |context: AuthContext<'_>| {
+    // A run installs its own authorizer, which calls the one its options carry.
+    let began_tx = std::sync::Mutex::new(began_tx);
+    let watch = move |context: &AuthContext<'_>| {
         if let AuthAction::Transaction {
             operation: TransactionOperation::Begin,
         } = context.action
         {
-            let _ = began_tx.send(());
+            let _ = began_tx.lock().unwrap().send(());
         }
         Authorization::Allow
-    }))
-    .unwrap();
+    };
+    // Without options: the defaults, as plain `up` has them, plus the authorizer.
+    let options = options.unwrap_or_default().authorizer(watch);
     let (done_tx, done) = mpsc::channel();
     let (returned_while_locked, (result, mut conn)) = std::thread::scope(|scope| {
         let migrating = scope.spawn(move || {
-            let result = match options {
-                Some(options) => fx.migrations.with_options(options).up(&mut conn),
-                None => fx.migrations.up(&mut conn),
-            };
+            let result = fx.migrations.with_options(options).up(&mut conn);
             done_tx.send(()).unwrap();
             (result.map(|_| ()).map_err(|e| e.to_string()), conn)
         });

@@ -180,13 +180,30 @@ impl Options {
         self
     }
 
-    /// Keeps `observer` in force as the connection's authorizer during and after a run (a
-    /// run installs its own authorizer, which calls this one).
-    pub(crate) fn observer(
+    /// An SQLite authorizer of the caller's to keep in force during and after a run.
+    ///
+    /// A run installs an authorizer of its own on the connection (to see which tables each
+    /// migration touches, and to make `PRAGMA foreign_keys` a no-op inside migrations), and
+    /// rusqlite cannot read back one that was installed before: an authorizer given here is
+    /// called by the run's for every statement (its `Deny` refuses the statement; the run
+    /// still skips every `PRAGMA foreign_keys` in a migration), and is the connection's
+    /// authorizer again when the run ends.
+    ///
+    /// # Example
+    /// ```
+    /// use migrate_engine::Options;
+    /// use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+    /// let options = Options::new().authorizer(|context: &AuthContext<'_>| match context.action {
+    ///     AuthAction::Delete { table_name: "audit_log" } => Authorization::Deny,
+    ///     _ => Authorization::Allow,
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn authorizer(
         mut self,
-        observer: impl Fn(&AuthContext<'_>) -> Authorization + Send + Sync + 'static,
+        authorizer: impl Fn(&AuthContext<'_>) -> Authorization + Send + Sync + 'static,
     ) -> Options {
-        self.observer = Some(Observer(Arc::new(observer)));
+        self.observer = Some(Observer(Arc::new(authorizer)));
         self
     }
 

@@ -216,7 +216,7 @@ impl Verifier {
         let installed = Arc::clone(&observer);
         conn.authorizer(Some(move |context: AuthContext<'_>| installed(&context)))?;
         let options = options
-            .observer(move |context: &AuthContext<'_>| observer(context))
+            .authorizer(move |context: &AuthContext<'_>| observer(context))
             .keep_foreign_key_graph();
         Ok(Verifier {
             conn,
