@@ -432,15 +432,16 @@ fn idle(
     let known = state.version <= migrations.latest();
     let unchanged = match lineage {
         Some((version, recorded)) => {
-            options.allow_changed
-                || migrations.get(version).map(Migration::lineage) == Some(recorded)
-                // Lineages also differ when only migrations applied before history was
-                // recorded changed, which is adopted: compare file by file, still reading only.
-                || history
-                    .applied_checksums(conn)
-                    .is_ok_and(|recorded| {
+            migrations.get(version).map(Migration::lineage) == Some(recorded)
+                // Lineages also differ when a migration was merged late below the version, or
+                // when migrations applied before history was recorded changed (adopted) or
+                // were accepted as changed: compare file by file, still reading only.
+                || ((options.allow_changed
+                    || history.applied_checksums(conn).is_ok_and(|recorded| {
                         history::changed(migrations.0, state.version, &recorded).is_empty()
-                    })
+                    }))
+                    && skipped(migrations, history, conn, state.version)
+                        .is_ok_and(|skipped| skipped.is_empty()))
         }
         // Nothing applied, or applied before history was recorded: nothing to compare.
         None => true,
