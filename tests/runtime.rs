@@ -866,14 +866,15 @@ fn a_malformed_foreign_key_names_the_migration_and_where_the_database_was_left()
     );
     assert_eq!(
         error.to_string(),
-        "after migration `000002_child.up.sql`, SQLite cannot check the foreign keys of `child`: \
-         foreign key mismatch - \"child\" referencing \"parent\"; it was rolled back and the \
-         database is at nothing applied, not dirty. A foreign key must reference its parent's \
-         PRIMARY KEY or columns with a UNIQUE constraint (never `rowid`), with as many columns as \
-         it has: fix the REFERENCES clause of `child` or make the referenced columns unique (if an \
-         earlier migration created it, in this migration or a new one before it), or, if the \
-         service runs without foreign-key enforcement on purpose, declare \
-         `ForeignKeys::Unenforced`"
+        "after migration `000002_child.up.sql`, a foreign key cannot work: \
+         `child(parent_name) REFERENCES parent(name)`, because `parent(name)` is neither the \
+         PRIMARY KEY of `parent` nor covered by a UNIQUE constraint or unique index; SQLite \
+         accepts it, then fails every write to `child` while foreign keys are enforced: \
+         reference the primary key `parent(id)`, or add `CREATE UNIQUE INDEX … ON parent (name)` \
+         if those values are unique (or, if the service runs without foreign-key enforcement on \
+         purpose, declare `foreign_keys = \"unenforced\"` in `embed_migrations!`, \
+         `ForeignKeys::Unenforced`); it was rolled back and the database is at nothing applied, \
+         not dirty"
     );
     assert_eq!(dump(&conn), "");
     // A service that runs without enforcement on purpose declares it, and the set applies.

@@ -720,6 +720,10 @@ impl Run<'_> {
                 version: migration.version(),
                 file: file(),
                 direction,
+                // Still inside the migration's transaction: say which foreign key and why.
+                malformed: crate::foreign_keys::explain_mismatch(conn, &table, &message)
+                    .map(|list| list.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
                 table,
                 message,
                 left_at,

@@ -74,6 +74,9 @@ pub enum Error {
         table: String,
         /// SQLite's message.
         message: String,
+        /// Each foreign key that cannot work, with why and what to do, as the compile-time
+        /// verification words it (empty where the cause is not one it knows).
+        malformed: Vec<String>,
         /// The state the database was left in.
         left_at: LeftAt,
         /// The files this run committed before the failure, in order.
@@ -298,24 +301,33 @@ impl fmt::Display for Error {
                 direction,
                 table,
                 message,
+                malformed,
                 left_at,
                 committed,
             } => {
-                write!(
-                    f,
-                    "after migration `{file}`, SQLite cannot check the foreign keys of `{table}`: \
-                     {message}; "
+                if malformed.is_empty() {
+                    write!(
+                        f,
+                        "after migration `{file}`, SQLite cannot check the foreign keys of \
+                         `{table}`: {message}. A foreign key must reference its parent's PRIMARY \
+                         KEY or columns with a UNIQUE constraint (never `rowid`), with as many \
+                         columns as it has: fix the REFERENCES clause of `{table}` or make the \
+                         referenced columns unique (if an earlier migration created it, in this \
+                         migration or a new one before it)"
+                    )?;
+                } else {
+                    write!(
+                        f,
+                        "after migration `{file}`, a foreign key cannot work: {}",
+                        malformed.join("; and ")
+                    )?;
+                }
+                f.write_str(
+                    " (or, if the service runs without foreign-key enforcement on purpose, declare \
+                     `foreign_keys = \"unenforced\"` in `embed_migrations!`, \
+                     `ForeignKeys::Unenforced`); ",
                 )?;
                 where_left(f, *left_at, committed)?;
-                write!(
-                    f,
-                    ". A foreign key must reference its parent's PRIMARY KEY or columns with a \
-                     UNIQUE constraint (never `rowid`), with as many columns as it has: fix the \
-                     REFERENCES clause of `{table}` or make the referenced columns unique (if an \
-                     earlier migration created it, in this migration or a new one before it), \
-                     or, if the service runs without foreign-key enforcement on purpose, declare \
-                     `ForeignKeys::Unenforced`"
-                )?;
                 if let LeftAt::Dirty(_) = left_at {
                     f.write_str("; then")?;
                     repair_by_hand(f, *version, *direction)?;

@@ -124,22 +124,49 @@ impl Index {
             if out.len() == before {
                 // What the rules above do not cover (collations, for one): SQLite decides.
                 if let Some(message) = mismatch(conn, child)? {
-                    // Which of several foreign keys it is, SQLite does not say.
-                    let first = list.first().filter(|_| list.len() == 1);
-                    out.push(Malformed {
-                        child: child.clone(),
-                        from: first.map(|r| r.from.clone()).unwrap_or_default(),
-                        parent: first.map(|r| r.parent.clone()).unwrap_or_default(),
-                        to: first.and_then(|r| r.to.clone()),
-                        reason: format!("SQLite reports \"{message}\""),
-                        fix: "make the referenced columns, with their collations, exactly the \
-                              PRIMARY KEY or a UNIQUE index of the parent"
-                            .to_owned(),
-                    });
+                    out.push(reported(child, list, &message));
                 }
             }
         }
         Ok(out)
+    }
+}
+
+/// What `child`'s foreign keys that cannot work are, once SQLite has reported `message`
+/// ("foreign key mismatch …") for it: the rules of [`Index::check`], or else SQLite's own words.
+/// For the runtime, which meets the mismatch with enforcement off (where [`mismatch`] cannot
+/// reproduce it).
+pub(crate) fn explain_mismatch(
+    conn: &Connection,
+    child: &str,
+    message: &str,
+) -> rusqlite::Result<Vec<Malformed>> {
+    let child = child.to_ascii_lowercase();
+    let found = Index::default().check(conn, &BTreeSet::from([child.clone()]))?;
+    if !found.is_empty() {
+        return Ok(found);
+    }
+    Ok(vec![reported(
+        &child,
+        &foreign_keys(conn, &child)?,
+        message,
+    )])
+}
+
+/// A foreign key of `child` that SQLite reports as `message`, when the rules do not say which:
+/// the only one `child` has, or "one of" them.
+fn reported(child: &str, list: &[Reference], message: &str) -> Malformed {
+    // Which of several foreign keys it is, SQLite does not say.
+    let first = list.first().filter(|_| list.len() == 1);
+    Malformed {
+        child: child.to_owned(),
+        from: first.map(|r| r.from.clone()).unwrap_or_default(),
+        parent: first.map(|r| r.parent.clone()).unwrap_or_default(),
+        to: first.and_then(|r| r.to.clone()),
+        reason: format!("SQLite reports \"{message}\""),
+        fix: "make the referenced columns, with their collations, exactly the PRIMARY KEY or a \
+              UNIQUE index of the parent"
+            .to_owned(),
     }
 }
 

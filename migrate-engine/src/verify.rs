@@ -157,6 +157,22 @@ pub fn verify_declared(table: &[Migration], declaration: &Declaration) -> Result
     }
 }
 
+/// The finding for foreign keys that cannot work, each described by
+/// [`foreign_keys::Malformed`]'s text; the runtime's [`Error::ForeignKeyMismatch`] carries the
+/// same descriptions.
+fn malformed_finding(file: &str, malformed: &[String]) -> Finding {
+    Finding {
+        file: file.to_owned(),
+        line: None,
+        message: format!(
+            "`{file}` leaves a foreign key that cannot work: {}; or, if the service runs with \
+             foreign keys off on purpose, declare it: \
+             `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
+            malformed.join("; and ")
+        ),
+    }
+}
+
 fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
     Finding {
         file: file.to_owned(),
@@ -354,15 +370,7 @@ impl Verifier {
             return Ok(());
         }
         let list: Vec<String> = malformed.iter().map(ToString::to_string).collect();
-        Err(Finding {
-            file: file.to_owned(),
-            line: None,
-            message: format!(
-                "`{file}` leaves a foreign key that cannot work: {}; or, if the service runs with foreign keys off on purpose, \
-                 declare it: `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
-                list.join("; and ")
-            ),
-        })
+        Err(malformed_finding(file, &list))
     }
 
     fn explain(&self, migration: &Migration, phase: Phase, error: Error) -> Finding {
@@ -428,6 +436,9 @@ impl Verifier {
                     ),
                 }
             }
+            Error::ForeignKeyMismatch {
+                file, malformed, ..
+            } if !malformed.is_empty() => malformed_finding(&file, &malformed),
             other => {
                 let file = match phase {
                     Phase::Down | Phase::AllDowns => migration.down().file_name(),

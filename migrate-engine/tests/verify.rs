@@ -841,11 +841,12 @@ fn a_set_declared_unenforced_verifies_with_enforcement_off() {
     assert_eq!(
         message,
         format!(
-            "`000001_profiles.up.sql` line 3: foreign key mismatch - \"items\" referencing \"profiles\" \
-         (in `INSERT INTO profiles (name) VALUES ('sd'), ('hd');`); a foreign key (`items` \
-         referencing `profiles`) names parent columns that are neither the parent's PRIMARY KEY \
-         nor UNIQUE, so every write through it fails while foreign keys are enforced: reference \
-         the primary key or a UNIQUE column{UNENFORCED}"
+            "`000001_profiles.up.sql` leaves a foreign key that cannot work: \
+             `items(profile_name) REFERENCES profiles(name)`, because `profiles(name)` is neither \
+             the PRIMARY KEY of `profiles` nor covered by a UNIQUE constraint or unique index; \
+             SQLite accepts it, then fails every write to `items` while foreign keys are \
+             enforced: reference the primary key `profiles(id)`, or add \
+             `CREATE UNIQUE INDEX … ON profiles (name)` if those values are unique{UNENFORCED}"
         )
     );
     let enforced = Declaration::new().with_foreign_keys(ForeignKeys::Enforced);
