@@ -7,12 +7,14 @@
 //! returns it and as `embed_migrations!` embeds it.
 
 mod apply;
+mod compare;
 mod error;
 mod execute;
 mod history;
 mod options;
 mod report;
 mod schema;
+mod shape;
 pub mod testing;
 mod verify;
 mod version_table;

@@ -21,6 +21,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 
+use crate::compare::{Policy, schema_differences};
 use crate::error::Error;
 use crate::options::Options;
 use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
@@ -212,7 +213,12 @@ impl Verifier {
             self.mirror
                 .refresh(&self.conn, &version_table, &BTreeSet::new(), true)
                 .map_err(internal)?;
-            let differences = schema_differences(&SchemaText::new(), &self.mirror.entries, 0);
+            let differences = schema_differences(
+                &SchemaText::new(),
+                &self.mirror.entries,
+                0,
+                Policy::default(),
+            );
             if let Some(first) = differences.first() {
                 return Err(Finding {
                     file: last.down().file_name().to_owned(),
@@ -352,8 +358,19 @@ impl Verifier {
         written
     }
 
+    /// Whether `table` is one of the engine's own (the version and history tables): never
+    /// compared, whatever writes to it (a `VACUUM` rewrites every table).
+    fn is_engine_table(&self, table: &str) -> bool {
+        let version_table = self.options.table_name.to_ascii_lowercase();
+        table == version_table || table == format!("{version_table}_history")
+    }
+
     fn forget(&mut self, written: &BTreeSet<String>) {
-        for table in written {
+        let tables: Vec<&String> = written
+            .iter()
+            .filter(|t| !self.is_engine_table(t))
+            .collect();
+        for table in tables {
             self.rows.remove(table);
             self.stale.insert(table.clone());
         }
@@ -381,7 +398,10 @@ impl Verifier {
                     .map(|entry| (key.clone(), entry.clone()))
             })
             .collect();
-        let mut differences = schema_differences(&before, &after, migration.version());
+        let policy = Policy {
+            lossy: migration.lossy_down().is_some(),
+        };
+        let mut differences = schema_differences(&before, &after, migration.version(), policy);
         let mut rows_differ = false;
         if migration.lossy_down().is_none() {
             for table in self.touched_tables(written) {
@@ -392,10 +412,11 @@ impl Verifier {
                 let Ok(new) = schema::rows(&self.conn, &table) else {
                     continue;
                 };
-                if new.columns != old.columns {
-                    // The schema comparison reports the column difference.
+                // Columns in another order are compared by name; other columns are the
+                // schema comparison's to report.
+                let Some(new) = new.aligned_to(&old.columns) else {
                     continue;
-                }
+                };
                 let (shown, total) = schema::row_differences(&table, old, &new, ROWS_SHOWN);
                 if total > 0 {
                     let more = if total > shown.len() {
@@ -438,7 +459,7 @@ impl Verifier {
     fn touched_tables(&self, written: &BTreeSet<String>) -> BTreeSet<String> {
         let existing: BTreeSet<String> = written
             .iter()
-            .filter(|t| self.rows.contains_key(*t))
+            .filter(|t| self.rows.contains_key(*t) && !self.is_engine_table(t))
             .cloned()
             .collect();
         if existing.is_empty() {
@@ -556,121 +577,4 @@ fn authorize(
             .insert(written);
     }
     Authorization::Allow
-}
-
-/// Plain-words differences between two schemas; `version` names the migration in messages
-/// (0: the empty database).
-pub(crate) fn schema_differences(
-    before: &SchemaText,
-    after: &SchemaText,
-    version: u64,
-) -> Vec<String> {
-    if before == after {
-        return Vec::new();
-    }
-    let since = if version == 0 {
-        "in the empty database".to_owned()
-    } else {
-        format!("before {}", format_version(version))
-    };
-    let mut out = Vec::new();
-    let keys: BTreeSet<&(String, String)> = before.keys().chain(after.keys()).collect();
-    for key in keys {
-        let (kind, _) = key;
-        match (before.get(key), after.get(key)) {
-            (Some(a), Some(b)) if a.sql == b.sql => {}
-            (None, Some(b)) => out.push(format!("leaves {kind} `{}` behind", b.name)),
-            (Some(a), None) => {
-                out.push(format!("drops {kind} `{}`, which existed {since}", a.name))
-            }
-            (Some(a), Some(b)) if kind == "table" => out.extend(table_differences(a, b, &since)),
-            (Some(a), Some(b)) => {
-                let (old, new) = (normalized(a), normalized(b));
-                if old != new {
-                    out.push(format!(
-                        "changes {kind} `{}`: it was `{old}` {since} and is `{new}` after the down",
-                        a.name
-                    ));
-                }
-            }
-            (None, None) => {}
-        }
-    }
-    out
-}
-
-fn normalized(entry: &schema::Entry) -> String {
-    entry
-        .sql
-        .as_deref()
-        .map(schema::normalize)
-        .unwrap_or_default()
-}
-
-fn table_differences(before: &schema::Entry, after: &schema::Entry, since: &str) -> Vec<String> {
-    let shape = |entry: &schema::Entry| entry.sql.as_deref().map(schema::table_shape);
-    let (Some(Ok(old)), Some(Ok(new))) = (shape(before), shape(after)) else {
-        return if normalized(before) == normalized(after) {
-            Vec::new()
-        } else {
-            vec![format!("changes table `{}`", before.name)]
-        };
-    };
-    let table = &before.name;
-    let mut out = Vec::new();
-    let old_columns: BTreeMap<&String, &String> = old.columns.iter().map(|(n, d)| (n, d)).collect();
-    let new_columns: BTreeMap<&String, &String> = new.columns.iter().map(|(n, d)| (n, d)).collect();
-    for (name, description) in &new.columns {
-        match old_columns.get(name) {
-            None => out.push(format!("leaves column `{table}.{name}`, added by the up, behind")),
-            Some(old) if *old != description => out.push(format!(
-                "changes column `{table}.{name}`: it was `{old}` {since} and is `{description}` after the down"
-            )),
-            Some(_) => {}
-        }
-    }
-    for (name, _) in &old.columns {
-        if !new_columns.contains_key(name) {
-            out.push(format!(
-                "drops column `{table}.{name}`, which existed {since}"
-            ));
-        }
-    }
-    if out.is_empty() && old.columns != new.columns {
-        let names = |shape: &schema::TableShape| {
-            shape
-                .columns
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(format!(
-            "reorders the columns of `{table}`: ({}) {since}, ({}) after the down",
-            names(&old),
-            names(&new)
-        ));
-    }
-    for (label, old_set, new_set) in [
-        ("foreign key", &old.foreign_keys, &new.foreign_keys),
-        ("constraint", &old.unique, &new.unique),
-    ] {
-        for gone in old_set.difference(new_set) {
-            out.push(format!(
-                "drops the {label} `{table} {gone}`, which existed {since}"
-            ));
-        }
-        for added in new_set.difference(old_set) {
-            out.push(format!(
-                "leaves the {label} `{table} {added}`, added by the up, behind"
-            ));
-        }
-    }
-    if old.options != new.options {
-        out.push(format!(
-            "changes the options of `{table}`: `{}` {since}, `{}` after the down",
-            old.options, new.options
-        ));
-    }
-    out
 }

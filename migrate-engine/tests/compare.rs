@@ -1,0 +1,253 @@
+//! What verification compares, on real SQL: no false differences (defaults that store the same
+//! value, the engine's own tables, a UNIQUE constraint restored as a unique index), the column
+//! order policy, and CHECK constraints and collations, which are compared.
+
+use migrate_engine::{Finding, verify};
+
+/// Writes `files` to a temporary directory, checks them, and verifies them.
+fn verify_files(files: &[(&str, &str)]) -> Result<(), Vec<Finding>> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, sql) in files {
+        std::fs::write(dir.path().join(name), sql).expect("write a migration file");
+    }
+    let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    verify(&table)
+}
+
+/// The one finding of a set that must fail.
+fn finding(files: &[(&str, &str)]) -> String {
+    let findings = verify_files(files).expect_err("verification should fail");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    findings[0].message.clone()
+}
+
+fn passes(files: &[(&str, &str)]) {
+    if let Err(findings) = verify_files(files) {
+        panic!(
+            "{:#?}",
+            findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+    }
+}
+
+const POSTS: (&str, &str) = (
+    "000001_posts.up.sql",
+    "CREATE TABLE posts (\n  id INTEGER PRIMARY KEY,\n  title TEXT NOT NULL,\n  body TEXT,\n  \
+     published BOOLEAN NOT NULL DEFAULT FALSE,\n  kind TEXT DEFAULT \"note\",\n  score INTEGER DEFAULT (0)\n);\n\
+     INSERT INTO posts (title, body) VALUES ('first', 'a'), ('second', 'b');",
+);
+const POSTS_DOWN: (&str, &str) = ("000001_posts.down.sql", "DROP TABLE posts;");
+
+/// The table-rebuild pattern: `posts` recreated with `columns`, copying `copy`.
+fn rebuild(columns: &str, copy: &str) -> String {
+    format!(
+        "CREATE TABLE posts_new ({columns});\nINSERT INTO posts_new SELECT {copy} FROM posts;\n\
+         DROP TABLE posts;\nALTER TABLE posts_new RENAME TO posts;"
+    )
+}
+
+#[test]
+fn defaults_written_differently_but_stored_the_same_are_the_same() {
+    // The up adds NOT NULL to `body`; the down gives the table back with the defaults spelled
+    // as SQLite reports them after other tools rewrote the schema.
+    let up = rebuild(
+        "id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL DEFAULT '', published BOOLEAN NOT NULL DEFAULT FALSE, kind TEXT DEFAULT \"note\", score INTEGER DEFAULT (0)",
+        "id, title, COALESCE(body, ''), published, kind, score",
+    );
+    let down = rebuild(
+        "id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, published BOOLEAN NOT NULL DEFAULT 0, kind TEXT DEFAULT 'note', score INTEGER DEFAULT +0",
+        "*",
+    );
+    passes(&[
+        POSTS,
+        POSTS_DOWN,
+        ("000002_body.up.sql", &up),
+        ("000002_body.down.sql", &down),
+    ]);
+    // A default that stores another value is still a difference.
+    let down = rebuild(
+        "id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, published BOOLEAN NOT NULL DEFAULT TRUE, kind TEXT DEFAULT 'note', score INTEGER DEFAULT 0",
+        "*",
+    );
+    assert_eq!(
+        finding(&[
+            POSTS,
+            POSTS_DOWN,
+            ("000002_body.up.sql", &up),
+            ("000002_body.down.sql", &down),
+        ]),
+        "`000002_body.down.sql` does not undo `000002_body.up.sql`: it changes column \
+         `posts.published`: it was `BOOLEAN NOT NULL DEFAULT FALSE` before 000002 and is \
+         `BOOLEAN NOT NULL DEFAULT TRUE` after the down; make the down undo exactly what the up does"
+    );
+}
+
+#[test]
+fn the_engines_own_tables_are_never_compared() {
+    // VACUUM rewrites every table, the history table included.
+    passes(&[
+        POSTS,
+        POSTS_DOWN,
+        (
+            "000002_compact.up.sql",
+            "-- migrate:no-transaction\nVACUUM;",
+        ),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:no-transaction\nVACUUM;",
+        ),
+    ]);
+}
+
+#[test]
+fn a_unique_constraint_restored_as_a_unique_index_is_the_same() {
+    let base = (
+        "000001_tags.up.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, name TEXT NOT NULL, UNIQUE (owner, name));\n\
+         INSERT INTO tags (owner, name) VALUES (1, 'rust'), (1, 'sql');",
+    );
+    let base_down = ("000001_tags.down.sql", "DROP TABLE tags;");
+    let up = "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, name TEXT NOT NULL, color TEXT);\n\
+              INSERT INTO tags_new (id, owner, name) SELECT id, owner, name FROM tags;\n\
+              DROP TABLE tags;\nALTER TABLE tags_new RENAME TO tags;\n\
+              CREATE UNIQUE INDEX tags_owner_name ON tags (owner, name);";
+    passes(&[
+        base,
+        base_down,
+        ("000002_color.up.sql", up),
+        (
+            "000002_color.down.sql",
+            "DROP INDEX tags_owner_name;\nALTER TABLE tags DROP COLUMN color;\nCREATE UNIQUE INDEX tags_owner_name ON tags (owner, name);",
+        ),
+    ]);
+    // A unique index on other columns does not stand for the constraint.
+    let message = finding(&[
+        base,
+        base_down,
+        ("000002_color.up.sql", up),
+        (
+            "000002_color.down.sql",
+            "DROP INDEX tags_owner_name;\nALTER TABLE tags DROP COLUMN color;\nCREATE UNIQUE INDEX tags_owner_name ON tags (name);",
+        ),
+    ]);
+    assert_eq!(
+        message,
+        "`000002_color.down.sql` does not undo `000002_color.up.sql`: it leaves index `tags_owner_name` behind; \
+         it drops the constraint `tags UNIQUE (owner, name)`, which existed before 000002; make the down undo exactly what the up does"
+    );
+}
+
+const DROP_BODY: (&str, &str) = (
+    "000002_drop_body.up.sql",
+    "ALTER TABLE posts DROP COLUMN body;",
+);
+
+#[test]
+fn a_column_added_back_at_the_end_is_a_reordering_with_every_way_out() {
+    let empty = (
+        "000001_posts.up.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, views INTEGER);",
+    );
+    let add_back = (
+        "000002_drop_body.down.sql",
+        "ALTER TABLE posts ADD COLUMN body TEXT;",
+    );
+    assert_eq!(
+        finding(&[empty, POSTS_DOWN, DROP_BODY, add_back]),
+        "`000002_drop_body.down.sql` does not undo `000002_drop_body.up.sql`: it reorders \
+         the columns of `posts`: (id, title, body, views) before 000002, (id, title, views, body) \
+         after the down (`ADD COLUMN` appends), and `SELECT *` and `INSERT INTO posts VALUES (…)` depend \
+         on the order: recreate `posts` in the down with its columns in the original order, or add \
+         `-- migrate:lossy-down <reason>` to the down if another order is intended; make the down undo \
+         exactly what the up does"
+    );
+    // Way out 1: recreate the table in the original order.
+    passes(&[
+        empty,
+        POSTS_DOWN,
+        DROP_BODY,
+        (
+            "000002_drop_body.down.sql",
+            "CREATE TABLE posts_old (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, views INTEGER);\n\
+             INSERT INTO posts_old (id, title, views) SELECT id, title, views FROM posts;\n\
+             DROP TABLE posts;\nALTER TABLE posts_old RENAME TO posts;",
+        ),
+    ]);
+    // Way out 2: say that the down gives the table back differently.
+    passes(&[
+        empty,
+        POSTS_DOWN,
+        DROP_BODY,
+        (
+            "000002_drop_body.down.sql",
+            "-- migrate:lossy-down body comes back empty, at the end\nALTER TABLE posts ADD COLUMN body TEXT;",
+        ),
+    ]);
+}
+
+#[test]
+fn rows_of_a_reordered_table_are_compared_by_column_name() {
+    // With rows, the values of the dropped column are lost too, and said so.
+    let message = finding(&[
+        POSTS,
+        POSTS_DOWN,
+        DROP_BODY,
+        (
+            "000002_drop_body.down.sql",
+            "ALTER TABLE posts ADD COLUMN body TEXT;",
+        ),
+    ]);
+    assert!(
+        message.contains(
+            "it changes the rows of `posts`, which existed before 000002: row (id = 1) changed: \
+             body 'a' → NULL, row (id = 2) changed: body 'b' → NULL"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn check_constraints_and_collations_are_compared() {
+    let base = (
+        "000001_users.up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL COLLATE NOCASE, age INTEGER CHECK (age >= 0));\n\
+         INSERT INTO users (email, age) VALUES ('a@example.com', 30);",
+    );
+    let base_down = ("000001_users.down.sql", "DROP TABLE users;");
+    let up = "CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL COLLATE NOCASE, age INTEGER CHECK (age >= 0), name TEXT);\n\
+              INSERT INTO users_new (id, email, age) SELECT id, email, age FROM users;\n\
+              DROP TABLE users;\nALTER TABLE users_new RENAME TO users;";
+    let down = |columns: &str| {
+        format!(
+            "CREATE TABLE users_old ({columns});\nINSERT INTO users_old SELECT id, email, age FROM users;\n\
+             DROP TABLE users;\nALTER TABLE users_old RENAME TO users;"
+        )
+    };
+    assert_eq!(
+        finding(&[
+            base,
+            base_down,
+            ("000002_name.up.sql", up),
+            (
+                "000002_name.down.sql",
+                &down("id INTEGER PRIMARY KEY, email TEXT NOT NULL, age INTEGER")
+            ),
+        ]),
+        "`000002_name.down.sql` does not undo `000002_name.up.sql`: it changes column `users.email`: \
+         it was `TEXT NOT NULL COLLATE NOCASE` before 000002 and is `TEXT NOT NULL` after the down; \
+         it drops the constraint `users CHECK (AGE >= 0)`, which existed before 000002; make the down \
+         undo exactly what the up does"
+    );
+    // The same constraints written elsewhere and otherwise are the same.
+    passes(&[
+        base,
+        base_down,
+        ("000002_name.up.sql", up),
+        (
+            "000002_name.down.sql",
+            &down(
+                "id INTEGER PRIMARY KEY, email TEXT COLLATE nocase NOT NULL, age INTEGER, CONSTRAINT adult CHECK (\"age\">=0)",
+            ),
+        ),
+    ]);
+}
