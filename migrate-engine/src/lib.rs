@@ -11,6 +11,7 @@ mod compare;
 mod error;
 mod execute;
 mod history;
+mod mirror;
 mod options;
 mod report;
 mod schema;

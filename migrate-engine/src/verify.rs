@@ -465,14 +465,15 @@ impl Verifier {
         if existing.is_empty() {
             return existing;
         }
+        // Children of children too: cascades chain. The mirror indexes foreign keys by parent,
+        // so this costs the tables involved, not the schema.
         let mut out = existing.clone();
-        for entry in self.mirror.entries.values().filter(|e| e.kind == "table") {
-            let Some(sql) = &entry.sql else { continue };
-            let normalized = schema::normalize(sql);
-            if existing.iter().any(|parent| {
-                normalized.contains(&format!("REFERENCES {}", parent.to_ascii_uppercase()))
-            }) {
-                out.insert(entry.name.to_ascii_lowercase());
+        let mut queue: Vec<String> = existing.into_iter().collect();
+        while let Some(parent) = queue.pop() {
+            for child in self.mirror.children(&parent) {
+                if out.insert(child.clone()) {
+                    queue.push(child.clone());
+                }
             }
         }
         out

@@ -205,13 +205,11 @@ impl<'a> VersionTable<'a> {
     }
 }
 
-/// Whether a table of this name exists in the main schema.
+/// Whether a table of this name exists in the main schema (a view does not count): a lookup
+/// in SQLite's schema hash (`sqlite3_table_column_metadata`), where `pragma_table_list(name)`
+/// walks every table, which made each run cost the size of the schema.
 pub(crate) fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table')",
-        [name],
-        |row| row.get(0),
-    )
+    conn.table_exists(Some("main"), name)
 }
 
 fn describe(value: ValueRef<'_>) -> String {
