@@ -16,6 +16,7 @@ mod options;
 mod report;
 mod schema;
 mod shape;
+mod synthesize;
 pub mod testing;
 mod verify;
 mod version_table;

@@ -130,6 +130,17 @@ impl Mirror {
             .collect())
     }
 
+    /// The objects (the table itself, its indexes and triggers) whose table is `table`
+    /// (lowercase): a lookup, not a scan.
+    pub(crate) fn objects_on(&self, table: &str) -> impl Iterator<Item = &Entry> {
+        self.by_table
+            .get(table)
+            .into_iter()
+            .flatten()
+            .filter_map(|rowid| self.rows.get(rowid))
+            .map(|slot| &slot.entry)
+    }
+
     /// The tables whose foreign keys reference `table` (lowercase), directly.
     pub(crate) fn children(&self, table: &str) -> impl Iterator<Item = &String> {
         self.children.get(table).into_iter().flatten()

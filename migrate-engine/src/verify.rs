@@ -25,6 +25,7 @@ use crate::compare::{Policy, schema_differences};
 use crate::error::Error;
 use crate::options::Options;
 use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
+use crate::synthesize;
 
 /// One thing verification found wrong, naming the file (and line where it has one).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,16 +90,46 @@ pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
     if !findings.is_empty() {
         return Err(findings);
     }
-    let mut verifier = Verifier::new().map_err(|error| {
-        vec![Finding {
-            file: String::new(),
-            line: None,
-            message: format!("cannot open the in-memory database to verify migrations: {error}"),
-        }]
-    })?;
-    match verifier.run(table) {
-        Ok(()) => Ok(()),
-        Err(finding) => Err(vec![finding]),
+    // Versions whose down failed on rows filled in by verification (which may not look like
+    // users' data): verified again without them.
+    let mut unfilled = BTreeSet::new();
+    loop {
+        let mut verifier = Verifier::new().map_err(|error| {
+            vec![Finding {
+                file: String::new(),
+                line: None,
+                message: format!(
+                    "cannot open the in-memory database to verify migrations: {error}"
+                ),
+            }]
+        })?;
+        verifier.unfilled.clone_from(&unfilled);
+        verifier.fill = unfilled.len() < MAX_REFILLS;
+        match verifier.run(table) {
+            Ok(()) => return Ok(()),
+            Err(Stop::Finding(finding)) => return Err(vec![finding]),
+            Err(Stop::Refill(version)) => {
+                unfilled.insert(version);
+            }
+        }
+    }
+}
+
+/// How many times verification starts again without the rows it filled in before it stops
+/// filling empty tables altogether.
+const MAX_REFILLS: usize = 3;
+
+/// Why a verification run stopped.
+enum Stop {
+    Finding(Finding),
+    /// The down of this version failed on rows filled in by verification: verify again
+    /// without filling for it.
+    Refill(u64),
+}
+
+impl From<Finding> for Stop {
+    fn from(finding: Finding) -> Stop {
+        Stop::Finding(finding)
     }
 }
 
@@ -141,6 +172,14 @@ struct Verifier {
     stale: BTreeSet<String>,
     /// The schema as it is now.
     mirror: Mirror,
+    /// Whether empty tables a migration touches are filled with rows built from their schema.
+    fill: bool,
+    /// Versions not to fill tables for.
+    unfilled: BTreeSet<u64>,
+    /// The tables filled for the current migration.
+    filled: Vec<synthesize::Filled>,
+    /// Tables that could not be filled, and why.
+    notes: Vec<String>,
 }
 
 /// The step of the verification a failure happened in.
@@ -175,14 +214,19 @@ impl Verifier {
             rows: HashMap::new(),
             stale: BTreeSet::new(),
             mirror: Mirror::default(),
+            fill: true,
+            unfilled: BTreeSet::new(),
+            filled: Vec::new(),
+            notes: Vec::new(),
         })
     }
 
-    fn run(&mut self, table: &[Migration]) -> Result<(), Finding> {
+    fn run(&mut self, table: &[Migration]) -> Result<(), Stop> {
         let mut reversible = true;
         for migration in table {
             let k = migration.version();
             self.cache_rows()?;
+            self.fill_empty_tables(migration)?;
             self.take_written();
             // The value before this migration of every schema entry it changes.
             let mut undo: BTreeMap<(String, String), Option<Entry>> = BTreeMap::new();
@@ -191,17 +235,32 @@ impl Verifier {
                     undo.entry(key).or_insert(old);
                 }
             };
-            record(&mut undo, self.step(table, k, migration, Phase::Up)?);
+            let up = match self.step(table, k, migration, Phase::Up) {
+                // The up's transaction was rolled back: try it on the tables as they were.
+                Err(_) if !self.filled.is_empty() => {
+                    self.empty_filled_tables()?;
+                    self.step(table, k, migration, Phase::Up)?
+                }
+                other => other?,
+            };
+            record(&mut undo, up);
             let written_up = self.take_written();
             if migration.irreversible().is_some() {
                 reversible = false;
                 self.forget(&written_up);
                 continue;
             }
-            record(&mut undo, self.step(table, k - 1, migration, Phase::Down)?);
+            let down =
+                self.step(table, k - 1, migration, Phase::Down)
+                    .map_err(|finding| match self.filled.is_empty() {
+                        true => Stop::Finding(finding),
+                        false => Stop::Refill(k),
+                    })?;
+            record(&mut undo, down);
             let mut written = written_up;
             written.extend(self.take_written());
             self.compare(migration, &undo, &written)?;
+            self.empty_filled_tables()?;
             self.step(table, k, migration, Phase::UpAgain)?;
             written.extend(self.take_written());
             self.forget(&written);
@@ -220,7 +279,7 @@ impl Verifier {
                 Policy::default(),
             );
             if let Some(first) = differences.first() {
-                return Err(Finding {
+                return Err(Stop::Finding(Finding {
                     file: last.down().file_name().to_owned(),
                     line: None,
                     message: format!(
@@ -228,7 +287,7 @@ impl Verifier {
                          database: it {first}; make each down remove what its up creates",
                         format_version(last.version())
                     ),
-                });
+                }));
             }
         }
         Ok(())
@@ -332,6 +391,40 @@ impl Verifier {
         }
     }
 
+    /// Fills the empty tables `migration` touches with rows built from their schema (not for
+    /// a migration whose rows are not compared or that runs outside a transaction).
+    fn fill_empty_tables(&mut self, migration: &Migration) -> Result<(), Finding> {
+        let compared = migration.irreversible().is_none() && migration.lossy_down().is_none();
+        let transactional = !migration.up().no_transaction() && !migration.down().no_transaction();
+        if !self.fill || !compared || !transactional || self.unfilled.contains(&migration.version())
+        {
+            return Ok(());
+        }
+        let skip = |table: &str| self.is_engine_table(table);
+        let tables = synthesize::candidates(migration, &self.mirror, &self.rows, &skip);
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let (filled, notes) = synthesize::fill(&self.conn, &self.mirror, &tables);
+        self.notes.extend(notes);
+        self.filled = filled;
+        for table in &self.filled {
+            self.stale.insert(table.table.clone());
+        }
+        self.cache_rows()
+    }
+
+    /// Deletes the rows [`Verifier::fill_empty_tables`] wrote.
+    fn empty_filled_tables(&mut self) -> Result<(), Finding> {
+        let filled = std::mem::take(&mut self.filled);
+        synthesize::empty_again(&self.conn, &filled).map_err(internal)?;
+        for table in &filled {
+            self.stale.insert(table.table.clone());
+        }
+        self.take_written();
+        self.cache_rows()
+    }
+
     /// Reads the rows of every table created or written since it was last read, so the state
     /// before a migration is known for whichever tables it turns out to write.
     fn cache_rows(&mut self) -> Result<(), Finding> {
@@ -425,8 +518,14 @@ impl Verifier {
                         String::new()
                     };
                     rows_differ = true;
+                    let filled = if self.filled.iter().any(|f| f.table == table) {
+                        " (it was empty, so verification filled it with rows built from its \
+                         schema)"
+                    } else {
+                        ""
+                    };
                     differences.push(format!(
-                        "changes the rows of `{table}`, which existed before {}: {}{more}",
+                        "changes the rows of `{table}`, which existed before {}{filled}: {}{more}",
                         format_version(migration.version()),
                         shown.join(", ")
                     ));

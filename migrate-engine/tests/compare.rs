@@ -144,6 +144,7 @@ const DROP_BODY: (&str, &str) = (
 
 #[test]
 fn a_column_added_back_at_the_end_is_a_reordering_with_every_way_out() {
+    // `posts` is empty: verification fills it, so the values lost with `body` show too.
     let empty = (
         "000001_posts.up.sql",
         "CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, views INTEGER);",
@@ -158,11 +159,24 @@ fn a_column_added_back_at_the_end_is_a_reordering_with_every_way_out() {
          the columns of `posts`: (id, title, body, views) before 000002, (id, title, views, body) \
          after the down (`ADD COLUMN` appends), and `SELECT *` and `INSERT INTO posts VALUES (…)` depend \
          on the order: recreate `posts` in the down with its columns in the original order, or add \
-         `-- migrate:lossy-down <reason>` to the down if another order is intended; make the down undo \
-         exactly what the up does"
+         `-- migrate:lossy-down <reason>` to the down if another order is intended; it changes the \
+         rows of `posts`, which existed before 000002 (it was empty, so verification filled it with \
+         rows built from its schema): row (id = 1) changed: body 'body 1' → NULL, row (id = 2) \
+         changed: body 'body 2' → NULL; make the down undo exactly what the up does, or, if losing \
+         those rows is intended, add `-- migrate:lossy-down <reason>` to it"
     );
-    // Way out 1: recreate the table in the original order.
+    // Saying that the down gives the table back differently accepts both.
     passes(&[
+        empty,
+        POSTS_DOWN,
+        DROP_BODY,
+        (
+            "000002_drop_body.down.sql",
+            "-- migrate:lossy-down body comes back empty, at the end\nALTER TABLE posts ADD COLUMN body TEXT;",
+        ),
+    ]);
+    // Recreating the table in the original order leaves only the lost values to declare.
+    let message = finding(&[
         empty,
         POSTS_DOWN,
         DROP_BODY,
@@ -173,35 +187,8 @@ fn a_column_added_back_at_the_end_is_a_reordering_with_every_way_out() {
              DROP TABLE posts;\nALTER TABLE posts_old RENAME TO posts;",
         ),
     ]);
-    // Way out 2: say that the down gives the table back differently.
-    passes(&[
-        empty,
-        POSTS_DOWN,
-        DROP_BODY,
-        (
-            "000002_drop_body.down.sql",
-            "-- migrate:lossy-down body comes back empty, at the end\nALTER TABLE posts ADD COLUMN body TEXT;",
-        ),
-    ]);
-}
-
-#[test]
-fn rows_of_a_reordered_table_are_compared_by_column_name() {
-    // With rows, the values of the dropped column are lost too, and said so.
-    let message = finding(&[
-        POSTS,
-        POSTS_DOWN,
-        DROP_BODY,
-        (
-            "000002_drop_body.down.sql",
-            "ALTER TABLE posts ADD COLUMN body TEXT;",
-        ),
-    ]);
     assert!(
-        message.contains(
-            "it changes the rows of `posts`, which existed before 000002: row (id = 1) changed: \
-             body 'a' → NULL, row (id = 2) changed: body 'b' → NULL"
-        ),
+        !message.contains("reorders") && message.contains("body 'body 1' → NULL"),
         "{message}"
     );
 }
@@ -248,6 +235,134 @@ fn check_constraints_and_collations_are_compared() {
             &down(
                 "id INTEGER PRIMARY KEY, email TEXT COLLATE nocase NOT NULL, age INTEGER, CONSTRAINT adult CHECK (\"age\">=0)",
             ),
+        ),
+    ]);
+}
+
+/// The shape of the issue's example: the up archives old rows and rewrites the rest, the down
+/// only drops the archive. With the table empty at build time, verification fills it.
+const ARCHIVE_UP: (&str, &str) = (
+    "000002_archive.up.sql",
+    "CREATE TABLE posts_archive AS SELECT * FROM posts WHERE created_at < '2024-01-02';\n\
+     DELETE FROM posts WHERE created_at < '2024-01-02';\n\
+     UPDATE posts SET title = upper(title);",
+);
+
+#[test]
+fn empty_tables_are_filled_so_a_lossy_down_is_found() {
+    let empty = (
+        "000001_posts.up.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP);",
+    );
+    assert_eq!(
+        finding(&[
+            empty,
+            POSTS_DOWN,
+            ARCHIVE_UP,
+            ("000002_archive.down.sql", "DROP TABLE posts_archive;"),
+        ]),
+        "`000002_archive.down.sql` does not undo `000002_archive.up.sql`: it changes the rows of \
+         `posts`, which existed before 000002 (it was empty, so verification filled it with rows \
+         built from its schema): row (id = 1) is missing, row (id = 2) changed: title 'title 2' → \
+         'TITLE 2'; make the down undo exactly what the up does, or, if losing those rows is \
+         intended, add `-- migrate:lossy-down <reason>` to it"
+    );
+    // Declared lossy: accepted, as with seed rows.
+    passes(&[
+        empty,
+        POSTS_DOWN,
+        ARCHIVE_UP,
+        (
+            "000002_archive.down.sql",
+            "-- migrate:lossy-down archived posts stay archived\nDROP TABLE posts_archive;",
+        ),
+    ]);
+}
+
+#[test]
+fn filled_rows_reach_children_through_foreign_keys_and_are_gone_afterwards() {
+    // Recreating the parent without `PRAGMA foreign_keys = OFF` cascades to the children:
+    // found although both tables are empty at build time.
+    let base = (
+        "000001_base.up.sql",
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\n\
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id) ON DELETE CASCADE);",
+    );
+    let base_down = (
+        "000001_base.down.sql",
+        "DROP TABLE child;\nDROP TABLE parent;",
+    );
+    let message = finding(&[
+        base,
+        base_down,
+        (
+            "000002_rebuild.up.sql",
+            "CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n\
+             INSERT INTO parent_new SELECT id, COALESCE(name, '') FROM parent;\n\
+             DROP TABLE parent;\nALTER TABLE parent_new RENAME TO parent;",
+        ),
+        (
+            "000002_rebuild.down.sql",
+            "CREATE TABLE parent_old (id INTEGER PRIMARY KEY, name TEXT);\n\
+             INSERT INTO parent_old SELECT * FROM parent;\nDROP TABLE parent;\n\
+             ALTER TABLE parent_old RENAME TO parent;",
+        ),
+    ]);
+    assert!(
+        message.contains("changes the rows of `child`")
+            && message.contains("row (id = 1) is missing"),
+        "{message}"
+    );
+    // A later migration that seeds explicit ids into the once-filled tables is not disturbed:
+    // the filled rows are deleted before the up runs again.
+    passes(&[
+        base,
+        base_down,
+        ("000002_name.up.sql", "UPDATE parent SET name = name || '';"),
+        ("000002_name.down.sql", "SELECT 1;"),
+        (
+            "000003_seed.up.sql",
+            "INSERT INTO parent (id, name) VALUES (1, 'one');\nINSERT INTO child (id, parent_id) VALUES (1, 1);",
+        ),
+        (
+            "000003_seed.down.sql",
+            "DELETE FROM child WHERE id = 1;\nDELETE FROM parent WHERE id = 1;",
+        ),
+    ]);
+}
+
+#[test]
+fn an_up_or_down_that_fails_only_on_filled_rows_is_no_finding() {
+    // Real rows of `events` hold JSON; the filled ones do not, so a failure on them says
+    // nothing about users' data. The up failing: it runs again on the empty table.
+    let events = (
+        "000001_events.up.sql",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);",
+    );
+    let events_down = ("000001_events.down.sql", "DROP TABLE events;");
+    passes(&[
+        events,
+        events_down,
+        (
+            "000002_wrap.up.sql",
+            "UPDATE events SET payload = json_object('v', json(payload));",
+        ),
+        (
+            "000002_wrap.down.sql",
+            "UPDATE events SET payload = json_extract(payload, '$.v');",
+        ),
+    ]);
+    // The down failing: verification starts again without filling for that migration.
+    passes(&[
+        events,
+        events_down,
+        (
+            "000002_compact.up.sql",
+            "CREATE TABLE events_backup AS SELECT * FROM events;",
+        ),
+        (
+            "000002_compact.down.sql",
+            "UPDATE events SET payload = json(payload);\nDROP TABLE events_backup;",
         ),
     ]);
 }
