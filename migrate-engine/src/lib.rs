@@ -30,7 +30,7 @@ use crate::history::History;
 pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
-pub use crate::verify::{Finding, verify};
+pub use crate::verify::{Finding, verify, verify_with_notes};
 pub use crate::version_table::SchemaVersion;
 use crate::version_table::VersionTable;
 

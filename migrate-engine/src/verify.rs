@@ -81,6 +81,17 @@ struct Watch {
 /// );
 /// ```
 pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
+    verify_with_notes(table).map(|_| ())
+}
+
+/// Verifies like [`verify`]; on success, also says what could not be checked with rows: each
+/// empty table that a migration touches and that verification could not fill with rows built
+/// from its schema, with the migration and the reason (e.g. "before `000003_x.up.sql`:
+/// `search` was left empty: it is a virtual table").
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with_notes(table: &[Migration]) -> Result<Vec<String>, Vec<Finding>> {
     let mut findings = Vec::new();
     for migration in table {
         for direction in [Direction::Up, Direction::Down] {
@@ -106,7 +117,7 @@ pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
         verifier.unfilled.clone_from(&unfilled);
         verifier.fill = unfilled.len() < MAX_REFILLS;
         match verifier.run(table) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(verifier.notes),
             Err(Stop::Finding(finding)) => return Err(vec![finding]),
             Err(Stop::Refill(version)) => {
                 unfilled.insert(version);
@@ -406,7 +417,12 @@ impl Verifier {
             return Ok(());
         }
         let (filled, notes) = synthesize::fill(&self.conn, &self.mirror, &tables);
-        self.notes.extend(notes);
+        let up = migration.up().file_name();
+        self.notes.extend(
+            notes
+                .into_iter()
+                .map(|note| format!("before `{up}`: {note}")),
+        );
         self.filled = filled;
         for table in &self.filled {
             self.stale.insert(table.table.clone());

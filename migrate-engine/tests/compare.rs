@@ -2,7 +2,7 @@
 //! value, the engine's own tables, a UNIQUE constraint restored as a unique index), the column
 //! order policy, and CHECK constraints and collations, which are compared.
 
-use migrate_engine::{Finding, verify};
+use migrate_engine::{Finding, verify, verify_with_notes};
 
 /// Writes `files` to a temporary directory, checks them, and verifies them.
 fn verify_files(files: &[(&str, &str)]) -> Result<(), Vec<Finding>> {
@@ -365,4 +365,37 @@ fn an_up_or_down_that_fails_only_on_filled_rows_is_no_finding() {
             "UPDATE events SET payload = json(payload);\nDROP TABLE events_backup;",
         ),
     ]);
+}
+
+#[test]
+fn tables_that_cannot_be_filled_are_named_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, sql) in [
+        (
+            "000001_search.up.sql",
+            "CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT);\n\
+             CREATE TABLE audit (line TEXT);\n\
+             CREATE TRIGGER docs_audit AFTER INSERT ON docs BEGIN INSERT INTO audit VALUES (NEW.body); END;\n\
+             CREATE TABLE ranges (lo INTEGER NOT NULL, hi INTEGER NOT NULL, CHECK (lo > hi AND hi > lo));",
+        ),
+        (
+            "000001_search.down.sql",
+            "DROP TABLE ranges;\nDROP TRIGGER docs_audit;\nDROP TABLE audit;\nDROP TABLE docs;",
+        ),
+        (
+            "000002_touch.up.sql",
+            "UPDATE docs SET body = trim(body);\nUPDATE ranges SET lo = lo;",
+        ),
+        ("000002_touch.down.sql", "SELECT 1;"),
+    ] {
+        std::fs::write(dir.path().join(name), sql).expect("write a migration file");
+    }
+    let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        verify_with_notes(&table).expect("verifies"),
+        [
+            "before `000002_touch.up.sql`: `docs` was left empty: it has triggers, which rows written to it would fire",
+            "before `000002_touch.up.sql`: `ranges` was left empty: SQLite refuses every row built for it (CHECK constraint failed: lo > hi AND hi > lo)"
+        ]
+    );
 }
