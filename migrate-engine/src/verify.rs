@@ -617,6 +617,11 @@ fn authorize(
     let written = match context.action {
         // `VACUUM` attaches SQLite's own temporary database, which has no file name.
         AuthAction::Attach { filename } if !filename.is_empty() => return refuse("ATTACH"),
+        AuthAction::Attach { .. } => {
+            // `VACUUM` renumbers `sqlite_master`: the schema mirror must read it all again.
+            watch.lock().unwrap_or_else(PoisonError::into_inner).altered = true;
+            return Authorization::Allow;
+        }
         AuthAction::Detach { .. } => return refuse("DETACH"),
         AuthAction::Function { function_name }
             if function_name.eq_ignore_ascii_case("load_extension") =>
