@@ -4,9 +4,9 @@
 //! Before a migration's round trip, every table that existed before it, that its up or down
 //! names (or whose parent it names: a cascade reaches it) and that holds no row gets two rows
 //! built from its schema: a value of the column's type for each column (dates for date and
-//! time types, 0 and 1 for booleans, `<column> <n>` for text), distinct per row for UNIQUE
-//! columns, the column's default when the value breaks a CHECK, and, for a foreign key, a
-//! row of the parent (filled first when it is empty too). The rows are compared like seed rows
+//! time types and `…_at` names, 0 and 1 for booleans, `<column> <n>` for text), different in
+//! each row; where a value breaks a CHECK, the text the CHECK names, or the column's default
+//! or NULL; and, for a foreign key, a row of the parent (filled first when it is empty too). The rows are compared like seed rows
 //! after the down, then deleted before the up runs again (and `sqlite_sequence` put back), so
 //! nothing after the migration ever sees them.
 //!
@@ -198,6 +198,7 @@ impl Filler<'_> {
         let columns = self.columns(table).map_err(|e| e.to_string())?;
         let references = self.references(table).map_err(|e| e.to_string())?;
         let sequence = self.sequence(table, &sql);
+        let allowed = check_literals(entry.sql.as_deref().unwrap_or_default());
         let mut rowids = Vec::new();
         for n in 1..=ROWS {
             let mut values: Vec<(String, Value)> = Vec::new();
@@ -218,8 +219,20 @@ impl Filler<'_> {
                 }
                 values.push((column.name.clone(), value));
             }
+            // The same row with, for each column a CHECK compares with text, that text.
+            let checked: Vec<(String, Value)> = values
+                .iter()
+                .map(
+                    |(name, value)| match allowed.get(&name.to_ascii_uppercase()) {
+                        Some(text) if matches!(value, Value::Text(_)) => {
+                            (name.clone(), Value::Text(text.clone()))
+                        }
+                        _ => (name.clone(), value.clone()),
+                    },
+                )
+                .collect();
             let rowid = self
-                .insert(table, &values, &fallbacks)
+                .insert(table, &[values, checked], &fallbacks)
                 .map_err(|e| format!("SQLite refuses every row built for it ({e})"))?;
             rowids.push(rowid);
         }
@@ -230,13 +243,29 @@ impl Filler<'_> {
         })
     }
 
-    /// Inserts one row: as built, then with the columns that have a default or accept NULL
-    /// left to SQLite, one at a time, until a CHECK accepts it.
+    /// Inserts one row: each variant as built, then the last with the columns that have a
+    /// default or accept NULL left to SQLite, one at a time, until the CHECKs accept it.
     fn insert(
+        &self,
+        table: &str,
+        variants: &[Vec<(String, Value)>],
+        fallbacks: &[String],
+    ) -> rusqlite::Result<i64> {
+        let (last, first) = variants.split_last().ok_or(rusqlite::Error::InvalidQuery)?;
+        for values in first {
+            if let Ok(rowid) = self.insert_with(table, values, fallbacks, false) {
+                return Ok(rowid);
+            }
+        }
+        self.insert_with(table, last, fallbacks, true)
+    }
+
+    fn insert_with(
         &self,
         table: &str,
         values: &[(String, Value)],
         fallbacks: &[String],
+        fall_back: bool,
     ) -> rusqlite::Result<i64> {
         let mut omitted: Vec<&str> = Vec::new();
         let attempt = |omitted: &[&str]| -> rusqlite::Result<i64> {
@@ -264,7 +293,7 @@ impl Filler<'_> {
             Ok(self.conn.last_insert_rowid())
         };
         let mut result = attempt(&omitted);
-        for column in fallbacks {
+        for column in fallbacks.iter().filter(|_| fall_back) {
             if result.is_ok() {
                 break;
             }
@@ -368,11 +397,50 @@ impl Filler<'_> {
     }
 }
 
+/// For each column (upper case) that a CHECK constraint compares with text, the first text
+/// it names: `CHECK (status IN ('active', 'banned'))` gives `STATUS` → `active`.
+fn check_literals(create_table: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for check in crate::shape::checks(create_table) {
+        let mut words = Vec::new();
+        let mut literal = None;
+        for token in tokens(&check) {
+            let text = &check[token.start..token.end];
+            match token.kind {
+                TokenKind::Word => words.push(text.to_owned()),
+                TokenKind::String if literal.is_none() => {
+                    literal = Some(text[1..text.len().saturating_sub(1).max(1)].replace("''", "'"));
+                }
+                _ => {}
+            }
+        }
+        if let Some(literal) = literal {
+            for word in words {
+                out.entry(word).or_insert_with(|| literal.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Row `n`'s value for a column, by its declared type (SQLite's affinity rules, plus dates and
 /// booleans, whose text SQLite does not check but migrations convert).
 fn value_for(column: &Column, n: i64) -> Value {
     let declared = column.declared.as_str();
     let has = |part: &str| declared.contains(part);
+    let name = column.name.to_ascii_lowercase();
+    let textual = !has("INT") && !has("REAL") && !has("FLOA") && !has("DOUB") && !has("BLOB");
+    // Text columns that hold dates, addresses or JSON by their name: migrations convert them.
+    let dated = name.ends_with("_at") || name.contains("date") || name.contains("time");
+    if textual && !has("BOOL") && dated {
+        return Value::Text(format!("2024-01-0{n} 12:00:0{n}"));
+    }
+    if textual && name.contains("email") {
+        return Value::Text(format!("user{n}@example.com"));
+    }
+    if textual && name.contains("json") {
+        return Value::Text(format!("{{\"n\":{n}}}"));
+    }
     if has("DATE") || has("TIME") {
         if has("TIME") {
             Value::Text(format!("2024-01-0{n} 12:00:0{n}"))
@@ -437,7 +505,10 @@ mod tests {
         );
         assert_eq!(
             dump(&conn, "authors"),
-            ["1, 'email 1', '2024-01-01'", "2, 'email 2', '2024-01-02'"]
+            [
+                "1, 'user1@example.com', '2024-01-01'",
+                "2, 'user2@example.com', '2024-01-02'"
+            ]
         );
         assert_eq!(
             dump(&conn, "posts"),
@@ -452,6 +523,20 @@ mod tests {
         conn.execute("INSERT INTO authors (email) VALUES ('a')", [])
             .unwrap();
         assert_eq!(conn.last_insert_rowid(), 1);
+    }
+
+    #[test]
+    fn takes_the_text_a_check_constraint_names() {
+        let (conn, mirror) = setup(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, status TEXT NOT NULL \
+             CHECK (status IN ('active', 'banned')), settings TEXT CHECK (json_valid(settings)));",
+        );
+        let (filled, notes) = fill(&conn, &mirror, &["users".to_owned()]);
+        assert!(notes.is_empty() && filled.len() == 1, "{notes:?}");
+        assert_eq!(
+            dump(&conn, "users"),
+            ["1, 'active', NULL", "2, 'active', NULL"]
+        );
     }
 
     #[test]
