@@ -29,7 +29,7 @@ pub(crate) struct Policy {
 }
 
 /// Plain-words differences between two schemas; `version` names the migration in messages
-/// (0: the empty database).
+/// (0: none, for two snapshots: "which existed before").
 pub(crate) fn schema_differences(
     before: &SchemaText,
     after: &SchemaText,
@@ -40,7 +40,7 @@ pub(crate) fn schema_differences(
         return Vec::new();
     }
     let since = if version == 0 {
-        "in the empty database".to_owned()
+        "before".to_owned()
     } else {
         format!("before {}", format_version(version))
     };

@@ -443,3 +443,27 @@ fn tables_that_cannot_be_filled_are_named_with_the_reason() {
         ]
     );
 }
+
+#[test]
+fn the_generated_round_trip_says_what_the_down_dropped() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, sql) in [
+        POSTS,
+        POSTS_DOWN,
+        (
+            "000002_tags.up.sql",
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "000002_tags.down.sql",
+            "DROP TABLE tags;\nDROP TABLE posts;",
+        ),
+    ] {
+        std::fs::write(dir.path().join(name), sql).expect("write a migration file");
+    }
+    let table = migrate_core::load_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(
+        migrate_engine::testing::round_trip(&table, 2),
+        Err("000002_tags: the down does not restore the database: it drops table `posts`, which existed before".to_owned())
+    );
+}
