@@ -32,7 +32,6 @@ const ROWS: i64 = 2;
 pub(crate) struct Filled {
     /// Lowercase table name.
     pub(crate) table: String,
-    rowids: Vec<i64>,
     /// The table's `sqlite_sequence` value before (`Some(None)`: no entry), for AUTOINCREMENT.
     sequence: Option<Option<i64>>,
 }
@@ -94,13 +93,13 @@ pub(crate) fn fill(
     (filler.filled, filler.notes)
 }
 
-/// Deletes the filled rows, children first, and puts `sqlite_sequence` back.
+/// Empties the filled tables again, children first, and puts `sqlite_sequence` back. Each was
+/// empty before it was filled, and is called only when it holds exactly the filled rows (the
+/// down gave them back, or the up was rolled back), so emptying it is the exact undo, even
+/// where a rebuild renumbered the rows.
 pub(crate) fn empty_again(conn: &Connection, filled: &[Filled]) -> rusqlite::Result<()> {
     for table in filled.iter().rev() {
-        let quoted = quote(&table.table);
-        for rowid in &table.rowids {
-            conn.execute(&format!("DELETE FROM {quoted} WHERE rowid = ?1"), [rowid])?;
-        }
+        conn.execute(&format!("DELETE FROM {}", quote(&table.table)), [])?;
         match table.sequence {
             Some(Some(seq)) => {
                 conn.execute(
@@ -199,7 +198,6 @@ impl Filler<'_> {
         let references = self.references(table).map_err(|e| e.to_string())?;
         let sequence = self.sequence(table, &sql);
         let allowed = check_literals(entry.sql.as_deref().unwrap_or_default());
-        let mut rowids = Vec::new();
         for n in 1..=ROWS {
             let mut values: Vec<(String, Value)> = Vec::new();
             let mut fallbacks: Vec<String> = Vec::new();
@@ -231,14 +229,11 @@ impl Filler<'_> {
                     },
                 )
                 .collect();
-            let rowid = self
-                .insert(table, &[values, checked], &fallbacks)
+            self.insert(table, &[values, checked], &fallbacks)
                 .map_err(|e| format!("SQLite refuses every row built for it ({e})"))?;
-            rowids.push(rowid);
         }
         Ok(Filled {
             table: table.to_owned(),
-            rowids,
             sequence,
         })
     }
