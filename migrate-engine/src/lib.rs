@@ -10,14 +10,18 @@
 //! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
 
 mod apply;
+mod compare;
 mod error;
 mod execute;
 mod foreign_keys;
 mod history;
+mod mirror;
 mod options;
 mod report;
 mod sandbox;
 mod schema;
+mod shape;
+mod synthesize;
 pub mod testing;
 mod verify;
 mod version_table;
@@ -31,7 +35,7 @@ use crate::history::History;
 pub use crate::history::{Changed, Drift};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
-pub use crate::verify::{Declaration, Finding, verify, verify_declared};
+pub use crate::verify::{Declaration, Finding, verify, verify_declared, verify_with_notes};
 pub use crate::version_table::SchemaVersion;
 use crate::version_table::VersionTable;
 

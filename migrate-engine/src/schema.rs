@@ -25,123 +25,7 @@ pub(crate) struct Entry {
 /// the version table.
 pub(crate) type SchemaText = BTreeMap<(String, String), Entry>;
 
-/// A copy of `sqlite_master`, kept up to date by re-reading only the objects that DDL touched
-/// (and everything, when a row count says something else changed). Reading the whole schema
-/// after every step would make verifying N migrations cost N² rows.
-#[derive(Debug, Default)]
-pub(crate) struct Mirror {
-    /// What verification compares: user objects.
-    pub(crate) entries: SchemaText,
-    /// SQLite's internal objects and the engine's version and history tables, kept only so the
-    /// row count adds up.
-    hidden: SchemaText,
-}
-
-/// The previous value of an entry that a refresh changed (`None`: it did not exist).
-pub(crate) type Change = ((String, String), Option<Entry>);
-
-impl Mirror {
-    /// Re-reads the objects named in `names` (object or table names, lowercase), or the whole
-    /// schema when `full` is set or the row count shows a change the names do not explain.
-    /// Returns the previous value of every entry that changed.
-    pub(crate) fn refresh(
-        &mut self,
-        conn: &Connection,
-        version_table: &str,
-        names: &BTreeSet<String>,
-        full: bool,
-    ) -> rusqlite::Result<Vec<Change>> {
-        let mut changes = Vec::new();
-        if !full && !names.is_empty() {
-            let placeholders = vec!["?"; names.len()].join(", ");
-            let sql = format!(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master \
-                 WHERE name COLLATE NOCASE IN ({placeholders}) \
-                    OR tbl_name COLLATE NOCASE IN ({placeholders})"
-            );
-            let params: Vec<&String> = names.iter().chain(names.iter()).collect();
-            let fresh = read(conn, &sql, rusqlite::params_from_iter(params))?;
-            let stale = |e: &Entry| {
-                names.contains(&e.name.to_ascii_lowercase())
-                    || names.contains(&e.table.to_ascii_lowercase())
-            };
-            self.hidden.retain(|_, e| !stale(e));
-            let gone: Vec<(String, String)> = self
-                .entries
-                .iter()
-                .filter(|(_, e)| stale(e))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in gone {
-                let old = self.entries.remove(&key);
-                changes.push((key, old));
-            }
-            for entry in fresh {
-                self.insert(entry, version_table, &mut changes);
-            }
-        }
-        let total: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-        if full || usize::try_from(total).ok() != Some(self.entries.len() + self.hidden.len()) {
-            let everything = read(
-                conn,
-                "SELECT type, name, tbl_name, sql FROM sqlite_master",
-                [],
-            )?;
-            let old_entries = std::mem::take(&mut self.entries);
-            self.hidden.clear();
-            for entry in everything {
-                self.insert(entry, version_table, &mut Vec::new());
-            }
-            for (key, old) in &old_entries {
-                if self.entries.get(key) != Some(old) {
-                    changes.push((key.clone(), Some(old.clone())));
-                }
-            }
-            for key in self.entries.keys() {
-                if !old_entries.contains_key(key) {
-                    changes.push((key.clone(), None));
-                }
-            }
-        }
-        // Keep, per key, the oldest value: the one from before the refresh.
-        let mut seen = BTreeSet::new();
-        changes.retain(|(key, _)| seen.insert(key.clone()));
-        changes.retain(|(key, old)| self.entries.get(key) != old.as_ref());
-        Ok(changes)
-    }
-
-    fn insert(&mut self, entry: Entry, version_table: &str, changes: &mut Vec<Change>) {
-        let table = entry.table.to_ascii_lowercase();
-        let key = (entry.kind.clone(), entry.name.to_ascii_lowercase());
-        let version_table = version_table.to_ascii_lowercase();
-        let engine_table = table == version_table || table == format!("{version_table}_history");
-        if table.starts_with("sqlite_") || engine_table {
-            self.hidden.insert(key, entry);
-        } else {
-            if !changes.iter().any(|(k, _)| *k == key) {
-                changes.push((key.clone(), None));
-            }
-            self.entries.insert(key, entry);
-        }
-    }
-}
-
-fn read(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<Entry>> {
-    let mut statement = conn.prepare(sql)?;
-    let rows = statement.query_map(params, |row| {
-        Ok(Entry {
-            kind: row.get(0)?,
-            name: row.get(1)?,
-            table: row.get(2)?,
-            sql: row.get(3)?,
-        })
-    })?;
-    rows.collect()
-}
+pub(crate) use crate::mirror::{Change, Mirror};
 
 /// SQL normalised for comparison: no white space or comments, identifiers unquoted and
 /// uppercased, string literals kept, `IF NOT EXISTS` dropped.
@@ -163,7 +47,11 @@ pub(crate) fn normalize(sql: &str) -> String {
     }
     let mut out = String::new();
     for (i, word) in words.iter().enumerate() {
+        // Operators the scanner splits (`>=`, `<>`, `||`) stay whole.
+        let operator = |w: &str| matches!(w, "<" | ">" | "=" | "!" | "|");
+        let joined = i > 0 && operator(word) && operator(&words[i - 1]);
         let glue = i > 0
+            && !joined
             && !matches!(word.as_str(), "," | ")" | ";" | ".")
             && !matches!(words[i - 1].as_str(), "(" | ".");
         if glue {
@@ -174,144 +62,45 @@ pub(crate) fn normalize(sql: &str) -> String {
     out.trim_end_matches(';').trim_end().to_owned()
 }
 
-/// A table's meaning: its columns in order, foreign keys, unique constraints and options.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TableShape {
-    pub(crate) columns: Vec<(String, String)>,
-    pub(crate) foreign_keys: BTreeSet<String>,
-    pub(crate) unique: BTreeSet<String>,
-    pub(crate) options: String,
-}
-
-/// Reads a table's shape by creating it, alone, in a scratch database.
-pub(crate) fn table_shape(create_table: &str) -> rusqlite::Result<TableShape> {
-    let scratch = crate::sandbox::scratch()?;
-    scratch.execute_batch(create_table)?;
-    let name: String = scratch.query_row(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        [],
-        |r| r.get(0),
-    )?;
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    let mut columns = Vec::new();
-    let mut statement = scratch.prepare(&format!("PRAGMA table_xinfo({quoted})"))?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let column: String = row.get(1)?;
-        let declared: String = row.get(2)?;
-        let not_null: bool = row.get(3)?;
-        let default: Option<String> = row.get(4)?;
-        let primary_key: i64 = row.get(5)?;
-        let hidden: i64 = row.get(6)?;
-        let mut description = declared
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_ascii_uppercase();
-        if not_null {
-            description.push_str(" NOT NULL");
-        }
-        if let Some(default) = default {
-            description.push_str(&format!(" DEFAULT {}", normalize(&default)));
-        }
-        if primary_key > 0 {
-            description.push_str(&format!(" PRIMARY KEY ({primary_key})"));
-        }
-        if hidden > 0 {
-            description.push_str(" GENERATED");
-        }
-        columns.push((column, description.trim().to_owned()));
-    }
-    drop(rows);
-    drop(statement);
-    let mut foreign_keys: BTreeMap<i64, (String, Vec<String>, Vec<String>, String)> =
-        BTreeMap::new();
-    let mut statement = scratch.prepare(&format!("PRAGMA foreign_key_list({quoted})"))?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let parent: String = row.get(2)?;
-        let from: String = row.get(3)?;
-        let to: Option<String> = row.get(4)?;
-        let on_update: String = row.get(5)?;
-        let on_delete: String = row.get(6)?;
-        let entry = foreign_keys.entry(id).or_insert_with(|| {
-            (
-                parent,
-                Vec::new(),
-                Vec::new(),
-                format!("ON UPDATE {on_update} ON DELETE {on_delete}"),
-            )
-        });
-        entry.1.push(from);
-        entry.2.push(to.unwrap_or_default());
-    }
-    drop(rows);
-    drop(statement);
-    let foreign_keys = foreign_keys
-        .into_values()
-        .map(|(parent, from, to, actions)| {
-            format!(
-                "({}) REFERENCES {parent} ({}) {actions}",
-                from.join(", "),
-                to.join(", ")
-            )
-        })
-        .collect();
-    let mut unique = BTreeSet::new();
-    let mut statement = scratch.prepare(&format!("PRAGMA index_list({quoted})"))?;
-    let indexes: Vec<(String, String)> = statement
-        .query_map([], |r| Ok((r.get(1)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (index, origin) in indexes {
-        if origin == "c" {
-            continue;
-        }
-        let mut info = scratch.prepare(&format!(
-            "PRAGMA index_info(\"{}\")",
-            index.replace('"', "\"\"")
-        ))?;
-        let columns: Vec<String> = info
-            .query_map([], |r| r.get::<_, Option<String>>(2))?
-            .map(|c| c.map(Option::unwrap_or_default))
-            .collect::<rusqlite::Result<_>>()?;
-        let kind = if origin == "pk" {
-            "PRIMARY KEY"
-        } else {
-            "UNIQUE"
-        };
-        unique.insert(format!("{kind} ({})", columns.join(", ")));
-    }
-    let (without_rowid, strict): (bool, bool) = scratch.query_row(
-        &format!("SELECT wr, strict FROM pragma_table_list({quoted}) WHERE schema = 'main'"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let autoincrement = normalize(create_table).contains("AUTOINCREMENT");
-    let options = [
-        (without_rowid, "WITHOUT ROWID"),
-        (strict, "STRICT"),
-        (autoincrement, "AUTOINCREMENT"),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, name)| *name)
-    .collect::<Vec<_>>()
-    .join(", ");
-    Ok(TableShape {
-        columns,
-        foreign_keys,
-        unique,
-        options,
-    })
-}
-
 /// A table's rows, each rendered as SQL literals, with the primary-key columns (if any).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rows {
     pub(crate) columns: Vec<String>,
     pub(crate) key: Vec<usize>,
     pub(crate) rows: Vec<Vec<String>>,
+}
+
+impl Rows {
+    /// The same rows with their columns in the order of `columns`, when the two have the same
+    /// columns by name (in any order and case); `None` when they do not.
+    pub(crate) fn aligned_to(&self, columns: &[String]) -> Option<Rows> {
+        if self.columns == columns {
+            return Some(self.clone());
+        }
+        if self.columns.len() != columns.len() {
+            return None;
+        }
+        let order: Vec<usize> = columns
+            .iter()
+            .map(|c| self.columns.iter().position(|d| d.eq_ignore_ascii_case(c)))
+            .collect::<Option<_>>()?;
+        let mut rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| order.iter().map(|i| row[*i].clone()).collect())
+            .collect();
+        rows.sort();
+        let key = self
+            .key
+            .iter()
+            .filter_map(|k| order.iter().position(|i| i == k))
+            .collect();
+        Some(Rows {
+            columns: columns.to_vec(),
+            key,
+            rows,
+        })
+    }
 }
 
 /// Reads every row of a table.
@@ -432,18 +221,6 @@ mod tests {
             normalize("create index idx on t(a,b) where X='A b'")
         );
         assert_ne!(normalize("SELECT 'a'"), normalize("SELECT 'A'"));
-    }
-
-    #[test]
-    fn recreated_tables_with_other_formatting_have_the_same_shape() {
-        let a = table_shape("CREATE TABLE IF NOT EXISTS \"t\" (\"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, \"p\" INTEGER REFERENCES parent (id) ON DELETE CASCADE, name text unique)").unwrap();
-        let b = table_shape("create table t (\n id integer not null primary key autoincrement,\n p integer,\n name TEXT,\n unique (name),\n foreign key (p) references parent(id) on delete cascade\n)").unwrap();
-        assert_eq!(a, b);
-        let c = table_shape(
-            "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, p INTEGER, name TEXT)",
-        )
-        .unwrap();
-        assert_ne!(a, c);
     }
 
     #[test]

@@ -66,15 +66,20 @@ impl Snapshot {
     /// The differences from `other` in plain words (schema by meaning, rows by key), empty
     /// when the two are the same database.
     pub fn differences(&self, other: &Snapshot) -> Vec<String> {
-        let mut out = crate::verify::schema_differences(&self.schema, &other.schema, 0);
+        let mut out = crate::compare::schema_differences(
+            &self.schema,
+            &other.schema,
+            0,
+            crate::compare::Policy::default(),
+        );
         for (table, before) in &self.rows {
             let Some(after) = other.rows.get(table) else {
                 continue;
             };
-            if before.columns != after.columns {
+            let Some(after) = after.aligned_to(&before.columns) else {
                 continue;
-            }
-            let (shown, total) = schema::row_differences(table, before, after, 5);
+            };
+            let (shown, total) = schema::row_differences(table, before, &after, 5);
             if total > 0 {
                 out.push(format!(
                     "changes the rows of `{table}`: {}",

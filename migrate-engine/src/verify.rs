@@ -21,11 +21,13 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 
+use crate::compare::{Policy, schema_differences};
 use crate::error::Error;
 use crate::foreign_keys;
 use crate::options::Options;
 use crate::sandbox;
 use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
+use crate::synthesize;
 
 /// One thing verification found wrong, naming the file (and line where it has one).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,16 +146,60 @@ pub fn verify(table: &[Migration]) -> Result<(), Vec<Finding>> {
 /// assert_eq!(migrate_engine::verify_declared(&table, &declared), Ok(()));
 /// ```
 pub fn verify_declared(table: &[Migration], declaration: &Declaration) -> Result<(), Vec<Finding>> {
-    let mut verifier = Verifier::new(declaration).map_err(|error| {
-        vec![Finding {
-            file: String::new(),
-            line: None,
-            message: format!("cannot open the in-memory database to verify migrations: {error}"),
-        }]
-    })?;
-    match verifier.run(table) {
-        Ok(()) => Ok(()),
-        Err(finding) => Err(vec![finding]),
+    verify_with_notes(table, declaration).map(|_| ())
+}
+
+/// Verifies like [`verify_declared`]; on success, also says what could not be checked with
+/// rows: each empty table that a migration touches and that verification could not fill with
+/// rows built from its schema, with the migration and the reason (e.g. "before
+/// `000003_x.up.sql`: `search` was left empty: it is a virtual table").
+///
+/// # Errors
+/// As [`verify()`].
+pub fn verify_with_notes(
+    table: &[Migration],
+    declaration: &Declaration,
+) -> Result<Vec<String>, Vec<Finding>> {
+    // Versions whose down failed on rows filled in by verification (which may not look like
+    // users' data): verified again without them.
+    let mut unfilled = BTreeSet::new();
+    loop {
+        let mut verifier = Verifier::new(declaration).map_err(|error| {
+            vec![Finding {
+                file: String::new(),
+                line: None,
+                message: format!(
+                    "cannot open the in-memory database to verify migrations: {error}"
+                ),
+            }]
+        })?;
+        verifier.unfilled.clone_from(&unfilled);
+        verifier.fill = unfilled.len() < MAX_REFILLS;
+        match verifier.run(table) {
+            Ok(()) => return Ok(verifier.notes),
+            Err(Stop::Finding(finding)) => return Err(vec![finding]),
+            Err(Stop::Refill(version)) => {
+                unfilled.insert(version);
+            }
+        }
+    }
+}
+
+/// How many times verification starts again without the rows it filled in before it stops
+/// filling empty tables altogether.
+const MAX_REFILLS: usize = 3;
+
+/// Why a verification run stopped.
+enum Stop {
+    Finding(Finding),
+    /// The down of this version failed on rows filled in by verification: verify again
+    /// without filling for it.
+    Refill(u64),
+}
+
+impl From<Finding> for Stop {
+    fn from(finding: Finding) -> Stop {
+        Stop::Finding(finding)
     }
 }
 
@@ -200,6 +246,14 @@ struct Verifier {
     foreign_keys: ForeignKeys,
     /// Which tables reference which, for the foreign-key checks.
     foreign_key_index: foreign_keys::Index,
+    /// Whether empty tables a migration touches are filled with rows built from their schema.
+    fill: bool,
+    /// Versions not to fill tables for.
+    unfilled: BTreeSet<u64>,
+    /// The tables filled for the current migration.
+    filled: Vec<synthesize::Filled>,
+    /// Tables that could not be filled, and why.
+    notes: Vec<String>,
 }
 
 /// The step of the verification a failure happened in.
@@ -243,14 +297,19 @@ impl Verifier {
             mirror: Mirror::default(),
             foreign_keys: declaration.foreign_keys,
             foreign_key_index: foreign_keys::Index::default(),
+            fill: true,
+            unfilled: BTreeSet::new(),
+            filled: Vec::new(),
+            notes: Vec::new(),
         })
     }
 
-    fn run(&mut self, table: &[Migration]) -> Result<(), Finding> {
+    fn run(&mut self, table: &[Migration]) -> Result<(), Stop> {
         let mut reversible = true;
         for migration in table {
             let k = migration.version();
             self.cache_rows()?;
+            self.fill_empty_tables(migration)?;
             self.take_written();
             // The value before this migration of every schema entry it changes.
             let mut undo: BTreeMap<(String, String), Option<Entry>> = BTreeMap::new();
@@ -259,9 +318,16 @@ impl Verifier {
                     undo.entry(key).or_insert(old);
                 }
             };
-            let changes = self.step(table, k, migration, Phase::Up)?;
-            self.check_foreign_keys(migration.up().file_name(), &changes)?;
-            record(&mut undo, changes);
+            let up = match self.step(table, k, migration, Phase::Up) {
+                // The up's transaction was rolled back: try it on the tables as they were.
+                Err(_) if !self.filled.is_empty() => {
+                    self.empty_filled_tables()?;
+                    self.step(table, k, migration, Phase::Up)?
+                }
+                other => other?,
+            };
+            self.check_foreign_keys(migration.up().file_name(), &up)?;
+            record(&mut undo, up);
             let written_up = self.take_written();
             if migration.irreversible().is_some() {
                 reversible = false;
@@ -281,6 +347,7 @@ impl Verifier {
             let mut written = written_up;
             written.extend(self.take_written());
             self.compare(migration, &undo, &written)?;
+            self.empty_filled_tables()?;
             let changes = self.step(table, k, migration, Phase::UpAgain)?;
             // Passed after the first up; run to keep the foreign-key index up to date.
             self.check_foreign_keys(migration.up().file_name(), &changes)?;
@@ -294,9 +361,14 @@ impl Verifier {
             self.mirror
                 .refresh(&self.conn, &version_table, &BTreeSet::new(), true)
                 .map_err(internal)?;
-            let differences = schema_differences(&SchemaText::new(), &self.mirror.entries, 0);
+            let differences = schema_differences(
+                &SchemaText::new(),
+                &self.mirror.entries,
+                0,
+                Policy::default(),
+            );
             if let Some(first) = differences.first() {
-                return Err(Finding {
+                return Err(Stop::Finding(Finding {
                     file: last.down().file_name().to_owned(),
                     line: None,
                     message: format!(
@@ -304,7 +376,7 @@ impl Verifier {
                          database: it {first}; make each down remove what its up creates",
                         format_version(last.version())
                     ),
-                });
+                }));
             }
         }
         Ok(())
@@ -318,9 +390,17 @@ impl Verifier {
         target: u64,
         migration: &Migration,
         phase: Phase,
-    ) -> Result<Vec<Change>, Finding> {
-        crate::to(table, &self.options, &mut self.conn, target)
-            .map_err(|error| self.explain(migration, phase, error))?;
+    ) -> Result<Vec<Change>, Stop> {
+        crate::to(table, &self.options, &mut self.conn, target).map_err(|error| {
+            let finding = self.explain(migration, phase, error);
+            // A down that fails on rows verification filled in may not fail on users' data:
+            // verify again without filling for it.
+            if phase == Phase::Down && !self.filled.is_empty() {
+                Stop::Refill(migration.version())
+            } else {
+                Stop::Finding(finding)
+            }
+        })?;
         let (names, altered) = {
             let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
             (
@@ -331,7 +411,7 @@ impl Verifier {
         let version_table = self.options.table_name.to_string();
         self.mirror
             .refresh(&self.conn, &version_table, &names, altered)
-            .map_err(internal)
+            .map_err(|error| Stop::Finding(internal(error)))
     }
 
     /// Finds the foreign keys that `file` left malformed, among the tables its changes touched
@@ -453,6 +533,45 @@ impl Verifier {
         }
     }
 
+    /// Fills the empty tables `migration` touches with rows built from their schema (not for
+    /// a migration whose rows are not compared or that runs outside a transaction).
+    fn fill_empty_tables(&mut self, migration: &Migration) -> Result<(), Finding> {
+        let compared = migration.irreversible().is_none() && migration.lossy_down().is_none();
+        let transactional = !migration.up().no_transaction() && !migration.down().no_transaction();
+        if !self.fill || !compared || !transactional || self.unfilled.contains(&migration.version())
+        {
+            return Ok(());
+        }
+        let skip = |table: &str| self.is_engine_table(table);
+        let tables = synthesize::candidates(migration, &self.mirror, &self.rows, &skip);
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let (filled, notes) = synthesize::fill(&self.conn, &self.mirror, &tables);
+        let up = migration.up().file_name();
+        self.notes.extend(
+            notes
+                .into_iter()
+                .map(|note| format!("before `{up}`: {note}")),
+        );
+        self.filled = filled;
+        for table in &self.filled {
+            self.stale.insert(table.table.clone());
+        }
+        self.cache_rows()
+    }
+
+    /// Deletes the rows [`Verifier::fill_empty_tables`] wrote.
+    fn empty_filled_tables(&mut self) -> Result<(), Finding> {
+        let filled = std::mem::take(&mut self.filled);
+        synthesize::empty_again(&self.conn, &filled).map_err(internal)?;
+        for table in &filled {
+            self.stale.insert(table.table.clone());
+        }
+        self.take_written();
+        self.cache_rows()
+    }
+
     /// Reads the rows of every table created or written since it was last read, so the state
     /// before a migration is known for whichever tables it turns out to write.
     fn cache_rows(&mut self) -> Result<(), Finding> {
@@ -479,8 +598,19 @@ impl Verifier {
         written
     }
 
+    /// Whether `table` is one of the engine's own (the version and history tables): never
+    /// compared, whatever writes to it (a `VACUUM` rewrites every table).
+    fn is_engine_table(&self, table: &str) -> bool {
+        let version_table = self.options.table_name.to_ascii_lowercase();
+        table == version_table || table == format!("{version_table}_history")
+    }
+
     fn forget(&mut self, written: &BTreeSet<String>) {
-        for table in written {
+        let tables: Vec<&String> = written
+            .iter()
+            .filter(|t| !self.is_engine_table(t))
+            .collect();
+        for table in tables {
             self.rows.remove(table);
             self.stale.insert(table.clone());
         }
@@ -508,7 +638,10 @@ impl Verifier {
                     .map(|entry| (key.clone(), entry.clone()))
             })
             .collect();
-        let mut differences = schema_differences(&before, &after, migration.version());
+        let policy = Policy {
+            lossy: migration.lossy_down().is_some(),
+        };
+        let mut differences = schema_differences(&before, &after, migration.version(), policy);
         let mut rows_differ = false;
         if migration.lossy_down().is_none() {
             for table in self.touched_tables(written) {
@@ -519,10 +652,11 @@ impl Verifier {
                 let Ok(new) = schema::rows(&self.conn, &table) else {
                     continue;
                 };
-                if new.columns != old.columns {
-                    // The schema comparison reports the column difference.
+                // Columns in another order are compared by name; other columns are the
+                // schema comparison's to report.
+                let Some(new) = new.aligned_to(&old.columns) else {
                     continue;
-                }
+                };
                 let (shown, total) = schema::row_differences(&table, old, &new, ROWS_SHOWN);
                 if total > 0 {
                     let more = if total > shown.len() {
@@ -531,8 +665,14 @@ impl Verifier {
                         String::new()
                     };
                     rows_differ = true;
+                    let filled = if self.filled.iter().any(|f| f.table == table) {
+                        " (it was empty, so verification filled it with rows built from its \
+                         schema)"
+                    } else {
+                        ""
+                    };
                     differences.push(format!(
-                        "changes the rows of `{table}`, which existed before {}: {}{more}",
+                        "changes the rows of `{table}`, which existed before {}{filled}: {}{more}",
                         format_version(migration.version()),
                         shown.join(", ")
                     ));
@@ -565,20 +705,21 @@ impl Verifier {
     fn touched_tables(&self, written: &BTreeSet<String>) -> BTreeSet<String> {
         let existing: BTreeSet<String> = written
             .iter()
-            .filter(|t| self.rows.contains_key(*t))
+            .filter(|t| self.rows.contains_key(*t) && !self.is_engine_table(t))
             .cloned()
             .collect();
         if existing.is_empty() {
             return existing;
         }
+        // Children of children too: cascades chain. The mirror indexes foreign keys by parent,
+        // so this costs the tables involved, not the schema.
         let mut out = existing.clone();
-        for entry in self.mirror.entries.values().filter(|e| e.kind == "table") {
-            let Some(sql) = &entry.sql else { continue };
-            let normalized = schema::normalize(sql);
-            if existing.iter().any(|parent| {
-                normalized.contains(&format!("REFERENCES {}", parent.to_ascii_uppercase()))
-            }) {
-                out.insert(entry.name.to_ascii_lowercase());
+        let mut queue: Vec<String> = existing.into_iter().collect();
+        while let Some(parent) = queue.pop() {
+            for child in self.mirror.children(&parent) {
+                if out.insert(child.clone()) {
+                    queue.push(child.clone());
+                }
             }
         }
         out
@@ -645,6 +786,13 @@ fn authorize(
         return Authorization::Deny;
     }
     let written = match context.action {
+        // `VACUUM` attaches SQLite's own temporary database, which has no file name (the
+        // sandbox refuses every other attach): it renumbers `sqlite_master`, so the schema
+        // mirror must read it all again.
+        AuthAction::Attach { .. } => {
+            watch.lock().unwrap_or_else(PoisonError::into_inner).altered = true;
+            return Authorization::Allow;
+        }
         AuthAction::CreateTable { table_name } => {
             let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
             watch.created.insert(table_name.to_ascii_lowercase());
@@ -708,121 +856,4 @@ fn authorize(
             .insert(written);
     }
     Authorization::Allow
-}
-
-/// Plain-words differences between two schemas; `version` names the migration in messages
-/// (0: the empty database).
-pub(crate) fn schema_differences(
-    before: &SchemaText,
-    after: &SchemaText,
-    version: u64,
-) -> Vec<String> {
-    if before == after {
-        return Vec::new();
-    }
-    let since = if version == 0 {
-        "in the empty database".to_owned()
-    } else {
-        format!("before {}", format_version(version))
-    };
-    let mut out = Vec::new();
-    let keys: BTreeSet<&(String, String)> = before.keys().chain(after.keys()).collect();
-    for key in keys {
-        let (kind, _) = key;
-        match (before.get(key), after.get(key)) {
-            (Some(a), Some(b)) if a.sql == b.sql => {}
-            (None, Some(b)) => out.push(format!("leaves {kind} `{}` behind", b.name)),
-            (Some(a), None) => {
-                out.push(format!("drops {kind} `{}`, which existed {since}", a.name))
-            }
-            (Some(a), Some(b)) if kind == "table" => out.extend(table_differences(a, b, &since)),
-            (Some(a), Some(b)) => {
-                let (old, new) = (normalized(a), normalized(b));
-                if old != new {
-                    out.push(format!(
-                        "changes {kind} `{}`: it was `{old}` {since} and is `{new}` after the down",
-                        a.name
-                    ));
-                }
-            }
-            (None, None) => {}
-        }
-    }
-    out
-}
-
-fn normalized(entry: &schema::Entry) -> String {
-    entry
-        .sql
-        .as_deref()
-        .map(schema::normalize)
-        .unwrap_or_default()
-}
-
-fn table_differences(before: &schema::Entry, after: &schema::Entry, since: &str) -> Vec<String> {
-    let shape = |entry: &schema::Entry| entry.sql.as_deref().map(schema::table_shape);
-    let (Some(Ok(old)), Some(Ok(new))) = (shape(before), shape(after)) else {
-        return if normalized(before) == normalized(after) {
-            Vec::new()
-        } else {
-            vec![format!("changes table `{}`", before.name)]
-        };
-    };
-    let table = &before.name;
-    let mut out = Vec::new();
-    let old_columns: BTreeMap<&String, &String> = old.columns.iter().map(|(n, d)| (n, d)).collect();
-    let new_columns: BTreeMap<&String, &String> = new.columns.iter().map(|(n, d)| (n, d)).collect();
-    for (name, description) in &new.columns {
-        match old_columns.get(name) {
-            None => out.push(format!("leaves column `{table}.{name}`, added by the up, behind")),
-            Some(old) if *old != description => out.push(format!(
-                "changes column `{table}.{name}`: it was `{old}` {since} and is `{description}` after the down"
-            )),
-            Some(_) => {}
-        }
-    }
-    for (name, _) in &old.columns {
-        if !new_columns.contains_key(name) {
-            out.push(format!(
-                "drops column `{table}.{name}`, which existed {since}"
-            ));
-        }
-    }
-    if out.is_empty() && old.columns != new.columns {
-        let names = |shape: &schema::TableShape| {
-            shape
-                .columns
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(format!(
-            "reorders the columns of `{table}`: ({}) {since}, ({}) after the down",
-            names(&old),
-            names(&new)
-        ));
-    }
-    for (label, old_set, new_set) in [
-        ("foreign key", &old.foreign_keys, &new.foreign_keys),
-        ("constraint", &old.unique, &new.unique),
-    ] {
-        for gone in old_set.difference(new_set) {
-            out.push(format!(
-                "drops the {label} `{table} {gone}`, which existed {since}"
-            ));
-        }
-        for added in new_set.difference(old_set) {
-            out.push(format!(
-                "leaves the {label} `{table} {added}`, added by the up, behind"
-            ));
-        }
-    }
-    if old.options != new.options {
-        out.push(format!(
-            "changes the options of `{table}`: `{}` {since}, `{}` after the down",
-            old.options, new.options
-        ));
-    }
-    out
 }

@@ -270,13 +270,20 @@ impl<'a> VersionTable<'a> {
     }
 }
 
-/// Whether a table of this name exists in the main schema.
+/// Whether a table of this name exists in the main schema (a view does not count): a lookup
+/// in SQLite's schema hash (`sqlite3_table_column_metadata`), where `pragma_table_list(name)`
+/// walks every table, which made each run cost the size of the schema.
+///
+/// The hash is this connection's copy of the schema, which another connection may have
+/// changed since: a read of `sqlite_master` first makes SQLite compare the schema cookie and
+/// reload its copy if it is stale (inside the caller's transaction, so it stays current).
 pub(crate) fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_list(?1) WHERE schema = 'main' AND type = 'table')",
-        [name],
-        |row| row.get(0),
-    )
+        "SELECT count(*) FROM sqlite_master WHERE rowid = 0",
+        [],
+        |row| row.get::<_, i64>(0),
+    )?;
+    conn.table_exists(Some("main"), name)
 }
 
 /// The affinity (SQLite's type-name rules) of a declared column type, when it converts the
