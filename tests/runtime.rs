@@ -718,6 +718,72 @@ fn every_spelling_of_the_foreign_keys_pragma_keeps_every_row() {
     }
 }
 
+/// A spelling of a value SQLite may read for `PRAGMA foreign_keys`: numbers with signs and
+/// leading zeros, keywords in any case, quoted or not.
+fn pragma_value() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let number = (
+        prop::sample::select(vec!["", "+", "-"]),
+        0..3usize,
+        0..300u32,
+    )
+        .prop_map(|(sign, zeros, n)| format!("{sign}{}{n}", "0".repeat(zeros)));
+    let keyword = (
+        prop::sample::select(vec![
+            "on", "off", "yes", "no", "true", "false", "default", "full", "none",
+        ]),
+        any::<u16>(),
+    )
+        .prop_map(|(word, case)| {
+            word.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if case >> (i % 16) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect::<String>()
+        });
+    let bare = prop_oneof![number, keyword];
+    (bare, prop::sample::select(vec!["", "'", "\""]))
+        .prop_map(|(value, quote)| format!("{quote}{value}{quote}"))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever value, form, spacing or comments the pragma is written with, inside a
+    /// transaction or not, no foreign-key action runs in a migration and the connection
+    /// enforces foreign keys afterwards.
+    #[test]
+    fn no_spelling_of_the_foreign_keys_pragma_loses_a_row(
+        value in pragma_value(),
+        form in 0..4usize,
+        gap in proptest::sample::select(vec![" ", "\t", "\n", "/**/", " -- note\n"]),
+        no_transaction in proptest::bool::ANY,
+    ) {
+        let pragma = match form {
+            0 => format!("PRAGMA{gap}foreign_keys{gap}={gap}{value};"),
+            1 => format!("pragma{gap}main.FOREIGN_KEYS{gap}=={gap}{value};"),
+            2 => format!("PRAGMA{gap}foreign_keys({value});"),
+            _ => format!("PrAgMa{gap}\"foreign_keys\"{gap}={gap}{value};"),
+        };
+        let header = if no_transaction { "-- migrate:no-transaction\n" } else { "" };
+        let fx = foreign_key_fixture(&format!("{header}{pragma}\n{}", recreate_parent(false, "1")));
+        let mut conn = fx.open();
+        fx.migrations
+            .up(&mut conn)
+            .unwrap_or_else(|e| panic!("{pragma} (no-transaction: {no_transaction}): {e}"));
+        proptest::prop_assert_eq!(count(&conn, "child"), 3, "{}", pragma);
+        proptest::prop_assert!(foreign_keys_enabled(&conn), "{}", pragma);
+    }
+}
+
 #[test]
 fn a_migration_that_deletes_parents_expecting_a_cascade_fails_and_changes_nothing() {
     let fx = foreign_key_fixture("DELETE FROM parent WHERE id = 1;");
