@@ -4,7 +4,7 @@ use std::fmt;
 
 use migrate_core::Direction;
 
-use crate::history::Changed;
+use crate::values::Changed;
 use migrate_core::name::format_version;
 
 /// Everything that can go wrong while reading or changing a database's migration state.

@@ -24,9 +24,11 @@ use rusqlite::types::Value;
 use crate::compare::{Policy, schema_differences};
 use crate::error::Error;
 use crate::foreign_keys;
+use crate::mirror::{Change, Mirror};
+use crate::operations::Target;
 use crate::options::Options;
 use crate::sandbox;
-use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
+use crate::schema::{self, Entry, Rows, SchemaText};
 use crate::synthesize;
 
 /// One thing verification found wrong, naming the file (and line where it has one).
@@ -391,7 +393,13 @@ impl Verifier {
         migration: &Migration,
         phase: Phase,
     ) -> Result<Vec<Change>, Stop> {
-        crate::to(table, &self.options, &mut self.conn, target).map_err(|error| {
+        crate::operations::run(
+            table,
+            &self.options,
+            &mut self.conn,
+            Target::Version(target),
+        )
+        .map_err(|error| {
             let finding = self.explain(migration, phase, error);
             // A down that fails on rows verification filled in may not fail on users' data:
             // verify again without filling for it.
