@@ -112,6 +112,12 @@ def graph(crate_dir):
                 target = "lib"
             if target != name:
                 edges.add((name, target))
+        # A parent names its submodules without `crate::` (`use child::Item`).
+        for sub in mods:
+            parent = sub.rsplit("::", 1)[0] if "::" in sub else "lib"
+            child = sub.rsplit("::", 1)[-1]
+            if parent == name and sub != name and re.search(rf"(?<![\w:]){child}::", text):
+                edges.add((name, sub))
         if "::" in name:
             parent = name.rsplit("::", 1)[0]
             for m in re.finditer(r"\bsuper::(\w+)", text):
