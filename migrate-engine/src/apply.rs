@@ -37,45 +37,11 @@ use crate::fk_check::{
 };
 use crate::history::{self, History};
 use crate::options::{Observer, Options};
+use crate::plan::Set;
+use crate::plan::{plan, version_after};
 use crate::report::{Report, Step};
 use crate::values::SchemaVersion;
 use crate::version_table::{VersionTable, table_exists};
-
-/// The migrations a run works on, in version order, as [`migrate_core::check()`] returns them:
-/// 1..=N for a sequential set, with holes for timestamps.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Set<'a>(pub(crate) &'a [Migration]);
-
-impl<'a> Set<'a> {
-    pub(crate) fn latest(self) -> Option<u64> {
-        self.0.last().map(Migration::version)
-    }
-
-    pub(crate) fn get(self, version: u64) -> Option<&'a Migration> {
-        let index = self
-            .0
-            .binary_search_by_key(&version, Migration::version)
-            .ok()?;
-        self.0.get(index)
-    }
-
-    /// The migrations with versions in `(above, up_to]`, in version order.
-    fn between(self, above: u64, up_to: u64) -> &'a [Migration] {
-        let start = self.0.partition_point(|m| m.version() <= above);
-        let end = self.0.partition_point(|m| m.version() <= up_to).max(start);
-        &self.0[start..end]
-    }
-
-    /// The version `steps` migrations below `current` (`None`: nothing applied).
-    fn down_steps(self, current: Option<u64>, steps: usize) -> Result<Option<u64>, Error> {
-        let applied = self.between(0, current.unwrap_or(0)).len();
-        match applied.checked_sub(steps) {
-            Some(0) => Ok(None),
-            Some(remaining) => Ok(self.0.get(remaining - 1).map(Migration::version)),
-            None => Err(Error::TooManySteps { steps, current }),
-        }
-    }
-}
 
 /// Where a run should end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -860,59 +826,6 @@ impl Run<'_> {
         };
         self.goal = Some(goal);
         Ok(goal)
-    }
-}
-
-/// The steps from `current` to `goal`, in order. Going down through an irreversible migration
-/// is refused here, before anything runs.
-fn plan<'a>(
-    migrations: Set<'a>,
-    current: Option<u64>,
-    goal: Option<u64>,
-) -> Result<Vec<(&'a Migration, Direction)>, Error> {
-    // A version between two timestamps names no migration: going there would silently stop
-    // at the one below it (or at nothing, for a mistyped version).
-    if let Some(goal) = goal
-        && migrations.get(goal).is_none()
-    {
-        return Err(Error::TargetOutOfRange {
-            target: goal,
-            latest: migrations.latest(),
-        });
-    }
-    let (current, goal) = (current.unwrap_or(0), goal.unwrap_or(0));
-    if goal >= current {
-        return Ok(migrations
-            .between(current, goal)
-            .iter()
-            .map(|m| (m, Direction::Up))
-            .collect());
-    }
-    let steps: Vec<(&Migration, Direction)> = migrations
-        .between(goal, current)
-        .iter()
-        .rev()
-        .map(|m| (m, Direction::Down))
-        .collect();
-    if let Some((m, _)) = steps.iter().find(|(m, _)| m.irreversible().is_some()) {
-        return Err(Error::Irreversible {
-            version: m.version(),
-            file: m.down().file_name().to_owned(),
-            reason: m.irreversible().unwrap_or_default().to_owned(),
-        });
-    }
-    Ok(steps)
-}
-
-/// The database's version once `migration` has run in `direction`: after a down, the
-/// previous migration's version (not `version - 1`, which a timestamped set does not have).
-fn version_after(migrations: Set<'_>, migration: &Migration, direction: Direction) -> Option<u64> {
-    match direction {
-        Direction::Up => Some(migration.version()),
-        Direction::Down => migrations
-            .between(0, migration.version().saturating_sub(1))
-            .last()
-            .map(Migration::version),
     }
 }
 

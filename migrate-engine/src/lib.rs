@@ -19,6 +19,7 @@ mod history;
 mod mirror;
 mod operations;
 mod options;
+mod plan;
 mod report;
 mod sandbox;
 mod schema;

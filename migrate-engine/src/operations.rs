@@ -7,10 +7,11 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::apply;
 pub use crate::apply::Target;
-use crate::apply::{Set, migrate, with_busy_timeout};
+use crate::apply::{migrate, with_busy_timeout};
 use crate::error::Error;
 use crate::history::History;
 use crate::options::Options;
+use crate::plan::Set;
 use crate::report::{MigrationStatus, Report, Status};
 use crate::values::{Drift, SchemaVersion};
 use crate::version_table::VersionTable;
