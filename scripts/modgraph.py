@@ -5,9 +5,12 @@ Usage: scripts/modgraph.py [crate-dir ...]   (default: every workspace crate)
 
 An edge `a -> b` means module `a` names something in module `b`: a `use crate::b::…` line, or a
 path `crate::b::…` or `crate::Item` in code, where `Item` is what the crate root defines or
-re-exports from `b`. Comments, doc comments and `#[cfg(test)] mod tests` blocks are left out:
+re-exports from `b` (an item the root re-exports from another crate is no edge). Comments, doc comments and `#[cfg(test)] mod tests` blocks are left out:
 tests may reach anywhere, the graph is about what the library needs. A loop is a strongly
 connected group of two or more modules; the script exits 1 when a crate has one.
+
+A module marked `[sqlite]` names `rusqlite` outside its tests: it is on SQLite's side of the
+database boundary (see ARCHITECTURE.md); the others are database-free.
 """
 
 import re
@@ -83,13 +86,15 @@ def paths(text):
 def root_items(text, mods):
     """What the crate root defines or imports, by name -> the module it comes from."""
     items = {}
-    for m in re.finditer(r"\buse\s+(?:crate::)?(\w+)::(\{[^;]*\}|\w+)", text):
-        module, rest = m.groups()
-        if module not in mods:
+    for m in re.finditer(r"\buse\s+(crate::)?(\w+)::(\{[^;]*\}|\w+)", text):
+        local, module, rest = m.groups()
+        # A re-export of another crate's item (`pub use migrate_engine::Error`) is no edge.
+        origin = module if module in mods else None
+        if origin is None and (local or module in ("self", "super")):
             continue
         for name in re.findall(r"\b(\w+)\b", rest):
             if name not in ("self", "as"):
-                items.setdefault(name, module)
+                items.setdefault(name, origin)
     return items
 
 
@@ -108,6 +113,8 @@ def graph(crate_dir):
                     target = f"{first}::{segs[1]}"
             elif first in root:
                 target = root[first]
+                if target is None:
+                    continue
             else:
                 target = "lib"
             if target != name:
@@ -125,8 +132,8 @@ def graph(crate_dir):
                 target = sub if sub in mods else parent
                 if target != name:
                     edges.add((name, target))
-    # A module's parent file only declares it; keep the graph to what code names.
-    return sorted(mods), sorted(edges)
+    sqlite = {name for name, text in texts.items() if re.search(r"\brusqlite\b", text)}
+    return sorted(mods), sorted(edges), sqlite
 
 
 def loops(nodes, edges):
@@ -169,14 +176,15 @@ def main():
     crates = sys.argv[1:] or DEFAULT
     found = False
     for crate in crates:
-        nodes, edges = graph(crate)
+        nodes, edges, sqlite = graph(crate)
         print(f"## {Path(crate).name}")
         by_source = {}
         for a, b in edges:
             by_source.setdefault(a, []).append(b)
         for n in nodes:
-            if n in by_source:
-                print(f"{n} -> {', '.join(sorted(by_source[n]))}")
+            mark = " [sqlite]" if n in sqlite else ""
+            targets = ", ".join(sorted(by_source.get(n, []))) or "(nothing)"
+            print(f"{n}{mark} -> {targets}")
         groups = loops(nodes, edges)
         for g in groups:
             found = True
