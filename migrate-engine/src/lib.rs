@@ -2,9 +2,12 @@
 //! (`migrate-runtime`, what services use) and the macro's compile-time verification share, so a
 //! migration runs at compile time exactly as it will at run time.
 //!
-//! Services use `migrate-runtime`, which re-exports everything here; the functions take the
-//! table as a slice of [`Migration`]s, in version order 1..=N, as [`migrate_core::check()`]
-//! returns it and as `embed_migrations!` embeds it.
+//! Services use `migrate-runtime`, which re-exports the values, errors, verification and
+//! `testing` here. The operations (`run` towards a `Target`, `version`, `force`, `status`) are
+//! the runtime's one entry into the engine and hidden from these docs; they take the table as
+//! a slice of [`Migration`](migrate_core::Migration)s in version order, as
+//! [`migrate_core::check()`] returns it and as `embed_migrations!` embeds it. ARCHITECTURE.md
+//! at the repository's root describes the modules.
 //!
 //! Works with rusqlite 0.38 to 0.43. Feature **`bundled`** (off by default) compiles SQLite from
 //! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
