@@ -3,9 +3,10 @@
 //! SQLite and the workspace once instead of once per file. Run one file's tests with
 //! `cargo test --test integration <name>::`.
 //!
-//! `tests/runtime.rs` stays a binary of its own: it installs the process's one `log` logger
-//! and counts the records a run writes, which other tests' runs in the same process would add
-//! to. `tests/crash.rs` and `tests/concurrency.rs` start copies of their own binary as workers.
+//! `runtime`'s logging test installs the process's one `log` logger and keeps only the records
+//! of its own migrations (named `logged_*`), so the other modules' runs do not disturb it.
+//! `tests/crash.rs` and `tests/concurrency.rs` stay binaries of their own: they start copies of
+//! their binary as workers, and the README's commands name them.
 
 #[path = "drift.rs"]
 mod drift;
@@ -17,5 +18,7 @@ mod generated;
 mod hostile;
 #[path = "rebuild.rs"]
 mod rebuild;
+#[path = "runtime.rs"]
+mod runtime;
 #[path = "timestamps.rs"]
 mod timestamps;
