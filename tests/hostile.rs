@@ -395,7 +395,8 @@ fn without_root(fx: &Fixture, path: &Path) -> std::process::Output {
         .args([
             "--ignored",
             "--exact",
-            "read_only_file_worker",
+            // A module of `tests/integration.rs`: the test is named by its path there.
+            "hostile::read_only_file_worker",
             "--nocapture",
         ])
         .env(READ_ONLY_FILE_VAR, path)

@@ -33,7 +33,13 @@ fn main() {
     let verified = started.elapsed() - loaded;
     let mut conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
     let applying = Instant::now();
-    migrate_engine::up(&table, &migrate_engine::Options::default(), &mut conn).expect("applies");
+    migrate_engine::run(
+        &table,
+        &migrate_engine::Options::default(),
+        &mut conn,
+        migrate_engine::Target::Latest,
+    )
+    .expect("applies");
     println!(
         "{n} migrations: load+check {loaded:?}, verify {verified:?}, apply once {:?}",
         applying.elapsed()

@@ -22,7 +22,6 @@
 //! marked dirty before and clean after, as golang-migrate does; it necessarily splits the run,
 //! and every error after such a split says which migrations were committed.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,54 +30,28 @@ use migrate_core::{Direction, ForeignKeys, Migration};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
+use crate::error::{DirtyOrigin, Error, LeftAt};
 use crate::execute::{ScriptFailure, run_script};
+use crate::fk_check::{
+    CheckFailure, ForeignKeyGraph, Touched, schema_version, tables_to_check, violations_in, without,
+};
 use crate::history::{self, History};
 use crate::options::{Observer, Options};
+use crate::plan::Set;
+use crate::plan::{plan, version_after};
 use crate::report::{Report, Step};
-use crate::version_table::{SchemaVersion, VersionTable, table_exists};
-
-/// The migrations a run works on, in version order, as [`migrate_core::check()`] returns them:
-/// 1..=N for a sequential set, with holes for timestamps.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Set<'a>(pub(crate) &'a [Migration]);
-
-impl<'a> Set<'a> {
-    pub(crate) fn latest(self) -> Option<u64> {
-        self.0.last().map(Migration::version)
-    }
-
-    pub(crate) fn get(self, version: u64) -> Option<&'a Migration> {
-        let index = self
-            .0
-            .binary_search_by_key(&version, Migration::version)
-            .ok()?;
-        self.0.get(index)
-    }
-
-    /// The migrations with versions in `(above, up_to]`, in version order.
-    fn between(self, above: u64, up_to: u64) -> &'a [Migration] {
-        let start = self.0.partition_point(|m| m.version() <= above);
-        let end = self.0.partition_point(|m| m.version() <= up_to).max(start);
-        &self.0[start..end]
-    }
-
-    /// The version `steps` migrations below `current` (`None`: nothing applied).
-    fn down_steps(self, current: Option<u64>, steps: usize) -> Result<Option<u64>, Error> {
-        let applied = self.between(0, current.unwrap_or(0)).len();
-        match applied.checked_sub(steps) {
-            Some(0) => Ok(None),
-            Some(remaining) => Ok(self.0.get(remaining - 1).map(Migration::version)),
-            None => Err(Error::TooManySteps { steps, current }),
-        }
-    }
-}
+use crate::values::SchemaVersion;
+use crate::version_table::{VersionTable, table_exists};
 
 /// Where a run should end.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Target {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// Every pending migration (golang-migrate's `Up`).
     Latest,
+    /// Exactly this version, up or down; `0` means nothing applied (golang-migrate's `Migrate`).
     Version(u64),
+    /// The last `n` migrations rolled back (golang-migrate's `Steps(-n)`).
     DownSteps(usize),
 }
 
@@ -88,110 +61,6 @@ enum Attempt {
     Done,
     /// Some steps were committed; go on.
     Progress,
-}
-
-/// The tables a migration touched, as the authorizer saw its statements (and the statements
-/// of the triggers they fire) being prepared. Names are lower-cased; only the main database.
-#[derive(Default, Debug)]
-pub(crate) struct Touched {
-    /// Tables whose rows may now point at a missing parent: written, created or altered.
-    children: BTreeSet<String>,
-    /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
-    /// altered.
-    parents: BTreeSet<String>,
-    /// Tables created or dropped: their own foreign keys came or went.
-    created_or_dropped: BTreeSet<String>,
-    /// Whether an `ALTER TABLE` ran (a rename rewrites other tables' foreign keys).
-    altered: bool,
-}
-
-/// Which tables have foreign keys, and to which parents: what the check needs to find the
-/// children of a touched parent. Valid for one schema version of one connection; kept up to
-/// date from what each migration creates and drops, so a run (or the verifier's many runs)
-/// reads the whole schema once, not once per migration.
-#[derive(Debug, Default)]
-pub(crate) struct ForeignKeyGraph {
-    /// `PRAGMA schema_version` when the graph was last brought up to date.
-    schema_version: Option<i64>,
-    /// Each table with foreign keys (lower-cased) and the parents it references.
-    parents_of: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl ForeignKeyGraph {
-    /// Forgets the graph unless it was last brought up to date at `schema_version`: a schema
-    /// changed since by anything else (another run, a rollback) is unknown.
-    fn revalidate(&mut self, schema_version: i64) {
-        if self.schema_version != Some(schema_version) {
-            *self = ForeignKeyGraph::default();
-        }
-    }
-
-    /// Keeps a loaded graph up to date after a migration that touched `touched`: the tables
-    /// it created or dropped are read again; after an `ALTER TABLE` the graph is forgotten.
-    fn update(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<()> {
-        if self.schema_version.is_none() {
-            return Ok(());
-        }
-        if touched.altered {
-            *self = ForeignKeyGraph::default();
-            return Ok(());
-        }
-        for table in &touched.created_or_dropped {
-            self.parents_of.remove(table);
-            self.parents_of
-                .extend(foreign_key_parents(conn, Some(table))?);
-        }
-        self.schema_version = Some(schema_version(conn)?);
-        Ok(())
-    }
-
-    /// The tables whose foreign keys reference one of `parents`.
-    fn children_of(
-        &mut self,
-        conn: &Connection,
-        parents: &BTreeSet<String>,
-    ) -> rusqlite::Result<BTreeSet<String>> {
-        if self.schema_version.is_none() {
-            self.parents_of = foreign_key_parents(conn, None)?;
-            self.schema_version = Some(schema_version(conn)?);
-        }
-        Ok(self
-            .parents_of
-            .iter()
-            .filter(|(_, of)| !of.is_disjoint(parents))
-            .map(|(child, _)| child.clone())
-            .collect())
-    }
-}
-
-fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "schema_version", |row| row.get(0))
-}
-
-/// The parents referenced by the foreign keys of `table` (a lookup, no scan), or of every
-/// table (`None`).
-fn foreign_key_parents(
-    conn: &Connection,
-    table: Option<&str>,
-) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut statement = match table {
-        Some(_) => conn.prepare(
-            "SELECT lower(?1), lower(f.\"table\") FROM pragma_foreign_key_list(?1) AS f",
-        )?,
-        // Every foreign-key clause has the keyword REFERENCES: only the tables whose
-        // definition has it are asked for their foreign keys.
-        None => conn.prepare(
-            "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, \
-             pragma_foreign_key_list(m.name) AS f \
-             WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%' AND ?1 IS NULL",
-        )?,
-    };
-    let mut rows = statement.query([table])?;
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    while let Some(row) = rows.next()? {
-        out.entry(row.get(0)?).or_default().insert(row.get(1)?);
-    }
-    Ok(out)
 }
 
 /// A run's fixed inputs.
@@ -960,59 +829,6 @@ impl Run<'_> {
     }
 }
 
-/// The steps from `current` to `goal`, in order. Going down through an irreversible migration
-/// is refused here, before anything runs.
-fn plan<'a>(
-    migrations: Set<'a>,
-    current: Option<u64>,
-    goal: Option<u64>,
-) -> Result<Vec<(&'a Migration, Direction)>, Error> {
-    // A version between two timestamps names no migration: going there would silently stop
-    // at the one below it (or at nothing, for a mistyped version).
-    if let Some(goal) = goal
-        && migrations.get(goal).is_none()
-    {
-        return Err(Error::TargetOutOfRange {
-            target: goal,
-            latest: migrations.latest(),
-        });
-    }
-    let (current, goal) = (current.unwrap_or(0), goal.unwrap_or(0));
-    if goal >= current {
-        return Ok(migrations
-            .between(current, goal)
-            .iter()
-            .map(|m| (m, Direction::Up))
-            .collect());
-    }
-    let steps: Vec<(&Migration, Direction)> = migrations
-        .between(goal, current)
-        .iter()
-        .rev()
-        .map(|m| (m, Direction::Down))
-        .collect();
-    if let Some((m, _)) = steps.iter().find(|(m, _)| m.irreversible().is_some()) {
-        return Err(Error::Irreversible {
-            version: m.version(),
-            file: m.down().file_name().to_owned(),
-            reason: m.irreversible().unwrap_or_default().to_owned(),
-        });
-    }
-    Ok(steps)
-}
-
-/// The database's version once `migration` has run in `direction`: after a down, the
-/// previous migration's version (not `version - 1`, which a timestamped set does not have).
-fn version_after(migrations: Set<'_>, migration: &Migration, direction: Direction) -> Option<u64> {
-    match direction {
-        Direction::Up => Some(migration.version()),
-        Direction::Down => migrations
-            .between(0, migration.version().saturating_sub(1))
-            .last()
-            .map(Migration::version),
-    }
-}
-
 /// Refuses to run while a migration older than the database's version never ran on it: a
 /// branch merged after newer migrations were applied (golang-migrate skips such a migration
 /// silently, forever). The history table tells what ran. A migration with no run recorded is
@@ -1113,93 +929,6 @@ fn migration_error(
 fn set_foreign_keys(conn: &Connection, on: bool) -> Result<(), Error> {
     conn.pragma_update(None, "foreign_keys", on)
         .map_err(Error::sqlite("switching foreign-key enforcement"))
-}
-
-/// Why the foreign-key check could not give its answer.
-enum CheckFailure {
-    /// A foreign key SQLite cannot enforce ("foreign key mismatch").
-    Mismatch {
-        table: String,
-        message: String,
-    },
-    Sqlite(Error),
-}
-
-/// The tables to check after a migration: those it touched as a child, and the children of
-/// those it touched as a parent.
-fn tables_to_check(
-    conn: &Connection,
-    touched: Touched,
-    graph: &mut ForeignKeyGraph,
-) -> Result<BTreeSet<String>, CheckFailure> {
-    let mut tables = touched.children;
-    if !touched.parents.is_empty() {
-        tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
-            CheckFailure::Sqlite(Error::sqlite("checking foreign keys")(error))
-        })?);
-    }
-    Ok(tables)
-}
-
-/// Every row of `tables` (those that exist) that points at a missing parent, as
-/// `PRAGMA foreign_key_check` reports it.
-fn violations_in(
-    conn: &Connection,
-    tables: &BTreeSet<String>,
-) -> Result<Vec<Violation>, CheckFailure> {
-    let doing = "checking foreign keys";
-    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
-    let mut violations = Vec::new();
-    for table in tables {
-        if !table_exists(conn, table).map_err(sqlite)? {
-            continue;
-        }
-        let sql = format!(
-            "PRAGMA main.foreign_key_check(\"{}\")",
-            table.replace('"', "\"\"")
-        );
-        let mismatch = |error: rusqlite::Error| {
-            let message = crate::error::sqlite_message(&error);
-            if message.contains("foreign key mismatch") {
-                CheckFailure::Mismatch {
-                    table: table.clone(),
-                    message,
-                }
-            } else {
-                sqlite(error)
-            }
-        };
-        let mut statement = conn.prepare(&sql).map_err(mismatch)?;
-        let mut rows = statement.query([]).map_err(mismatch)?;
-        while let Some(row) = rows.next().map_err(mismatch)? {
-            violations.push(Violation {
-                table: row.get(0).map_err(sqlite)?,
-                rowid: row.get(1).map_err(sqlite)?,
-                parent: row.get(2).map_err(sqlite)?,
-            });
-        }
-    }
-    Ok(violations)
-}
-
-/// `after` without the rows also in `before` (each counted as often as it occurs).
-fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Violation> {
-    let mut seen: BTreeMap<(String, Option<i64>, String), usize> = BTreeMap::new();
-    for v in before {
-        *seen.entry((v.table, v.rowid, v.parent)).or_default() += 1;
-    }
-    after
-        .into_iter()
-        .filter(
-            |v| match seen.get_mut(&(v.table.clone(), v.rowid, v.parent.clone())) {
-                Some(count) if *count > 0 => {
-                    *count -= 1;
-                    false
-                }
-                _ => true,
-            },
-        )
-        .collect()
 }
 
 /// The report's record of one migration that ran.

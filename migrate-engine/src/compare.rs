@@ -342,7 +342,7 @@ mod tests {
     fn schema(sql: &[&str]) -> SchemaText {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(&sql.join(";\n")).unwrap();
-        let mut mirror = crate::schema::Mirror::default();
+        let mut mirror = crate::mirror::Mirror::default();
         mirror
             .refresh(&conn, "schema_migrations", &BTreeSet::new(), true)
             .unwrap();

@@ -4,7 +4,7 @@ use std::fmt;
 
 use migrate_core::Direction;
 
-use crate::history::Changed;
+use crate::values::Changed;
 use migrate_core::name::format_version;
 
 /// Everything that can go wrong while reading or changing a database's migration state.
@@ -221,6 +221,27 @@ pub struct Violation {
     pub parent: String,
 }
 
+/// "`file` leaves N row(s) pointing at missing parents (`child` row 1 → `parent`, …)": the one
+/// description of rows a migration left dangling, in the runtime's
+/// [`Error::ForeignKeyViolation`] and in verification's finding. `violations` may be the first
+/// few of `total`.
+pub(crate) fn missing_parents(file: &str, violations: &[Violation], total: usize) -> String {
+    let mut list: Vec<String> = violations
+        .iter()
+        .map(|v| match v.rowid {
+            Some(rowid) => format!("`{}` row {rowid} → `{}`", v.table, v.parent),
+            None => format!("`{}` → `{}`", v.table, v.parent),
+        })
+        .collect();
+    if total > violations.len() {
+        list.push("…".to_owned());
+    }
+    format!(
+        "`{file}` leaves {total} row(s) pointing at missing parents ({})",
+        list.join(", ")
+    )
+}
+
 fn version_text(version: Option<u64>) -> String {
     version.map_or_else(
         || "nothing applied".to_owned(),
@@ -267,21 +288,9 @@ impl fmt::Display for Error {
             } => {
                 write!(
                     f,
-                    "migration `{file}` leaves {total} row(s) pointing at missing parents ("
+                    "migration {}; ",
+                    missing_parents(file, violations, *total)
                 )?;
-                for (i, v) in violations.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    match v.rowid {
-                        Some(rowid) => write!(f, "`{}` row {rowid} → `{}`", v.table, v.parent)?,
-                        None => write!(f, "`{}` → `{}`", v.table, v.parent)?,
-                    }
-                }
-                if *total > violations.len() {
-                    f.write_str(", …")?;
-                }
-                f.write_str("); ")?;
                 where_left(f, *left_at, committed)?;
                 f.write_str(
                     ". Migrations run with foreign-key enforcement off, so no `ON DELETE CASCADE` \
@@ -681,6 +690,32 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_parents_lists_the_rows_and_marks_a_cut_list() {
+        let violations = [
+            Violation {
+                table: "posts".to_owned(),
+                rowid: Some(3),
+                parent: "users".to_owned(),
+            },
+            Violation {
+                table: "tags".to_owned(),
+                rowid: None,
+                parent: "posts".to_owned(),
+            },
+        ];
+        assert_eq!(
+            missing_parents("000002_x.up.sql", &violations, 2),
+            "`000002_x.up.sql` leaves 2 row(s) pointing at missing parents (`posts` row 3 → \
+             `users`, `tags` → `posts`)"
+        );
+        assert_eq!(
+            missing_parents("000002_x.up.sql", &violations[..1], 7),
+            "`000002_x.up.sql` leaves 7 row(s) pointing at missing parents (`posts` row 3 → \
+             `users`, …)"
+        );
+    }
 
     #[test]
     fn a_database_golang_migrate_left_dirty_below_version_one_says_what_to_force() {

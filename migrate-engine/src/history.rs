@@ -28,6 +28,7 @@ use migrate_core::{Checksum, Direction, Migration};
 use rusqlite::Connection;
 
 use crate::error::Error;
+use crate::values::Changed;
 use crate::version_table::table_exists;
 
 /// The history table that goes with a version table: `{version_table}_history`.
@@ -290,36 +291,6 @@ impl History {
         }
         Ok(out)
     }
-}
-
-/// An applied migration whose file changed since it was applied: its up, or the down that was
-/// shipped with the applied up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Changed {
-    /// The migration's version.
-    pub version: u64,
-    /// The changed file: the up, or the down.
-    pub file: String,
-    /// Which of the two files changed.
-    pub direction: Direction,
-    /// The checksum recorded when it was applied.
-    pub recorded: Checksum,
-    /// The checksum of the file now.
-    pub embedded: Checksum,
-}
-
-/// Whether an applied migration is as it was applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Drift {
-    /// Not applied, or applied before history was recorded (by golang-migrate, or an older
-    /// release): nothing to compare with.
-    Unknown,
-    /// The file is as it was applied.
-    Unchanged,
-    /// The up file changed after it was applied, or the down file is not the one shipped with
-    /// the applied up.
-    Changed,
 }
 
 /// The applied migrations (versions up to `current`) whose up file changed since.

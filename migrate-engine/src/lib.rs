@@ -2,9 +2,12 @@
 //! (`migrate-runtime`, what services use) and the macro's compile-time verification share, so a
 //! migration runs at compile time exactly as it will at run time.
 //!
-//! Services use `migrate-runtime`, which re-exports everything here; the functions take the
-//! table as a slice of [`Migration`]s, in version order 1..=N, as [`migrate_core::check()`]
-//! returns it and as `embed_migrations!` embeds it.
+//! Services use `migrate-runtime`, which re-exports the values, errors, verification and
+//! `testing` here. The operations (`run` towards a `Target`, `version`, `force`, `status`) are
+//! the runtime's one entry into the engine and hidden from these docs; they take the table as
+//! a slice of [`Migration`](migrate_core::Migration)s in version order, as
+//! [`migrate_core::check()`] returns it and as `embed_migrations!` embeds it. ARCHITECTURE.md
+//! at the repository's root describes the modules.
 //!
 //! Works with rusqlite 0.38 to 0.43. Feature **`bundled`** (off by default) compiles SQLite from
 //! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
@@ -13,169 +16,30 @@ mod apply;
 mod compare;
 mod error;
 mod execute;
+mod fk_check;
 mod foreign_keys;
 mod history;
 mod mirror;
+mod operations;
 mod options;
+mod plan;
 mod report;
 mod sandbox;
 mod schema;
 mod shape;
 mod synthesize;
 pub mod testing;
+mod values;
 mod verify;
 mod version_table;
 
-use migrate_core::Migration;
-use rusqlite::{Connection, TransactionBehavior};
-
-use crate::apply::{Set, Target, migrate, with_busy_timeout};
 pub use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
-use crate::history::History;
-pub use crate::history::{Changed, Drift};
+#[doc(hidden)]
+pub use crate::operations::{Target, force, run, status, version};
 pub use crate::options::{Baseline, Options};
 pub use crate::report::{MigrationStatus, Report, Status, Step};
-pub use crate::verify::{Declaration, Finding, verify, verify_declared, verify_with_notes};
-pub use crate::version_table::SchemaVersion;
-use crate::version_table::VersionTable;
-
-/// Applies every pending migration (golang-migrate's `Up`).
-///
-/// # Errors
-/// See [`Error`].
-pub fn up(table: &[Migration], options: &Options, conn: &mut Connection) -> Result<Report, Error> {
-    migrate(Set(table), options, conn, Target::Latest)
-}
-
-/// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's `Migrate`).
-///
-/// # Errors
-/// See [`Error`].
-pub fn to(
-    table: &[Migration],
-    options: &Options,
-    conn: &mut Connection,
-    version: u64,
-) -> Result<Report, Error> {
-    migrate(Set(table), options, conn, Target::Version(version))
-}
-
-/// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
-///
-/// # Errors
-/// See [`Error`].
-pub fn down(
-    table: &[Migration],
-    options: &Options,
-    conn: &mut Connection,
-    steps: usize,
-) -> Result<Report, Error> {
-    migrate(Set(table), options, conn, Target::DownSteps(steps))
-}
-
-/// The database's version and dirty flag. Read-only: no version table means nothing applied.
-///
-/// # Errors
-/// A version table in a state no migration tool writes, an invalid table name, or SQLite.
-pub fn version(options: &Options, conn: &Connection) -> Result<SchemaVersion, Error> {
-    let table = VersionTable::new(&options.table_name)?;
-    if table.exists(conn)? {
-        table.read(conn)
-    } else {
-        Ok(SchemaVersion::default())
-    }
-}
-
-/// Records `version` (`0`: nothing applied) as the clean version, running nothing
-/// (golang-migrate's `Force`).
-///
-/// # Errors
-/// [`Error::TargetOutOfRange`], an invalid table name, or SQLite.
-pub fn force(
-    table: &[Migration],
-    options: &Options,
-    conn: &mut Connection,
-    version: u64,
-) -> Result<(), Error> {
-    let version_table = VersionTable::new(&options.table_name)?;
-    let latest = Set(table).latest();
-    // Between two timestamps a version names no migration: recording it would make the next
-    // `up` start from a schema no migration describes.
-    if version > latest.unwrap_or(0) || (version > 0 && Set(table).get(version).is_none()) {
-        return Err(Error::TargetOutOfRange {
-            target: version,
-            latest,
-        });
-    }
-    with_busy_timeout(conn, options.busy_timeout, |conn| {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(Error::sqlite("starting the transaction for force"))?;
-        if !version_table.exists(&tx)? {
-            version_table.create(&tx)?;
-        }
-        let state = SchemaVersion {
-            version: Some(version).filter(|v| *v > 0),
-            dirty: false,
-        };
-        version_table.write(&tx, state)?;
-        // A no-transaction migration that never finished is settled by the operator now: a
-        // later dirty state is not its doing.
-        let history = History::of(version_table.name());
-        if history.exists(&tx)? {
-            history.settle_unfinished(&tx)?;
-        }
-        tx.commit()
-            .map_err(Error::sqlite("committing the forced version"))
-    })
-}
-
-/// Every migration, whether it is applied and whether its file changed since, with the
-/// database's version. Read-only.
-///
-/// # Errors
-/// As [`version`].
-pub fn status<'a>(
-    table: &'a [Migration],
-    options: &Options,
-    conn: &Connection,
-) -> Result<Status<'a>, Error> {
-    let state = version(options, conn)?;
-    let current = state.version.unwrap_or(0);
-    let history = History::of(&options.table_name);
-    let (recorded, downs, skipped) = if history.exists(conn)? {
-        (
-            history.applied_checksums(conn)?,
-            history.recorded_downs(conn)?,
-            apply::skipped(Set(table), &history, conn, state.version)?,
-        )
-    } else {
-        Default::default()
-    };
-    Ok(Status {
-        version: state.version,
-        dirty: state.dirty,
-        migrations: table
-            .iter()
-            .map(|migration| {
-                // A migration merged late below the version never ran (`up` refuses it).
-                let applied = migration.version() <= current
-                    && !skipped.iter().any(|(v, _)| *v == migration.version());
-                let down_changed = downs
-                    .get(&migration.version())
-                    .is_some_and(|sum| *sum != migration.down().checksum());
-                let drift = match recorded.get(&migration.version()) {
-                    Some(_) if applied && down_changed => Drift::Changed,
-                    Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
-                    Some(_) if applied => Drift::Changed,
-                    _ => Drift::Unknown,
-                };
-                MigrationStatus {
-                    migration,
-                    applied,
-                    drift,
-                }
-            })
-            .collect(),
-    })
-}
+pub use crate::values::{Changed, Drift, SchemaVersion};
+/// Verification with the notes on tables it could not fill; for the engine's own tests.
+#[doc(hidden)]
+pub use crate::verify::verify_with_notes;
+pub use crate::verify::{Declaration, Finding, verify, verify_declared};

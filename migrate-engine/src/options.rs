@@ -9,7 +9,7 @@ use std::time::Duration;
 use migrate_core::ForeignKeys;
 use rusqlite::hooks::{AuthContext, Authorization};
 
-use crate::apply::ForeignKeyGraph;
+use crate::fk_check::ForeignKeyGraph;
 use crate::report::Step;
 
 /// Options for applying migrations. The defaults suit most services; see

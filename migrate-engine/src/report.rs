@@ -6,7 +6,7 @@ use std::time::Duration;
 use migrate_core::name::format_version;
 use migrate_core::{Direction, Migration};
 
-use crate::history::Drift;
+use crate::values::Drift;
 
 /// What a run did: the migrations it applied or rolled back, in order, with their durations.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -25,8 +25,6 @@ pub(crate) struct Entry {
 /// the version table.
 pub(crate) type SchemaText = BTreeMap<(String, String), Entry>;
 
-pub(crate) use crate::mirror::{Change, Mirror};
-
 /// SQL normalised for comparison: no white space or comments, identifiers unquoted and
 /// uppercased, string literals kept, `IF NOT EXISTS` dropped.
 pub(crate) fn normalize(sql: &str) -> String {

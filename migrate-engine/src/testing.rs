@@ -15,6 +15,7 @@ use migrate_core::name::format_version;
 use rusqlite::Connection;
 
 use crate::error::Error;
+use crate::operations::{self, Target, run};
 use crate::options::Options;
 use crate::schema::{self, Rows, SchemaText};
 
@@ -28,7 +29,12 @@ pub fn database_at(table: &[Migration], version: u64) -> Result<Connection, Erro
         Connection::open_in_memory().map_err(Error::sqlite("opening an in-memory database"))?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(Error::sqlite("enabling foreign keys"))?;
-    crate::to(table, &Options::default(), &mut conn, version)?;
+    run(
+        table,
+        &Options::default(),
+        &mut conn,
+        Target::Version(version),
+    )?;
     Ok(conn)
 }
 
@@ -47,7 +53,7 @@ impl Snapshot {
     /// SQLite's, if the database cannot be read.
     pub fn of(conn: &Connection) -> Result<Snapshot, Error> {
         let doing = "taking a snapshot of the database";
-        let mut mirror = schema::Mirror::default();
+        let mut mirror = crate::mirror::Mirror::default();
         let version_table = Options::default().table_name.to_string();
         mirror
             .refresh(conn, &version_table, &BTreeSet::new(), true)
@@ -138,7 +144,7 @@ fn previous(table: &[Migration], version: u64) -> u64 {
 pub fn fresh(table: &[Migration]) -> Result<(), String> {
     let conn = database_at(table, table.last().map_or(0, Migration::version))
         .map_err(|e| format!("a fresh database does not reach the latest version: {e}"))?;
-    let state = crate::version(&Options::default(), &conn).map_err(|e| e.to_string())?;
+    let state = operations::version(&Options::default(), &conn).map_err(|e| e.to_string())?;
     if state.version != table.last().map(Migration::version) || state.dirty {
         return Err(format!(
             "a fresh database ends at {state:?} instead of the latest version"
@@ -159,7 +165,13 @@ pub fn upgrade(table: &[Migration], version: u64) -> Result<(), String> {
             format!("cannot build the database at the previous version: {e}"),
         )
     })?;
-    crate::to(table, &Options::default(), &mut conn, version).map_err(|e| {
+    run(
+        table,
+        &Options::default(),
+        &mut conn,
+        Target::Version(version),
+    )
+    .map_err(|e| {
         fail(
             migration,
             format!("upgrading from the previous version fails: {e}"),
@@ -178,9 +190,14 @@ pub fn round_trip(table: &[Migration], version: u64) -> Result<(), String> {
     let mut conn = database_at(table, previous(table, version)).map_err(|e| fail(migration, e))?;
     let before = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     let options = Options::default();
-    crate::to(table, &options, &mut conn, version).map_err(|e| fail(migration, e))?;
+    run(table, &options, &mut conn, Target::Version(version)).map_err(|e| fail(migration, e))?;
     if migration.irreversible().is_some() {
-        return match crate::to(table, &options, &mut conn, previous(table, version)) {
+        return match run(
+            table,
+            &options,
+            &mut conn,
+            Target::Version(previous(table, version)),
+        ) {
             Err(Error::Irreversible { .. }) => Ok(()),
             other => Err(fail(
                 migration,
@@ -188,8 +205,13 @@ pub fn round_trip(table: &[Migration], version: u64) -> Result<(), String> {
             )),
         };
     }
-    crate::to(table, &options, &mut conn, previous(table, version))
-        .map_err(|e| fail(migration, e))?;
+    run(
+        table,
+        &options,
+        &mut conn,
+        Target::Version(previous(table, version)),
+    )
+    .map_err(|e| fail(migration, e))?;
     let after = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     let differences = before.differences(&after);
     if !differences.is_empty() && migration.lossy_down().is_none() {
@@ -201,7 +223,7 @@ pub fn round_trip(table: &[Migration], version: u64) -> Result<(), String> {
             ),
         ));
     }
-    crate::to(table, &options, &mut conn, version).map_err(|e| {
+    run(table, &options, &mut conn, Target::Version(version)).map_err(|e| {
         fail(
             migration,
             format!("the up fails when run again after the down: {e}"),
@@ -238,7 +260,7 @@ pub fn fixture(
     let loaded = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
     let added = added_rows(&empty, &loaded);
     let options = Options::default();
-    crate::to(table, &options, &mut conn, version).map_err(|e| {
+    run(table, &options, &mut conn, Target::Version(version)).map_err(|e| {
         fail(
             migration,
             format!("the up fails on the rows of `{fixture_file}`: {e}"),
@@ -268,7 +290,13 @@ pub fn fixture(
     if migration.irreversible().is_some() || migration.lossy_down().is_some() {
         return Ok(());
     }
-    crate::to(table, &options, &mut conn, previous(table, version)).map_err(|e| {
+    run(
+        table,
+        &options,
+        &mut conn,
+        Target::Version(previous(table, version)),
+    )
+    .map_err(|e| {
         fail(
             migration,
             format!("the down fails on the rows of `{fixture_file}`: {e}"),

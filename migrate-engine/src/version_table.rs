@@ -14,15 +14,7 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
 use crate::error::Error;
-
-/// The database's migration state: its version and whether it is dirty.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SchemaVersion {
-    /// The version of the last applied migration; `None` when nothing is applied.
-    pub version: Option<u64>,
-    /// Whether a migration that runs outside a transaction started and did not finish.
-    pub dirty: bool,
-}
+use crate::values::SchemaVersion;
 
 /// A validated version-table name.
 #[derive(Clone, Copy, Debug)]

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use migrate_core::{Direction, Migration};
-use migrate_engine::{Error, Options};
+use migrate_engine::{Error, Options, Target};
 use rusqlite::Connection;
 
 /// Writes `files` (name, SQL) into `dir` and loads them with the macro's rules.
@@ -75,7 +75,7 @@ fn reports_each_migration_before_the_shared_transaction_commits() {
     let mut conn = Connection::open(&db).expect("open");
     let (options, seen) = recording(&db);
 
-    let report = migrate_engine::up(&set, &options, &mut conn).expect("up");
+    let report = migrate_engine::run(&set, &options, &mut conn, Target::Latest).expect("up");
     assert_eq!(report.steps.len(), 3);
     // Three calls, one per migration, each while the single transaction of the run was still
     // open (another connection could not see the version table yet).
@@ -89,7 +89,7 @@ fn reports_each_migration_before_the_shared_transaction_commits() {
     );
 
     seen.lock().expect("seen").clear();
-    migrate_engine::down(&set, &options, &mut conn, 2).expect("down");
+    migrate_engine::run(&set, &options, &mut conn, Target::DownSteps(2)).expect("down");
     assert_eq!(
         *seen.lock().expect("seen"),
         vec![(3, Direction::Down, true), (2, Direction::Down, true)]
@@ -106,7 +106,8 @@ fn a_step_reported_before_a_failure_can_still_be_rolled_back() {
     let mut conn = Connection::open(&db).expect("open");
     let (options, seen) = recording(&db);
 
-    let error = migrate_engine::up(&set, &options, &mut conn).expect_err("000003 fails");
+    let error =
+        migrate_engine::run(&set, &options, &mut conn, Target::Latest).expect_err("000003 fails");
     assert!(
         matches!(error, Error::Migration { version: 3, .. }),
         "{error}"

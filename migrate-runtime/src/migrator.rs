@@ -1,7 +1,7 @@
 //! The public operations: golang-migrate's Up, Migrate, Steps, Version and Force, plus status.
 
 use migrate_core::ForeignKeys;
-use migrate_engine::{Error, Options, Report, SchemaVersion, Status};
+use migrate_engine::{Error, Options, Report, SchemaVersion, Status, Target};
 use rusqlite::Connection;
 
 use crate::migrations::Migrations;
@@ -55,7 +55,7 @@ impl Migrations {
     /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
     /// a database newer than this binary, or a SQLite failure. See [`Error`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
-        migrate_engine::up(self.as_slice(), &self.declared(Options::default()), conn)
+        self.with_options(Options::default()).up(conn)
     }
 
     /// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's
@@ -66,12 +66,7 @@ impl Migrations {
     /// [`Error::Irreversible`] when the way down passes an irreversible migration (refused
     /// before anything runs).
     pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
-        migrate_engine::to(
-            self.as_slice(),
-            &self.declared(Options::default()),
-            conn,
-            version,
-        )
+        self.with_options(Options::default()).to(conn, version)
     }
 
     /// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
@@ -79,12 +74,7 @@ impl Migrations {
     /// # Errors
     /// As [`Migrations::to`], plus [`Error::TooManySteps`] when fewer migrations are applied.
     pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
-        migrate_engine::down(
-            self.as_slice(),
-            &self.declared(Options::default()),
-            conn,
-            steps,
-        )
+        self.with_options(Options::default()).down(conn, steps)
     }
 
     /// The database's version and dirty flag. Read-only: a database without a version table
@@ -115,12 +105,17 @@ impl Migrations {
 }
 
 impl<'a> Migrator<'a> {
+    /// The one way the facade changes a database: the engine's run towards `target`.
+    fn run(&self, conn: &mut Connection, target: Target) -> Result<Report, Error> {
+        migrate_engine::run(self.migrations.as_slice(), &self.options, conn, target)
+    }
+
     /// [`Migrations::up`] with these options.
     ///
     /// # Errors
     /// As [`Migrations::up`], plus [`Error::InvalidTableName`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
-        migrate_engine::up(self.migrations.as_slice(), &self.options, conn)
+        self.run(conn, Target::Latest)
     }
 
     /// [`Migrations::to`] with these options.
@@ -128,7 +123,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::to`], plus [`Error::InvalidTableName`].
     pub fn to(&self, conn: &mut Connection, version: u64) -> Result<Report, Error> {
-        migrate_engine::to(self.migrations.as_slice(), &self.options, conn, version)
+        self.run(conn, Target::Version(version))
     }
 
     /// [`Migrations::down`] with these options.
@@ -136,7 +131,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::down`], plus [`Error::InvalidTableName`].
     pub fn down(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
-        migrate_engine::down(self.migrations.as_slice(), &self.options, conn, steps)
+        self.run(conn, Target::DownSteps(steps))
     }
 
     /// [`Migrations::version`] with these options.

@@ -11,41 +11,31 @@
 //! or load code, whatever its spelling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use migrate_core::name::format_version;
 use migrate_core::{AppFunction, ForeignKeys, Migration};
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::hooks::AuthContext;
 use rusqlite::types::Value;
 
 use crate::compare::{Policy, schema_differences};
-use crate::error::Error;
+use crate::error::{Error, missing_parents};
 use crate::foreign_keys;
+use crate::mirror::{Change, Mirror};
+use crate::operations::Target;
 use crate::options::Options;
 use crate::sandbox;
-use crate::schema::{self, Change, Entry, Mirror, Rows, SchemaText};
+use crate::schema::{self, Entry, Rows, SchemaText};
 use crate::synthesize;
 
-/// One thing verification found wrong, naming the file (and line where it has one).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Finding {
-    /// The file at fault, relative to the migrations directory.
-    pub file: String,
-    /// 1-based line within the file, where the finding has one.
-    pub line: Option<usize>,
-    /// The whole message: what is wrong, where, and what to do.
-    pub message: String,
-}
+mod findings;
+mod watch;
 
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
+pub use findings::Finding;
+use findings::{function_hint, internal, malformed_finding, sandbox_finding};
+use watch::{Watch, authorize};
 
 /// What a migration set declares about the service that runs it; verification honours it.
 ///
@@ -84,18 +74,6 @@ impl Declaration {
 
 /// How many row differences to show per table.
 const ROWS_SHOWN: usize = 3;
-
-/// What the authorizer saw: the tables written to or created, and any sandbox refusal.
-#[derive(Default)]
-struct Watch {
-    written: BTreeSet<String>,
-    created: BTreeSet<String>,
-    /// Names of schema objects (and their tables) that DDL created or dropped.
-    ddl: BTreeSet<String>,
-    /// Whether an `ALTER TABLE` ran: a rename rewrites other objects too.
-    altered: bool,
-    refused: Option<String>,
-}
 
 /// Verifies a checked set (versions 1..=N in order, as [`migrate_core::check()`] returns it).
 ///
@@ -200,35 +178,6 @@ enum Stop {
 impl From<Finding> for Stop {
     fn from(finding: Finding) -> Stop {
         Stop::Finding(finding)
-    }
-}
-
-/// The finding for foreign keys that cannot work, each described by
-/// [`foreign_keys::Malformed`]'s text; the runtime's [`Error::ForeignKeyMismatch`] carries the
-/// same descriptions.
-fn malformed_finding(file: &str, malformed: &[String]) -> Finding {
-    Finding {
-        file: file.to_owned(),
-        line: None,
-        message: format!(
-            "`{file}` leaves a foreign key that cannot work: {}; or, if the service runs with \
-             foreign keys off on purpose, declare it: \
-             `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
-            malformed.join("; and ")
-        ),
-    }
-}
-
-fn sandbox_finding(file: &str, line: usize, what: &str) -> Finding {
-    Finding {
-        file: file.to_owned(),
-        line: Some(line),
-        message: format!(
-            "`{file}` line {line}: {what} is not allowed in a migration verified at compile time, \
-             because verifying must not touch the file system or load code: remove it, or turn \
-             verification off for this crate (`default-features = false, features = [\"bundled\"]` \
-             on `migrate-runtime`)"
-        ),
     }
 }
 
@@ -391,7 +340,13 @@ impl Verifier {
         migration: &Migration,
         phase: Phase,
     ) -> Result<Vec<Change>, Stop> {
-        crate::to(table, &self.options, &mut self.conn, target).map_err(|error| {
+        crate::operations::run(
+            table,
+            &self.options,
+            &mut self.conn,
+            Target::Version(target),
+        )
+        .map_err(|error| {
             let finding = self.explain(migration, phase, error);
             // A down that fails on rows verification filled in may not fail on users' data:
             // verify again without filling for it.
@@ -498,24 +453,14 @@ impl Verifier {
                 violations,
                 total,
                 ..
-            } => {
-                let list: Vec<String> = violations
-                    .iter()
-                    .map(|v| match v.rowid {
-                        Some(rowid) => format!("`{}` row {rowid} → `{}`", v.table, v.parent),
-                        None => format!("`{}` → `{}`", v.table, v.parent),
-                    })
-                    .collect();
-                Finding {
-                    file: file.clone(),
-                    line: None,
-                    message: format!(
-                        "`{file}` leaves {total} row(s) pointing at missing parents ({}): make the \
-                         migration keep every reference valid",
-                        list.join(", ")
-                    ),
-                }
-            }
+            } => Finding {
+                message: format!(
+                    "{}: make the migration keep every reference valid",
+                    missing_parents(&file, &violations, total)
+                ),
+                file,
+                line: None,
+            },
             Error::ForeignKeyMismatch {
                 file, malformed, ..
             } if !malformed.is_empty() => malformed_finding(&file, &malformed),
@@ -742,118 +687,4 @@ fn stand_in(conn: &Connection, function: &AppFunction) -> rusqlite::Result<()> {
             }
         },
     )
-}
-
-/// What to add to SQLite's message: for "no such function: NAME", that the application may
-/// register it; for "foreign key mismatch", what it means.
-fn function_hint(message: &str) -> String {
-    if let Some(tables) = message.strip_prefix("foreign key mismatch - ") {
-        return format!(
-            "; a foreign key ({}) names parent columns that are neither the parent's PRIMARY KEY \
-             nor UNIQUE, so every write through it fails while foreign keys are enforced: \
-             reference the primary key or a UNIQUE column; or, if the service runs with foreign \
-             keys off on purpose, declare it: `embed_migrations!(\"…\", foreign_keys = \"unenforced\")`",
-            tables.replace('"', "`")
-        );
-    }
-    let Some(name) = message.strip_prefix("no such function: ") else {
-        return String::new();
-    };
-    format!(
-        "; if the application registers `{name}` on its connections, declare it so verification \
-         can run a stand-in: `embed_migrations!(\"…\", functions = [\"{name}/N\"])`, N being its \
-         number of arguments (`migrate check --verify --function {name}/N`)"
-    )
-}
-
-fn internal(error: rusqlite::Error) -> Finding {
-    Finding {
-        file: String::new(),
-        line: None,
-        message: format!("verification could not read the in-memory database: {error}"),
-    }
-}
-
-/// The authorizer: refuses what would reach outside the in-memory database, and records every
-/// table written to.
-fn authorize(
-    watch: &Mutex<Watch>,
-    engine_tables: &[String; 2],
-    context: &AuthContext<'_>,
-) -> Authorization {
-    if let Some(what) = sandbox::refusal(&context.action) {
-        watch.lock().unwrap_or_else(PoisonError::into_inner).refused = Some(what);
-        return Authorization::Deny;
-    }
-    let written = match context.action {
-        // `VACUUM` attaches SQLite's own temporary database, which has no file name (the
-        // sandbox refuses every other attach): it renumbers `sqlite_master`, so the schema
-        // mirror must read it all again.
-        AuthAction::Attach { .. } => {
-            watch.lock().unwrap_or_else(PoisonError::into_inner).altered = true;
-            return Authorization::Allow;
-        }
-        AuthAction::CreateTable { table_name } => {
-            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
-            watch.created.insert(table_name.to_ascii_lowercase());
-            watch.ddl.insert(table_name.to_ascii_lowercase());
-            return Authorization::Allow;
-        }
-        AuthAction::CreateIndex {
-            index_name: name,
-            table_name,
-        }
-        | AuthAction::DropIndex {
-            index_name: name,
-            table_name,
-        }
-        | AuthAction::CreateTrigger {
-            trigger_name: name,
-            table_name,
-        }
-        | AuthAction::DropTrigger {
-            trigger_name: name,
-            table_name,
-        } => {
-            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
-            watch.ddl.insert(name.to_ascii_lowercase());
-            watch.ddl.insert(table_name.to_ascii_lowercase());
-            return Authorization::Allow;
-        }
-        AuthAction::CreateView { view_name } | AuthAction::DropView { view_name } => {
-            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
-            watch.ddl.insert(view_name.to_ascii_lowercase());
-            return Authorization::Allow;
-        }
-        AuthAction::Insert { table_name }
-        | AuthAction::Update { table_name, .. }
-        | AuthAction::Delete { table_name }
-        | AuthAction::DropTable { table_name }
-        | AuthAction::AlterTable { table_name, .. } => table_name,
-        _ => return Authorization::Allow,
-    };
-    let written = written.to_ascii_lowercase();
-    match context.action {
-        AuthAction::DropTable { .. } => {
-            watch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .ddl
-                .insert(written.clone());
-        }
-        AuthAction::AlterTable { .. } => {
-            let mut watch = watch.lock().unwrap_or_else(PoisonError::into_inner);
-            watch.ddl.insert(written.clone());
-            watch.altered = true;
-        }
-        _ => {}
-    }
-    if !written.starts_with("sqlite_") && !engine_tables.contains(&written) {
-        watch
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .written
-            .insert(written);
-    }
-    Authorization::Allow
 }

@@ -1,0 +1,201 @@
+//! The foreign-key violation check that runs after each migration: which tables a migration
+//! touched (as the run's authorizer saw them), which tables reference which (kept up to date
+//! across a run), and the rows `PRAGMA foreign_key_check` finds dangling in those tables.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Violation};
+use crate::version_table::table_exists;
+
+/// The tables a migration touched, as the authorizer saw its statements (and the statements
+/// of the triggers they fire) being prepared. Names are lower-cased; only the main database.
+#[derive(Default, Debug)]
+pub(crate) struct Touched {
+    /// Tables whose rows may now point at a missing parent: written, created or altered.
+    pub(crate) children: BTreeSet<String>,
+    /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
+    /// altered.
+    pub(crate) parents: BTreeSet<String>,
+    /// Tables created or dropped: their own foreign keys came or went.
+    pub(crate) created_or_dropped: BTreeSet<String>,
+    /// Whether an `ALTER TABLE` ran (a rename rewrites other tables' foreign keys).
+    pub(crate) altered: bool,
+}
+
+/// Which tables have foreign keys, and to which parents: what the check needs to find the
+/// children of a touched parent. Valid for one schema version of one connection; kept up to
+/// date from what each migration creates and drops, so a run (or the verifier's many runs)
+/// reads the whole schema once, not once per migration.
+#[derive(Debug, Default)]
+pub(crate) struct ForeignKeyGraph {
+    /// `PRAGMA schema_version` when the graph was last brought up to date.
+    schema_version: Option<i64>,
+    /// Each table with foreign keys (lower-cased) and the parents it references.
+    parents_of: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ForeignKeyGraph {
+    /// Forgets the graph unless it was last brought up to date at `schema_version`: a schema
+    /// changed since by anything else (another run, a rollback) is unknown.
+    pub(crate) fn revalidate(&mut self, schema_version: i64) {
+        if self.schema_version != Some(schema_version) {
+            *self = ForeignKeyGraph::default();
+        }
+    }
+
+    /// Keeps a loaded graph up to date after a migration that touched `touched`: the tables
+    /// it created or dropped are read again; after an `ALTER TABLE` the graph is forgotten.
+    pub(crate) fn update(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<()> {
+        if self.schema_version.is_none() {
+            return Ok(());
+        }
+        if touched.altered {
+            *self = ForeignKeyGraph::default();
+            return Ok(());
+        }
+        for table in &touched.created_or_dropped {
+            self.parents_of.remove(table);
+            self.parents_of
+                .extend(foreign_key_parents(conn, Some(table))?);
+        }
+        self.schema_version = Some(schema_version(conn)?);
+        Ok(())
+    }
+
+    /// The tables whose foreign keys reference one of `parents`.
+    pub(crate) fn children_of(
+        &mut self,
+        conn: &Connection,
+        parents: &BTreeSet<String>,
+    ) -> rusqlite::Result<BTreeSet<String>> {
+        if self.schema_version.is_none() {
+            self.parents_of = foreign_key_parents(conn, None)?;
+            self.schema_version = Some(schema_version(conn)?);
+        }
+        Ok(self
+            .parents_of
+            .iter()
+            .filter(|(_, of)| !of.is_disjoint(parents))
+            .map(|(child, _)| child.clone())
+            .collect())
+    }
+}
+
+pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "schema_version", |row| row.get(0))
+}
+
+/// The parents referenced by the foreign keys of `table` (a lookup, no scan), or of every
+/// table (`None`).
+pub(crate) fn foreign_key_parents(
+    conn: &Connection,
+    table: Option<&str>,
+) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut statement = match table {
+        Some(_) => conn.prepare(
+            "SELECT lower(?1), lower(f.\"table\") FROM pragma_foreign_key_list(?1) AS f",
+        )?,
+        // Every foreign-key clause has the keyword REFERENCES: only the tables whose
+        // definition has it are asked for their foreign keys.
+        None => conn.prepare(
+            "SELECT lower(m.name), lower(f.\"table\") FROM sqlite_schema AS m, \
+             pragma_foreign_key_list(m.name) AS f \
+             WHERE m.type = 'table' AND m.sql LIKE '%REFERENCES%' AND ?1 IS NULL",
+        )?,
+    };
+    let mut rows = statement.query([table])?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        out.entry(row.get(0)?).or_default().insert(row.get(1)?);
+    }
+    Ok(out)
+}
+
+/// Why the foreign-key check could not give its answer.
+pub(crate) enum CheckFailure {
+    /// A foreign key SQLite cannot enforce ("foreign key mismatch").
+    Mismatch {
+        table: String,
+        message: String,
+    },
+    Sqlite(Error),
+}
+
+/// The tables to check after a migration: those it touched as a child, and the children of
+/// those it touched as a parent.
+pub(crate) fn tables_to_check(
+    conn: &Connection,
+    touched: Touched,
+    graph: &mut ForeignKeyGraph,
+) -> Result<BTreeSet<String>, CheckFailure> {
+    let mut tables = touched.children;
+    if !touched.parents.is_empty() {
+        tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
+            CheckFailure::Sqlite(Error::sqlite("checking foreign keys")(error))
+        })?);
+    }
+    Ok(tables)
+}
+
+/// Every row of `tables` (those that exist) that points at a missing parent, as
+/// `PRAGMA foreign_key_check` reports it.
+pub(crate) fn violations_in(
+    conn: &Connection,
+    tables: &BTreeSet<String>,
+) -> Result<Vec<Violation>, CheckFailure> {
+    let doing = "checking foreign keys";
+    let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
+    let mut violations = Vec::new();
+    for table in tables {
+        if !table_exists(conn, table).map_err(sqlite)? {
+            continue;
+        }
+        let sql = format!(
+            "PRAGMA main.foreign_key_check(\"{}\")",
+            table.replace('"', "\"\"")
+        );
+        let mismatch = |error: rusqlite::Error| {
+            let message = crate::error::sqlite_message(&error);
+            if message.contains("foreign key mismatch") {
+                CheckFailure::Mismatch {
+                    table: table.clone(),
+                    message,
+                }
+            } else {
+                sqlite(error)
+            }
+        };
+        let mut statement = conn.prepare(&sql).map_err(mismatch)?;
+        let mut rows = statement.query([]).map_err(mismatch)?;
+        while let Some(row) = rows.next().map_err(mismatch)? {
+            violations.push(Violation {
+                table: row.get(0).map_err(sqlite)?,
+                rowid: row.get(1).map_err(sqlite)?,
+                parent: row.get(2).map_err(sqlite)?,
+            });
+        }
+    }
+    Ok(violations)
+}
+
+/// `after` without the rows also in `before` (each counted as often as it occurs).
+pub(crate) fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Violation> {
+    let mut seen: BTreeMap<(String, Option<i64>, String), usize> = BTreeMap::new();
+    for v in before {
+        *seen.entry((v.table, v.rowid, v.parent)).or_default() += 1;
+    }
+    after
+        .into_iter()
+        .filter(
+            |v| match seen.get_mut(&(v.table.clone(), v.rowid, v.parent.clone())) {
+                Some(count) if *count > 0 => {
+                    *count -= 1;
+                    false
+                }
+                _ => true,
+            },
+        )
+        .collect()
+}
