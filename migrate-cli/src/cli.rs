@@ -1,10 +1,10 @@
-//! The command line: clap's types for `migrate`, its options and its commands.
+//! The command line: clap's types for `migrate-sqlite`, its options and its commands.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// What `migrate --help` ends with: the exit statuses and where the database comes from.
+/// What `migrate-sqlite --help` ends with: the exit statuses and where the database comes from.
 const AFTER_HELP: &str = "\
 Database:
   --database takes a file path, a URL of the form sqlite://PATH, sqlite:PATH or
@@ -25,11 +25,11 @@ Exit status:
   3  the migrations directory has problems or cannot be read (`check`, and every command
      that reads it: nothing else is done)";
 
-/// `migrate`: scaffold, check and apply SQL migrations on SQLite, with exactly the rules of
+/// `migrate-sqlite`: scaffold, check and apply SQL migrations on SQLite, with exactly the rules of
 /// `embed_migrations!`.
 #[derive(Debug, Parser)]
 #[command(
-    name = "migrate",
+    name = "migrate-sqlite",
     version,
     about = "Scaffold, check and apply SQLite migrations with exactly the rules of embed_migrations!",
     after_help = AFTER_HELP

@@ -16,7 +16,7 @@ pub(crate) const DATABASE_URL: &str = "DATABASE_URL";
 /// A database file and how to open it, as a database URL says.
 ///
 /// The accepted forms and parameters are listed in the README ("The database") and in
-/// `migrate --help`.
+/// `migrate-sqlite --help`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DatabaseUrl {
     /// The file (relative paths are relative to the current directory).
@@ -208,9 +208,9 @@ impl DatabaseUrl {
             return Err(Failure::usage(
                 "database_url",
                 format!(
-                    "`migrate {command}` changes the database, but {} opens it read-only \
+                    "`migrate-sqlite {command}` changes the database, but {} opens it read-only \
                      (`mode=ro` or `_query_only`): remove that parameter to change it, or use \
-                     `migrate status` to look",
+                     `migrate-sqlite status` to look",
                     self.origin.name()
                 ),
             ));
@@ -299,7 +299,7 @@ impl DatabaseUrl {
                     "cannot read the database `{path}`: a write to it was interrupted (a crash or a \
                      kill), and its journal `{}` must be rolled back by a read-write connection \
                      before the file can be read; `status` and `version` only read, so nothing \
-                     was changed. Run `migrate up` (it rolls the interrupted write back first), \
+                     was changed. Run `migrate-sqlite up` (it rolls the interrupted write back first), \
                      or open the file once read-write (`sqlite3 {path} 'PRAGMA quick_check'`), \
                      then run this command again",
                     sibling(&self.path, "-journal").display()
@@ -323,7 +323,7 @@ impl DatabaseUrl {
                 "cannot read the database `{path}`: a process stopped without closing it (a crash \
                  or a kill), and its write-ahead log `{}` must be recovered by a read-write \
                  connection before the file can be read; `status` and `version` only read, so \
-                 nothing was changed. Run `migrate up` (it recovers the log first), or open the \
+                 nothing was changed. Run `migrate-sqlite up` (it recovers the log first), or open the \
                  file once read-write (`sqlite3 {path} 'PRAGMA quick_check'`), then run this \
                  command again",
                 sibling(&self.path, "-wal").display()
@@ -357,7 +357,7 @@ impl DatabaseUrl {
                 {
                     // Only the scheme is repeated: the rest of a URL may hold a password.
                     return Err(refuse(format!(
-                        "{from} uses the scheme `{scheme}`, but migrate works on SQLite files \
+                        "{from} uses the scheme `{scheme}`, but migrate-sqlite works on SQLite files \
                          only: give `sqlite://<path>` or a plain path"
                     )));
                 }
@@ -421,7 +421,7 @@ impl DatabaseUrl {
         if memory {
             return Err(refuse(format!(
                 "{from} names an in-memory database (`:memory:` or `mode=memory`), which would \
-                 be discarded when migrate exits: give a file path"
+                 be discarded when migrate-sqlite exits: give a file path"
             )));
         }
         if path.is_empty() {
@@ -438,7 +438,7 @@ impl DatabaseUrl {
                 })
                 .collect();
             return Err(refuse(format!(
-                "{from} has parameters migrate refuses; remove or correct them: {}",
+                "{from} has parameters migrate-sqlite refuses; remove or correct them: {}",
                 refusals.join("; ")
             )));
         }
@@ -513,13 +513,13 @@ impl DatabaseUrl {
             "_locking_mode" | "_locking" => {
                 if !value.eq_ignore_ascii_case("normal") {
                     return Err(
-                        "EXCLUSIVE keeps other processes out until migrate exits and \
+                        "EXCLUSIVE keeps other processes out until migrate-sqlite exits and \
                                 makes `status` hold a lock: leave it NORMAL"
                             .to_owned(),
                     );
                 }
             }
-            // Settings of the Go driver itself, with no effect on what migrate does.
+            // Settings of the Go driver itself, with no effect on what migrate-sqlite does.
             "_loc" | "_mutex" | "_txlock" | "cache" => {}
             // SQLite's URI parameters.
             "mode" => match value.to_ascii_lowercase().as_str() {
@@ -559,7 +559,7 @@ impl DatabaseUrl {
             }
             _ => {
                 return Err(
-                    "not a parameter migrate knows (it takes `x-migrations-table`, \
+                    "not a parameter migrate-sqlite knows (it takes `x-migrations-table`, \
                             `x-no-tx-wrap`, `mode`, `_busy_timeout`, `_foreign_keys`, \
                             `_journal_mode`, `_synchronous`, `_query_only`, `_locking_mode`, and \
                             ignores `cache`, `_loc`, `_mutex`, `_txlock`)"

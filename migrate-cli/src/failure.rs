@@ -6,7 +6,7 @@ use migrate_core::Problem;
 use migrate_core::name::format_version;
 use migrate_runtime::{Error, Finding};
 
-/// The documented exit statuses (see `migrate --help`). Clap exits with 2 itself for
+/// The documented exit statuses (see `migrate-sqlite --help`). Clap exits with 2 itself for
 /// arguments it cannot parse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {

@@ -1,4 +1,4 @@
-//! `migrate status` and `migrate version`: read-only, and a database file that does not exist
+//! `migrate-sqlite status` and `migrate-sqlite version`: read-only, and a database file that does not exist
 //! is reported as "nothing applied" without being created.
 
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ impl Document for Status {
             out.push_str(&format!(
                 "the database is {} at {}: a migration that runs outside a transaction started and \
                  did not finish; repair the schema by hand, then record the version it matches \
-                 with `migrate force <V>`\n",
+                 with `migrate-sqlite force <V>`\n",
                 style.paint(Color::Red, "dirty"),
                 version_text(self.version)
             ));

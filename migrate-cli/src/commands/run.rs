@@ -1,4 +1,4 @@
-//! `migrate up`, `down [N]`, `to <V>` and `force <V>`: the runtime's operations on a database
+//! `migrate-sqlite up`, `down [N]`, `to <V>` and `force <V>`: the runtime's operations on a database
 //! opened for writing (and created if missing, as SQLite does).
 
 use std::path::PathBuf;
@@ -265,7 +265,7 @@ fn run(
 /// A command that needs an existing database found none, and created none.
 fn missing(context: &Context, command: &str) -> Failure {
     let why = if command == "down" {
-        "so nothing is applied and `migrate down` has nothing to roll back"
+        "so nothing is applied and `migrate-sqlite down` has nothing to roll back"
     } else {
         "and this command does not create it"
     };
