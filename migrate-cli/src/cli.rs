@@ -68,10 +68,33 @@ pub(crate) struct Global {
     #[arg(long, global = true)]
     pub(crate) json: bool,
 
+    /// Progress on stderr: auto (a line on a terminal), always (also one line per migration
+    /// when stderr is not a terminal), never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide_possible_values = true
+    )]
+    pub(crate) progress: ProgressArg,
+
     /// Accept applied migrations whose files were edited since they were applied (by default
     /// `up`, `down` and `to` refuse, naming the files)
     #[arg(long, global = true)]
     pub(crate) allow_changed: bool,
+}
+
+/// `--progress`: when progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProgressArg {
+    /// On a terminal only.
+    Auto,
+    /// Also when stderr is not a terminal: one line per migration.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// `--foreign-keys`: the declared foreign-key policy of the set.

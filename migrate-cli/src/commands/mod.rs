@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use migrate_core::Problem;
 use migrate_runtime::{Migrations, Options};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ProgressArg};
 use crate::database::DatabaseUrl;
 use crate::failure::Failure;
 use crate::output::Output;
@@ -53,6 +53,8 @@ struct Context {
     migrations: Migrations,
     database: DatabaseUrl,
     options: Options,
+    /// When progress is shown.
+    progress: ProgressArg,
 }
 
 impl Context {
@@ -85,6 +87,7 @@ impl Context {
             migrations,
             database,
             options,
+            progress: cli.global.progress,
         })
     }
 

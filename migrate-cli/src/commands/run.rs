@@ -225,7 +225,7 @@ pub(crate) fn force(context: &Context, version: u64) -> Result<Forced, Failure> 
     })
 }
 
-/// Opens the database, shows progress on a terminal, and runs one operation.
+/// Opens the database, shows progress as `--progress` asks, and runs one operation.
 fn run(
     command: &'static str,
     context: &Context,
@@ -248,13 +248,19 @@ fn run(
         return Err(missing(context, command));
     };
     let migrator = context.migrations.with_options(context.options.clone());
-    // The total costs one read, so it is only asked for when progress can be shown.
-    let progress = if progress::available() {
-        Progress::start(total(&migrator, &conn))
+    // The total costs one read, so it is only asked for when progress is shown.
+    let progress = if progress::wanted(context.progress) {
+        Progress::start(context.progress, total(&migrator, &conn))
     } else {
         None
     };
-    let result = operation(&migrator, &mut conn);
+    let result = match &progress {
+        Some(progress) => {
+            let options = context.options.clone().on_step(progress.on_step());
+            operation(&context.migrations.with_options(options), &mut conn)
+        }
+        None => operation(&migrator, &mut conn),
+    };
     if let Some(progress) = progress {
         progress.finish();
     }

@@ -243,3 +243,51 @@ fn a_broken_directory_stops_every_command_before_the_database() {
     snapshot!("broken_directory_json", run);
     assert!(!sandbox.exists("app.db"), "the database was never opened");
 }
+
+#[test]
+fn progress_always_prints_one_line_per_migration_as_it_runs() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "--database", "app.db", "--progress", "always"]);
+    run.code(0);
+    assert_eq!(
+        run.stderr,
+        "progress: 1/3 ran: up 000001_users\n\
+         progress: 2/3 ran: up 000002_posts\n\
+         progress: 3/3 ran: up 000003_tags\n"
+    );
+    let run = sandbox.run(&["down", "2", "--database", "app.db", "--progress=always"]);
+    run.code(0);
+    assert_eq!(
+        run.stderr,
+        "progress: 1/2 ran: down 000003_tags\n\
+         progress: 2/2 ran: down 000002_posts\n"
+    );
+    // Without a terminal, the default shows nothing.
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(0);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn progress_moves_inside_the_shared_transaction_before_anything_commits() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n",
+    );
+    let run = sandbox.run(&["up", "--database", "app.db", "--progress", "always"]);
+    run.code(1);
+    // The first two ran in the one transaction (and were rolled back with it): the steps
+    // are reported as they run, not when the transaction commits.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "progress: 1/3 ran: up 000001_users",
+            "progress: 2/3 ran: up 000002_posts"
+        ],
+        "{run}"
+    );
+    assert!(lines[2].starts_with("error: "), "{run}");
+    assert_eq!(recorded(&sandbox, "app.db"), None);
+}
