@@ -105,6 +105,8 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
             .env("TERM", "dumb");
         command
     }
