@@ -72,6 +72,16 @@ impl<'a> Set<'a> {
             None => Err(Error::TooManySteps { steps, current }),
         }
     }
+
+    /// The version `steps` pending migrations above `current` (all of them when fewer are
+    /// pending; `current` itself when `steps` is 0 or nothing is pending).
+    fn up_steps(self, current: Option<u64>, steps: usize) -> Option<u64> {
+        let pending = self.between(current.unwrap_or(0), u64::MAX);
+        match steps.min(pending.len()) {
+            0 => current,
+            n => pending.get(n - 1).map(Migration::version),
+        }
+    }
 }
 
 /// Where a run should end.
@@ -80,6 +90,9 @@ pub(crate) enum Target {
     Latest,
     Version(u64),
     DownSteps(usize),
+    /// At most this many pending migrations, counted from the version read inside the run's
+    /// transaction.
+    UpSteps(usize),
 }
 
 /// What one attempt achieved.
@@ -428,6 +441,7 @@ fn idle(
         Target::Latest => state.version == migrations.latest(),
         Target::Version(v) => state.version.unwrap_or(0) == v,
         Target::DownSteps(steps) => steps == 0,
+        Target::UpSteps(steps) => steps == 0 || state.version == migrations.latest(),
     };
     let known = state.version <= migrations.latest();
     let unchanged = match lineage {
@@ -954,6 +968,7 @@ impl Run<'_> {
             Target::Version(0) => None,
             Target::Version(v) => Some(v),
             Target::DownSteps(steps) => self.migrations.down_steps(current, steps)?,
+            Target::UpSteps(steps) => self.migrations.up_steps(current, steps),
         };
         self.goal = Some(goal);
         Ok(goal)

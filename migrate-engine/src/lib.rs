@@ -60,6 +60,21 @@ pub fn to(
     migrate(Set(table), options, conn, Target::Version(version))
 }
 
+/// Applies at most `steps` pending migrations, in order (golang-migrate's `Steps(n)`); fewer
+/// when fewer are pending. They are counted from the version read inside the run's
+/// transaction, so two concurrent callers never apply more than `steps` each.
+///
+/// # Errors
+/// See [`Error`].
+pub fn up_steps(
+    table: &[Migration],
+    options: &Options,
+    conn: &mut Connection,
+    steps: usize,
+) -> Result<Report, Error> {
+    migrate(Set(table), options, conn, Target::UpSteps(steps))
+}
+
 /// Rolls back the last `steps` migrations (golang-migrate's `Steps(-n)`).
 ///
 /// # Errors
