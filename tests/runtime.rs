@@ -390,6 +390,38 @@ fn up_to_and_down_move_in_order() {
     assert_eq!(count(&conn, "schema_migrations"), 0);
 }
 
+#[test]
+fn up_by_applies_at_most_n_pending_migrations() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    assert!(fx.migrations.up_by(&mut conn, 0).unwrap().is_empty());
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+    let report = fx.migrations.up_by(&mut conn, 2).unwrap();
+    let steps: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(steps, [1, 2]);
+    assert_eq!((report.from, report.to), (None, Some(2)));
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    // Counted from where the database is: one more, though 2 were asked for.
+    let report = fx.migrations.up_by(&mut conn, 2).unwrap();
+    assert_eq!((report.from, report.to), (Some(2), Some(3)));
+    assert!(fx.migrations.up_by(&mut conn, 5).unwrap().is_empty());
+    assert_eq!(version(&fx.migrations, &conn), at(Some(3), false));
+}
+
+#[test]
+fn up_by_counts_past_a_no_transaction_migration_that_splits_the_run() {
+    let fx = with_no_transaction("-- migrate:no-transaction\nVACUUM;\n");
+    let mut conn = fx.open();
+    let report = fx
+        .migrations
+        .with_options(Options::new())
+        .up_by(&mut conn, 2)
+        .unwrap();
+    let steps: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(steps, [1, 2]);
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. No-transaction migrations and dirty state
 
