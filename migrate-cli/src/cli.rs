@@ -178,15 +178,29 @@ pub(crate) enum Command {
     Status,
     /// Print the database's version and dirty flag
     Version,
-    /// Apply every pending migration, in one transaction (split only at no-transaction migrations)
-    Up,
-    /// Roll back the last N migrations
+    /// Apply every pending migration, or the next N, in one transaction (split only at
+    /// no-transaction migrations)
+    Up {
+        /// Apply at most N pending migrations (golang-migrate's `up N`) [default: all]
+        #[arg(value_parser = up_steps)]
+        n: Option<usize>,
+    },
+    /// Roll back the last N migrations (1 without N, unlike golang-migrate's `down`, which
+    /// rolls back all; --all does that)
+    ///
+    /// golang-migrate's `down` without N rolls every migration back after a prompt; here `down`
+    /// without N rolls back one, the smaller surprise, and `down --all` (golang-migrate's
+    /// `down -all`) or `to 0` rolls back everything.
     Down {
-        /// How many migrations to roll back
-        #[arg(default_value_t = 1, value_parser = steps)]
-        n: usize,
+        /// How many migrations to roll back [default: 1]
+        #[arg(value_parser = down_steps, conflicts_with = "all")]
+        n: Option<usize>,
+        /// Roll back every applied migration, as `to 0` does
+        #[arg(long)]
+        all: bool,
     },
     /// Go up or down to exactly version V (0: nothing applied)
+    #[command(visible_alias = "goto")]
     To {
         /// The version to end at
         #[arg(value_name = "V")]
@@ -229,10 +243,19 @@ impl StyleArgs {
     }
 }
 
+/// `up`'s N: a whole number of at least 1.
+fn up_steps(text: &str) -> Result<usize, String> {
+    steps(text, "`up N` applies at most N pending migrations")
+}
+
 /// `down`'s N: a whole number of at least 1.
-fn steps(text: &str) -> Result<usize, String> {
+fn down_steps(text: &str) -> Result<usize, String> {
+    steps(text, "`down` rolls back N migrations")
+}
+
+fn steps(text: &str, meaning: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(0) => Err("N must be at least 1: `down` rolls back N migrations".to_owned()),
+        Ok(0) => Err(format!("N must be at least 1: {meaning}")),
         Ok(n) => Ok(n),
         Err(_) => Err("N must be a whole number of migrations, such as 1 or 2".to_owned()),
     }

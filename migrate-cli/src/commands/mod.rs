@@ -39,8 +39,11 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
         }
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),
-        Command::Up => output.emit(&run::up(&Context::new(cli)?)?),
-        Command::Down { n } => output.emit(&run::down(&Context::new(cli)?, *n)?),
+        Command::Up { n } => output.emit(&run::up(&Context::new(cli)?, *n)?),
+        Command::Down { n, all: false } => {
+            output.emit(&run::down(&Context::new(cli)?, n.unwrap_or(1))?)
+        }
+        Command::Down { all: true, .. } => output.emit(&run::down_all(&Context::new(cli)?)?),
         Command::To { version } => output.emit(&run::to(&Context::new(cli)?, *version)?),
         Command::Force { version } => output.emit(&run::force(&Context::new(cli)?, *version)?),
     }

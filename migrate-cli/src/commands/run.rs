@@ -139,21 +139,28 @@ fn version_text(version: Option<u64>) -> String {
     version.map_or_else(|| "nothing applied".to_owned(), format_version)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, or at most `n` of them.
 ///
 /// # Errors
 /// The runtime's errors (a failing migration, a dirty database, …) or the database cannot be
 /// opened.
-pub(crate) fn up(context: &Context) -> Result<Ran, Failure> {
+pub(crate) fn up(context: &Context, n: Option<usize>) -> Result<Ran, Failure> {
     run(
         "up",
         context,
         |migrator, conn| {
             let current = migrator.version(conn).ok()?.version.unwrap_or(0);
-            let latest = context.migrations.latest().unwrap_or(0);
-            usize::try_from(latest.saturating_sub(current)).ok()
+            let pending = context
+                .migrations
+                .iter()
+                .filter(|m| m.version() > current)
+                .count();
+            Some(n.map_or(pending, |n| n.min(pending)))
         },
-        |migrator, conn| migrator.up(conn),
+        |migrator, conn| match n {
+            Some(n) => migrator.up_by(conn, n),
+            None => migrator.up(conn),
+        },
         Create::Yes,
     )
 }
@@ -169,6 +176,30 @@ pub(crate) fn down(context: &Context, n: usize) -> Result<Ran, Failure> {
         context,
         |_, _| Some(n),
         |migrator, conn| migrator.down(conn, n),
+        Create::No,
+    )
+}
+
+/// Rolls back every applied migration (`down --all`, golang-migrate's `down -all`), as `to 0`
+/// does: a database file that does not exist is refused, and not created.
+///
+/// # Errors
+/// As [`down`].
+pub(crate) fn down_all(context: &Context) -> Result<Ran, Failure> {
+    run(
+        "down",
+        context,
+        |migrator, conn| {
+            let current = migrator.version(conn).ok()?.version.unwrap_or(0);
+            Some(
+                context
+                    .migrations
+                    .iter()
+                    .filter(|m| m.version() <= current)
+                    .count(),
+            )
+        },
+        |migrator, conn| migrator.to(conn, 0),
         Create::No,
     )
 }

@@ -291,3 +291,57 @@ fn progress_moves_inside_the_shared_transaction_before_anything_commits() {
     assert!(lines[2].starts_with("error: "), "{run}");
     assert_eq!(recorded(&sandbox, "app.db"), None);
 }
+
+#[test]
+fn up_n_applies_at_most_n_pending_migrations() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "2", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("up_n", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+    // Counted from where the database is: one is left, though 2 are asked for.
+    let run = sandbox.run(&["up", "2", "--database", "app.db", "--json"]);
+    run.code(0);
+    assert_eq!(
+        run.json()["steps"].as_array().map(Vec::len),
+        Some(1),
+        "{run}"
+    );
+    assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
+    let run = sandbox.run(&["up", "0", "--database", "app.db"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("N must be at least 1: `up N` applies at most N pending migrations"),
+        "{run}"
+    );
+}
+
+#[test]
+fn goto_is_to() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["goto", "1", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("goto", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((1, false)));
+}
+
+#[test]
+fn down_without_n_rolls_back_one_and_down_all_rolls_back_everything() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    sandbox.run(&["down", "--database", "app.db"]).code(0);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+    let run = sandbox.run(&["down", "--all", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("down_all", run);
+    assert_eq!(recorded(&sandbox, "app.db"), None);
+    let run = sandbox.run(&["down", "1", "--all", "--database", "app.db"]);
+    run.code(2);
+    assert!(run.stderr.contains("cannot be used with"), "{run}");
+    // Like `down`, it never creates a missing database.
+    let run = sandbox.run(&["down", "--all", "--database", "other.db"]);
+    run.code(1);
+    assert!(!sandbox.exists("other.db"));
+}
