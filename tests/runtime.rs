@@ -528,6 +528,58 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
 }
 
 #[test]
+fn an_error_gives_what_the_run_committed_before_it() {
+    // 1 commits, 2 (VACUUM) runs outside a transaction and commits, 3 fails and is rolled back.
+    let mut files = vec![
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        (
+            "000002_compact.up.sql",
+            "-- migrate:no-transaction\nVACUUM;\n",
+        ),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:irreversible nothing to undo\n",
+        ),
+        (
+            "000003_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
+        ),
+        ("000003_c.down.sql", "DROP TABLE c;"),
+    ];
+    let fx = Fixture::new(&files);
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.committed(),
+        ["000001_a.up.sql", "000002_compact.up.sql"],
+        "{error:?}"
+    );
+    assert_eq!(error.left_at(), Some(LeftAt::Clean(Some(2))));
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    // One transaction: nothing committed, and a refusal before running has no state to give.
+    files[2] = (
+        "000002_compact.up.sql",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    );
+    files[3] = ("000002_compact.down.sql", "DROP TABLE b;");
+    let fx = Fixture::new(&files);
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(error.committed().is_empty(), "{error:?}");
+    assert_eq!(error.left_at(), Some(LeftAt::Clean(None)));
+    conn.execute_batch(GOLANG_ENSURE_VERSION_TABLE).unwrap();
+    golang_set_version(&conn, 1, true);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(matches!(error, Error::Dirty { .. }), "{error:?}");
+    assert!(error.committed().is_empty());
+    assert_eq!(error.left_at(), None);
+}
+
+#[test]
 fn an_error_after_a_no_transaction_migration_says_what_was_committed() {
     // The no-transaction migration runs to the end, but the run cannot record it.
     let fx =
