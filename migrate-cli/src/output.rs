@@ -160,6 +160,22 @@ struct ErrorBody<'a> {
     /// For a migrations directory with problems: each one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<ProblemDocument>,
+    /// For a run that failed while migrations ran: the files it committed before the failure,
+    /// in order (they stay applied; empty when the failure rolled everything back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committed: Option<&'a [String]>,
+    /// For a run that failed while migrations ran: where the database is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    left_at: Option<LeftAtDocument>,
+}
+
+/// The database's state after a failed run.
+#[derive(Serialize)]
+struct LeftAtDocument {
+    /// The version; `null`: nothing applied.
+    version: Option<u64>,
+    /// Whether it is dirty.
+    dirty: bool,
 }
 
 /// One problem of a migrations directory.
@@ -181,6 +197,11 @@ impl<'a> From<&'a Failure> for ErrorDocument<'a> {
                 kind: failure.kind,
                 exit_code: failure.exit as u8,
                 message: &failure.message,
+                committed: failure.run.as_ref().map(|run| run.committed.as_slice()),
+                left_at: failure.run.as_ref().map(|run| LeftAtDocument {
+                    version: run.version,
+                    dirty: run.dirty,
+                }),
                 problems: failure
                     .problems
                     .iter()

@@ -345,3 +345,88 @@ fn down_without_n_rolls_back_one_and_down_all_rolls_back_everything() {
     run.code(1);
     assert!(!sandbox.exists("other.db"));
 }
+
+/// Users, then a VACUUM outside a transaction, then a migration that fails.
+fn split_then_failing() -> Sandbox {
+    let sandbox = Sandbox::new();
+    for (file, sql) in [
+        (
+            "000001_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("000001_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "000002_compact.up.sql",
+            "-- migrate:no-transaction\nVACUUM;\n",
+        ),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:irreversible VACUUM has nothing to undo\n",
+        ),
+        (
+            "000003_tags.up.sql",
+            "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO labels VALUES (1);\n",
+        ),
+        ("000003_tags.down.sql", "DROP TABLE tags;\n"),
+    ] {
+        sandbox.write(&format!("migrations/{file}"), sql);
+    }
+    sandbox
+}
+
+#[test]
+fn a_failed_run_says_what_it_committed_before_the_failure() {
+    let sandbox = split_then_failing();
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("up_committed_before_failure", run);
+    assert!(
+        run.stderr.contains(
+            "this run had already committed `000001_users.up.sql`, `000002_compact.up.sql`"
+        ),
+        "{run}"
+    );
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+}
+
+#[test]
+fn a_failed_run_in_json_lists_what_it_committed_and_where_it_left_the_database() {
+    let sandbox = split_then_failing();
+    let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert_eq!(error["kind"], "migration", "{run}");
+    assert_eq!(
+        error["committed"],
+        serde_json::json!(["000001_users.up.sql", "000002_compact.up.sql"]),
+        "{run}"
+    );
+    assert_eq!(
+        error["left_at"],
+        serde_json::json!({"version": 2, "dirty": false}),
+        "{run}"
+    );
+    // A run in one transaction commits nothing: the list is there, and empty.
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO labels VALUES (1);\n",
+    );
+    let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert_eq!(error["committed"], serde_json::json!([]), "{run}");
+    assert_eq!(
+        error["left_at"],
+        serde_json::json!({"version": null, "dirty": false}),
+        "{run}"
+    );
+    // A refusal before anything ran has neither.
+    let run = sandbox.run(&["to", "9", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert!(
+        error.get("committed").is_none() && error.get("left_at").is_none(),
+        "{run}"
+    );
+}
