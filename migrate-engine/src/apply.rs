@@ -850,33 +850,13 @@ impl Run<'_> {
         Ok(state)
     }
 
-    /// Who left the database dirty: this runtime (its history records the start of a
-    /// no-transaction migration that never finished), or another tool.
+    /// Who left the database dirty (see [`dirty_origin`]).
     fn dirty_origin(
         &self,
         tx: &Transaction<'_>,
         version: Option<u64>,
     ) -> Result<DirtyOrigin, Error> {
-        if !self.history.exists(tx)? {
-            return Ok(DirtyOrigin::OtherTool);
-        }
-        Ok(match self.history.unfinished(tx)? {
-            Some((v, direction)) => {
-                let file = self
-                    .migrations
-                    .get(v)
-                    .map(|m| m.script(direction).file_name().to_owned());
-                let after = match direction {
-                    Direction::Up => Some(v),
-                    Direction::Down => Some(v - 1).filter(|v| *v > 0),
-                };
-                match file {
-                    Some(file) if after == version => DirtyOrigin::Unfinished { file, direction },
-                    _ => DirtyOrigin::OtherTool,
-                }
-            }
-            None => DirtyOrigin::OtherTool,
-        })
+        dirty_origin(self.migrations, &self.history, tx, version)
     }
 
     /// Refuses applied migrations edited since. The lineage recorded with the newest up
@@ -973,6 +953,36 @@ impl Run<'_> {
         self.goal = Some(goal);
         Ok(goal)
     }
+}
+
+/// Who left a database dirty at `version`: this runtime (its history records the start of a
+/// no-transaction migration that never finished, to or from `version`), or another tool.
+/// Read-only.
+pub(crate) fn dirty_origin(
+    migrations: Set<'_>,
+    history: &History,
+    conn: &Connection,
+    version: Option<u64>,
+) -> Result<DirtyOrigin, Error> {
+    if !history.exists(conn)? {
+        return Ok(DirtyOrigin::OtherTool);
+    }
+    Ok(match history.unfinished(conn)? {
+        Some((v, direction)) => {
+            let file = migrations
+                .get(v)
+                .map(|m| m.script(direction).file_name().to_owned());
+            let after = match direction {
+                Direction::Up => Some(v),
+                Direction::Down => Some(v - 1).filter(|v| *v > 0),
+            };
+            match file {
+                Some(file) if after == version => DirtyOrigin::Unfinished { file, direction },
+                _ => DirtyOrigin::OtherTool,
+            }
+        }
+        None => DirtyOrigin::OtherTool,
+    })
 }
 
 /// The steps from `current` to `goal`, in order. Going down through an irreversible migration
