@@ -236,6 +236,10 @@ fn a_database_golang_migrate_left_dirty_is_refused() {
         "{error:?}"
     );
     assert_eq!(dump(&conn), before);
+    // `status` reads the same origin, without writing.
+    let status = fx.migrations.status(&conn).unwrap();
+    assert_eq!(status.dirty_origin, Some(DirtyOrigin::OtherTool));
+    assert_eq!(dump(&conn), before);
     // golang-migrate's record of a failed first down: version -1, dirty.
     golang_set_version(&conn, -1, true);
     assert_eq!(version(&fx.migrations, &conn), at(None, true));
@@ -481,6 +485,13 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
         "{error}"
     );
     assert_eq!(version(&fx.migrations, &conn), at(Some(2), true));
+    assert_eq!(
+        fx.migrations.status(&conn).unwrap().dirty_origin,
+        Some(DirtyOrigin::Unfinished {
+            file: "000002_compact.up.sql".to_owned(),
+            direction: Direction::Up
+        })
+    );
     let before = dump(&conn);
     for result in [
         fx.migrations.up(&mut conn),
