@@ -213,6 +213,16 @@ pub(crate) enum Command {
         #[arg(value_name = "V")]
         version: u64,
     },
+    /// Print a completion script for SHELL on stdout
+    ///
+    /// bash: `migrate-sqlite completions bash > ~/.local/share/bash-completion/completions/migrate-sqlite`;
+    /// zsh: into a directory of your `fpath`, as `_migrate-sqlite`; fish:
+    /// `migrate-sqlite completions fish > ~/.config/fish/completions/migrate-sqlite.fish`.
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The version style `new` is asked for.

@@ -130,10 +130,24 @@ fn json(value: &impl Serialize) -> String {
 
 fn write_stdout(text: &str) -> Result<(), Failure> {
     let mut stdout = anstream::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    finish_write(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// Writes `bytes` to stdout as they are (a completion script: no colour to adapt).
+///
+/// # Errors
+/// As [`Output::emit`].
+pub(crate) fn write_raw(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = io::stdout().lock();
+    finish_write(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+}
+
+fn finish_write(result: io::Result<()>) -> Result<(), Failure> {
+    match result {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(error) => Err(Failure::failed(

@@ -37,6 +37,7 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             let declaration = check::declaration(*foreign_keys, functions);
             output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
         }
+        Command::Completions { shell } => completions(*shell),
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),
         Command::Up { n } => output.emit(&run::up(&Context::new(cli)?, *n)?),
@@ -47,6 +48,19 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
         Command::To { version } => output.emit(&run::to(&Context::new(cli)?, *version)?),
         Command::Force { version } => output.emit(&run::force(&Context::new(cli)?, *version)?),
     }
+}
+
+/// Prints the completion script for `shell` on stdout.
+///
+/// # Errors
+/// When stdout cannot be written (a closed pipe is not an error).
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    let mut command = Cli::command();
+    let name = command.get_name().to_owned();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    crate::output::write_raw(&script)
 }
 
 /// What the database commands work on: the directory and its checked migrations, the

@@ -138,7 +138,8 @@ fn status_shows_an_applied_migration_edited_since_and_up_refuses() {
 /// A database golang-migrate left dirty at `version`: it failed migration `version`, rolled its
 /// transaction back and kept the version row, dirty (no history table: golang-migrate has none).
 fn left_dirty_by_golang_migrate(sandbox: &Sandbox, version: i64, schema: &str) {
-    let conn = migrate_runtime::rusqlite::Connection::open(sandbox.path("app.db")).expect("opening the database");
+    let conn = migrate_runtime::rusqlite::Connection::open(sandbox.path("app.db"))
+        .expect("opening the database");
     conn.execute_batch(schema).expect("the schema");
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
