@@ -56,6 +56,8 @@ enum Access {
 enum Origin {
     Flag,
     Env,
+    /// `DATABASE_URL` in the current directory's `.env` file.
+    DotEnv,
 }
 
 impl Origin {
@@ -63,8 +65,88 @@ impl Origin {
         match self {
             Origin::Flag => "--database",
             Origin::Env => DATABASE_URL,
+            Origin::DotEnv => "DATABASE_URL in .env",
         }
     }
+}
+
+/// The file sqlx-cli and diesel read `DATABASE_URL` from, in the current directory only.
+const DOT_ENV: &str = ".env";
+
+/// `DATABASE_URL` as the current directory's `.env` file sets it, the way dotenvy reads it
+/// for sqlx-cli and diesel: `KEY=VALUE` lines, optionally after `export `, `#` comments,
+/// values in single quotes (as written), double quotes (with `\"`, `\\` and `\n` escapes)
+/// or bare (up to a ` #` comment); the first assignment counts. No other variable is read or
+/// set. `None` when there is no `.env` or it does not set `DATABASE_URL`.
+///
+/// # Errors
+/// A `.env` that cannot be read, or a value that uses `${…}` substitution, which is not done.
+fn dot_env_database_url() -> Result<Option<String>, Failure> {
+    let contents = match std::fs::read(DOT_ENV) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(Failure::usage(
+                "dot_env",
+                format!(
+                    "cannot read `.env` (for DATABASE_URL): {error}; pass `--database <path>`, \
+                     or set DATABASE_URL in the environment"
+                ),
+            ));
+        }
+    };
+    let text = String::from_utf8_lossy(&contents);
+    let Some(value) = dot_env_value(&text, DATABASE_URL) else {
+        return Ok(None);
+    };
+    if value.contains("${") {
+        return Err(Failure::usage(
+            "dot_env",
+            "DATABASE_URL in .env uses `${…}`, which is not expanded here: write the value out, \
+             or set DATABASE_URL in the environment",
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// The value `.env` text gives `key` (see [`dot_env_database_url`]).
+fn dot_env_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let (name, value) = line.split_once('=')?;
+        if name.trim() != key {
+            return None;
+        }
+        let value = value.trim();
+        let parsed = if let Some(rest) = value.strip_prefix('\'') {
+            rest.split_once('\'')
+                .map_or(rest, |(inner, _)| inner)
+                .to_owned()
+        } else if let Some(rest) = value.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => out.push('\n'),
+                        Some(other) => out.push(other),
+                        None => break,
+                    },
+                    c => out.push(c),
+                }
+            }
+            out
+        } else {
+            value
+                .split_once(" #")
+                .map_or(value, |(before, _)| before)
+                .trim_end()
+                .to_owned()
+        };
+        Some(parsed)
+    })
 }
 
 /// May a command create the database file when it does not exist?
@@ -78,8 +160,8 @@ pub(crate) enum Create {
 }
 
 impl DatabaseUrl {
-    /// The database of `--database`, or else of `DATABASE_URL` (an empty variable counts as
-    /// unset).
+    /// The database of `--database`, or else of `DATABASE_URL` from the environment, or else
+    /// from the current directory's `.env` (an empty variable counts as unset).
     ///
     /// # Errors
     /// A usage failure when neither is given, or the URL is refused.
@@ -88,13 +170,16 @@ impl DatabaseUrl {
             Some(text) => (text.to_owned(), Origin::Flag),
             None => match std::env::var(DATABASE_URL) {
                 Ok(text) if !text.is_empty() => (text, Origin::Env),
-                Ok(_) | Err(std::env::VarError::NotPresent) => {
-                    return Err(Failure::usage(
-                        "no_database",
-                        "no database given: pass `--database <path>`, or set \
-                         `DATABASE_URL=sqlite://<path>`",
-                    ));
-                }
+                Ok(_) | Err(std::env::VarError::NotPresent) => match dot_env_database_url()? {
+                    Some(text) if !text.is_empty() => (text, Origin::DotEnv),
+                    _ => {
+                        return Err(Failure::usage(
+                            "no_database",
+                            "no database given: pass `--database <path>`, or set \
+                             `DATABASE_URL=sqlite://<path>` (in the environment or in `.env`)",
+                        ));
+                    }
+                },
                 Err(std::env::VarError::NotUnicode(_)) => {
                     return Err(Failure::usage(
                         "database_url",
@@ -707,6 +792,35 @@ fn other_scheme(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dot_env_values_are_read_as_dotenvy_reads_them() {
+        let value = |text: &str| dot_env_value(text, "DATABASE_URL");
+        assert_eq!(
+            value("DATABASE_URL=sqlite://app.db\n"),
+            Some("sqlite://app.db".into())
+        );
+        assert_eq!(
+            value("# a comment\nOTHER=1\nexport DATABASE_URL = app.db # the dev database\n"),
+            Some("app.db".into())
+        );
+        assert_eq!(
+            value("DATABASE_URL='my app.db' # quoted\n"),
+            Some("my app.db".into())
+        );
+        assert_eq!(
+            value("DATABASE_URL=\"sqlite://a \\\"b\\\".db\"\n"),
+            Some("sqlite://a \"b\".db".into())
+        );
+        // The first assignment counts, as dotenvy keeps a variable once set.
+        assert_eq!(
+            value("DATABASE_URL=a.db\nDATABASE_URL=b.db\n"),
+            Some("a.db".into())
+        );
+        assert_eq!(value("DATABASE_URL_TEST=x.db\n#DATABASE_URL=y.db\n"), None);
+        assert_eq!(value("DATABASE_URL=a#b.db\r\n"), Some("a#b.db".into()));
+    }
+
     use super::*;
 
     fn url(text: &str) -> DatabaseUrl {
