@@ -13,7 +13,8 @@ Database:
   _busy_timeout, _foreign_keys, _journal_mode, _synchronous, _query_only, _locking_mode
   and SQLite's mode=ro|rw|rwc; cache, _loc, _mutex and _txlock are ignored, and any other
   parameter is refused by name. Without --database, the DATABASE_URL environment variable
-  is used, with the same forms. Other schemes and in-memory databases are refused.
+  is used, or else DATABASE_URL in ./.env, with the same forms. Other schemes and
+  in-memory databases are refused.
   `status` and `version` only read: they never create the database or write to it.
   `down` and `to 0` never create a missing database.
 
@@ -55,7 +56,8 @@ pub(crate) struct Global {
     )]
     pub(crate) dir: PathBuf,
 
-    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL]
+    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL, then
+    /// DATABASE_URL in ./.env]
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) database: Option<String>,
 
