@@ -217,9 +217,9 @@ pub(crate) enum Command {
     },
     /// Print a completion script for SHELL on stdout
     ///
-    /// bash: `migrate-sqlite completions bash > ~/.local/share/bash-completion/completions/migrate-sqlite`;
-    /// zsh: into a directory of your `fpath`, as `_migrate-sqlite`; fish:
-    /// `migrate-sqlite completions fish > ~/.config/fish/completions/migrate-sqlite.fish`.
+    /// bash: save it as ~/.local/share/bash-completion/completions/migrate-sqlite; zsh: as
+    /// _migrate-sqlite in a directory of your fpath; fish: as
+    /// ~/.config/fish/completions/migrate-sqlite.fish.
     Completions {
         /// The shell: bash, elvish, fish, powershell or zsh
         #[arg(value_name = "SHELL")]

@@ -2,15 +2,15 @@
 //! exactly the rules of `embed_migrations!`.
 //!
 //! The directory is read at run time through `migrate_core`, the code the macro runs at
-//! compile time, so `migrate-sqlite check` and a build always agree; databases are changed through
-//! `migrate_runtime`, the code a service runs at start-up.
+//! compile time, so `migrate-sqlite check` and a build always agree; databases are changed
+//! through `migrate_runtime`, the code a service runs at start-up.
 //!
 //! ```text
-//! migrate-sqlite new add_tags                       # 000005_add_tags.up.sql + .down.sql
-//! migrate-sqlite check                              # every compile-time rule
-//! migrate-sqlite up --database app.db               # apply what is pending
-//! migrate-sqlite status --database sqlite://app.db  # applied / pending, version, dirty
-//! migrate-sqlite down                               # roll back one migration
+//! migrate-sqlite new add_tags                      # 000005_add_tags.up.sql + .down.sql
+//! migrate-sqlite check                             # every compile-time rule
+//! migrate-sqlite up --database app.db              # apply what is pending (up 2: the next two)
+//! migrate-sqlite status --database sqlite://app.db # applied / pending, version, dirty
+//! migrate-sqlite down                              # roll back one migration (not all)
 //! ```
 //!
 //! Exit status: 0 success, 1 a migration or database operation failed, 2 usage, 3 the

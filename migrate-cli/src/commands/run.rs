@@ -1,5 +1,5 @@
-//! `migrate-sqlite up`, `down [N]`, `to <V>` and `force <V>`: the runtime's operations on a database
-//! opened for writing (and created if missing, as SQLite does).
+//! `migrate-sqlite up [N]`, `down [N]`, `down --all`, `to <V>` and `force <V>`: the runtime's
+//! operations on a database opened for writing (and created if missing, as SQLite does).
 
 use std::path::PathBuf;
 
