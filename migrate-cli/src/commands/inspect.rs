@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use migrate_core::name::format_version;
-use migrate_runtime::{Direction, DirtyOrigin, Drift, Migrations};
+use migrate_runtime::{Direction, DirtyOrigin, Drift};
 use serde::Serialize;
 
 use super::Context;
@@ -31,7 +31,7 @@ pub(crate) struct Version {
 /// Who left a database dirty, for `--json`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
-enum Origin {
+pub(super) enum Origin {
     /// This tool: a migration that runs outside a transaction started and did not finish.
     ThisTool {
         /// The file that started.
@@ -45,7 +45,7 @@ enum Origin {
 }
 
 impl Origin {
-    fn from_runtime(origin: Option<DirtyOrigin>) -> Option<Origin> {
+    pub(super) fn from_runtime(origin: Option<DirtyOrigin>) -> Option<Origin> {
         match origin? {
             DirtyOrigin::Unfinished { file, direction } => Some(Origin::ThisTool {
                 file,
@@ -65,11 +65,12 @@ impl Origin {
 }
 
 /// What is true of a database dirty at `version`, left so by `origin`, and what to run.
-fn dirty_explanation(
-    migrations: &Migrations,
+pub(super) fn dirty_explanation(
+    context: &Context,
     version: Option<u64>,
     origin: Option<&Origin>,
 ) -> String {
+    let migrations = &context.migrations;
     let below = |v: u64| {
         migrations
             .iter()
@@ -92,10 +93,11 @@ fn dirty_explanation(
                 (version, above(version.unwrap_or(0)))
             };
             format!(
-                "`{file}` runs outside a transaction and started but did not finish (the history \
-                 table records its start), so part of it may have run. Finish or undo what it did \
-                 by hand, then record the version the schema matches: {} if you finished it, {} \
-                 if you undid it",
+                "`{file}` runs outside a transaction and started but did not finish \
+                 (`{}_history` records its start), so part of it may have run. Finish or undo \
+                 what it did by hand, then record the version the schema matches: {} if you \
+                 finished it, {} if you undid it",
+                context.table,
                 force(finished),
                 force(undone)
             )
@@ -365,7 +367,7 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
     let origin = Origin::from_runtime(status.dirty_origin.clone());
     let explanation = status
         .dirty
-        .then(|| dirty_explanation(&context.migrations, status.version, origin.as_ref()));
+        .then(|| dirty_explanation(context, status.version, origin.as_ref()));
     Ok(Status {
         database,
         exists: true,

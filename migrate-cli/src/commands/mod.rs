@@ -72,6 +72,8 @@ struct Context {
     options: Options,
     /// When progress is shown.
     progress: ProgressArg,
+    /// The version table's name.
+    table: String,
 }
 
 impl Context {
@@ -93,7 +95,7 @@ impl Context {
             (flag, url) => flag.or(url).unwrap_or("schema_migrations").to_owned(),
         };
         let mut options = Options::new()
-            .table_name(table)
+            .table_name(table.clone())
             .allow_changed_migrations(cli.global.allow_changed);
         if let Some(timeout) = database.busy_timeout() {
             options = options.busy_timeout(timeout);
@@ -105,12 +107,33 @@ impl Context {
             database,
             options,
             progress: cli.global.progress,
+            table,
         })
     }
 
-    /// A runtime error, worded for this directory.
+    /// A runtime error, worded for this directory. A dirty database is explained as `status`
+    /// explains it, from the directory's migrations (the version before a timestamp is the
+    /// previous migration's, not the timestamp minus one).
     fn fail(&self, error: migrate_runtime::Error) -> Failure {
-        Failure::runtime(error, &self.dir)
+        let dirty = match &error {
+            migrate_runtime::Error::Dirty {
+                version, origin, ..
+            } => Some((*version, origin.clone())),
+            _ => None,
+        };
+        let mut failure = Failure::runtime(error, &self.dir);
+        if let Some((version, origin)) = dirty {
+            let origin = inspect::Origin::from_runtime(Some(origin));
+            let at = version.map_or_else(
+                || "with no version".to_owned(),
+                |v| format!("at version {}", migrate_core::name::format_version(v)),
+            );
+            failure.message = format!(
+                "the database is dirty {at}, so nothing was changed: {}",
+                inspect::dirty_explanation(self, version, origin.as_ref())
+            );
+        }
+        failure
     }
 }
 

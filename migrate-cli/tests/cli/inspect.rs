@@ -218,4 +218,16 @@ fn a_dirty_timestamped_database_names_the_previous_migration_not_version_minus_o
                 .contains("usually `migrate-sqlite force 20240731203656`"),
         "{run}"
     );
+    // `up` refuses the dirty database with the same explanation.
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    assert!(
+        run.stderr.starts_with(
+            "error: the database is dirty at version 20240815090000, so nothing was changed: \
+             this tool did not start a migration to it"
+        ) && run
+            .stderr
+            .contains("usually `migrate-sqlite force 20240731203656`"),
+        "{run}"
+    );
 }
