@@ -236,6 +236,10 @@ fn a_database_golang_migrate_left_dirty_is_refused() {
         "{error:?}"
     );
     assert_eq!(dump(&conn), before);
+    // `status` reads the same origin, without writing.
+    let status = fx.migrations.status(&conn).unwrap();
+    assert_eq!(status.dirty_origin, Some(DirtyOrigin::OtherTool));
+    assert_eq!(dump(&conn), before);
     // golang-migrate's record of a failed first down: version -1, dirty.
     golang_set_version(&conn, -1, true);
     assert_eq!(version(&fx.migrations, &conn), at(None, true));
@@ -390,6 +394,38 @@ fn up_to_and_down_move_in_order() {
     assert_eq!(count(&conn, "schema_migrations"), 0);
 }
 
+#[test]
+fn up_by_applies_at_most_n_pending_migrations() {
+    let fx = three_tables();
+    let mut conn = fx.open();
+    assert!(fx.migrations.up_by(&mut conn, 0).unwrap().is_empty());
+    assert_eq!(version(&fx.migrations, &conn), at(None, false));
+    let report = fx.migrations.up_by(&mut conn, 2).unwrap();
+    let steps: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(steps, [1, 2]);
+    assert_eq!((report.from, report.to), (None, Some(2)));
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    // Counted from where the database is: one more, though 2 were asked for.
+    let report = fx.migrations.up_by(&mut conn, 2).unwrap();
+    assert_eq!((report.from, report.to), (Some(2), Some(3)));
+    assert!(fx.migrations.up_by(&mut conn, 5).unwrap().is_empty());
+    assert_eq!(version(&fx.migrations, &conn), at(Some(3), false));
+}
+
+#[test]
+fn up_by_counts_past_a_no_transaction_migration_that_splits_the_run() {
+    let fx = with_no_transaction("-- migrate:no-transaction\nVACUUM;\n");
+    let mut conn = fx.open();
+    let report = fx
+        .migrations
+        .with_options(Options::new())
+        .up_by(&mut conn, 2)
+        .unwrap();
+    let steps: Vec<u64> = report.steps.iter().map(|s| s.version).collect();
+    assert_eq!(steps, [1, 2]);
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. No-transaction migrations and dirty state
 
@@ -449,6 +485,13 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
         "{error}"
     );
     assert_eq!(version(&fx.migrations, &conn), at(Some(2), true));
+    assert_eq!(
+        fx.migrations.status(&conn).unwrap().dirty_origin,
+        Some(DirtyOrigin::Unfinished {
+            file: "000002_compact.up.sql".to_owned(),
+            direction: Direction::Up
+        })
+    );
     let before = dump(&conn);
     for result in [
         fx.migrations.up(&mut conn),
@@ -493,6 +536,58 @@ fn a_failing_no_transaction_migration_leaves_the_database_dirty_until_forced() {
         ),
         "forced starts are settled"
     );
+}
+
+#[test]
+fn an_error_gives_what_the_run_committed_before_it() {
+    // 1 commits, 2 (VACUUM) runs outside a transaction and commits, 3 fails and is rolled back.
+    let mut files = vec![
+        (
+            "000001_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;"),
+        (
+            "000002_compact.up.sql",
+            "-- migrate:no-transaction\nVACUUM;\n",
+        ),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:irreversible nothing to undo\n",
+        ),
+        (
+            "000003_c.up.sql",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
+        ),
+        ("000003_c.down.sql", "DROP TABLE c;"),
+    ];
+    let fx = Fixture::new(&files);
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert_eq!(
+        error.committed(),
+        ["000001_a.up.sql", "000002_compact.up.sql"],
+        "{error:?}"
+    );
+    assert_eq!(error.left_at(), Some(LeftAt::Clean(Some(2))));
+    assert_eq!(version(&fx.migrations, &conn), at(Some(2), false));
+    // One transaction: nothing committed, and a refusal before running has no state to give.
+    files[2] = (
+        "000002_compact.up.sql",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    );
+    files[3] = ("000002_compact.down.sql", "DROP TABLE b;");
+    let fx = Fixture::new(&files);
+    let mut conn = fx.open();
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(error.committed().is_empty(), "{error:?}");
+    assert_eq!(error.left_at(), Some(LeftAt::Clean(None)));
+    conn.execute_batch(GOLANG_ENSURE_VERSION_TABLE).unwrap();
+    golang_set_version(&conn, 1, true);
+    let error = fx.migrations.up(&mut conn).unwrap_err();
+    assert!(matches!(error, Error::Dirty { .. }), "{error:?}");
+    assert!(error.committed().is_empty());
+    assert_eq!(error.left_at(), None);
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn older_migrations_of_a_database_without_history_are_taken_as_applied() {
     ));
 }
 
-/// The golang-migrate set `tests/golang-migrate/authd` as `migrate adopt --write` leaves it
+/// The golang-migrate set `tests/golang-migrate/authd` as `migrate-sqlite adopt --write` leaves it
 /// (`migrate-cli/tests/cli/adopt.rs` proves the two are the same, byte for byte): the macro
 /// checks and verifies it at compile time.
 static AUTHD: Migrations = migrate_runtime::embed_migrations!("tests/golang-migrate/authd.adopted");

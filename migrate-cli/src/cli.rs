@@ -1,10 +1,10 @@
-//! The command line: clap's types for `migrate`, its options and its commands.
+//! The command line: clap's types for `migrate-sqlite`, its options and its commands.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// What `migrate --help` ends with: the exit statuses and where the database comes from.
+/// What `migrate-sqlite --help` ends with: the exit statuses and where the database comes from.
 const AFTER_HELP: &str = "\
 Database:
   --database takes a file path, a URL of the form sqlite://PATH, sqlite:PATH or
@@ -13,7 +13,8 @@ Database:
   _busy_timeout, _foreign_keys, _journal_mode, _synchronous, _query_only, _locking_mode
   and SQLite's mode=ro|rw|rwc; cache, _loc, _mutex and _txlock are ignored, and any other
   parameter is refused by name. Without --database, the DATABASE_URL environment variable
-  is used, with the same forms. Other schemes and in-memory databases are refused.
+  is used, or else DATABASE_URL in ./.env, with the same forms. Other schemes and
+  in-memory databases are refused.
   `status` and `version` only read: they never create the database or write to it.
   `down` and `to 0` never create a missing database.
 
@@ -25,11 +26,11 @@ Exit status:
   3  the migrations directory has problems or cannot be read (`check`, and every command
      that reads it: nothing else is done)";
 
-/// `migrate`: scaffold, check and apply SQL migrations on SQLite, with exactly the rules of
+/// `migrate-sqlite`: scaffold, check and apply SQL migrations on SQLite, with exactly the rules of
 /// `embed_migrations!`.
 #[derive(Debug, Parser)]
 #[command(
-    name = "migrate",
+    name = "migrate-sqlite",
     version,
     about = "Scaffold, check and apply SQLite migrations with exactly the rules of embed_migrations!",
     after_help = AFTER_HELP
@@ -55,7 +56,8 @@ pub(crate) struct Global {
     )]
     pub(crate) dir: PathBuf,
 
-    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL]
+    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL, then
+    /// DATABASE_URL in ./.env]
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) database: Option<String>,
 
@@ -68,10 +70,33 @@ pub(crate) struct Global {
     #[arg(long, global = true)]
     pub(crate) json: bool,
 
+    /// Progress on stderr: auto (a line on a terminal), always (also one line per migration
+    /// when stderr is not a terminal), never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide_possible_values = true
+    )]
+    pub(crate) progress: ProgressArg,
+
     /// Accept applied migrations whose files were edited since they were applied (by default
     /// `up`, `down` and `to` refuse, naming the files)
     #[arg(long, global = true)]
     pub(crate) allow_changed: bool,
+}
+
+/// `--progress`: when progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProgressArg {
+    /// On a terminal only.
+    Auto,
+    /// Also when stderr is not a terminal: one line per migration.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// `--foreign-keys`: the declared foreign-key policy of the set.
@@ -155,15 +180,29 @@ pub(crate) enum Command {
     Status,
     /// Print the database's version and dirty flag
     Version,
-    /// Apply every pending migration, in one transaction (split only at no-transaction migrations)
-    Up,
-    /// Roll back the last N migrations
+    /// Apply every pending migration, or the next N, in one transaction (split only at
+    /// no-transaction migrations)
+    Up {
+        /// Apply at most N pending migrations (golang-migrate's `up N`) [default: all]
+        #[arg(value_parser = up_steps)]
+        n: Option<usize>,
+    },
+    /// Roll back the last N migrations (1 without N, unlike golang-migrate's `down`, which
+    /// rolls back all; --all does that)
+    ///
+    /// golang-migrate's `down` without N rolls every migration back after a prompt; here `down`
+    /// without N rolls back one, the smaller surprise, and `down --all` (golang-migrate's
+    /// `down -all`) or `to 0` rolls back everything.
     Down {
-        /// How many migrations to roll back
-        #[arg(default_value_t = 1, value_parser = steps)]
-        n: usize,
+        /// How many migrations to roll back [default: 1]
+        #[arg(value_parser = down_steps, conflicts_with = "all")]
+        n: Option<usize>,
+        /// Roll back every applied migration, as `to 0` does
+        #[arg(long)]
+        all: bool,
     },
     /// Go up or down to exactly version V (0: nothing applied)
+    #[command(visible_alias = "goto")]
     To {
         /// The version to end at
         #[arg(value_name = "V")]
@@ -175,6 +214,16 @@ pub(crate) enum Command {
         /// The version the schema matches (0: nothing applied)
         #[arg(value_name = "V")]
         version: u64,
+    },
+    /// Print a completion script for SHELL on stdout
+    ///
+    /// bash: save it as ~/.local/share/bash-completion/completions/migrate-sqlite; zsh: as
+    /// _migrate-sqlite in a directory of your fpath; fish: as
+    /// ~/.config/fish/completions/migrate-sqlite.fish.
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -206,10 +255,19 @@ impl StyleArgs {
     }
 }
 
+/// `up`'s N: a whole number of at least 1.
+fn up_steps(text: &str) -> Result<usize, String> {
+    steps(text, "`up N` applies at most N pending migrations")
+}
+
 /// `down`'s N: a whole number of at least 1.
-fn steps(text: &str) -> Result<usize, String> {
+fn down_steps(text: &str) -> Result<usize, String> {
+    steps(text, "`down` rolls back N migrations")
+}
+
+fn steps(text: &str, meaning: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(0) => Err("N must be at least 1: `down` rolls back N migrations".to_owned()),
+        Ok(0) => Err(format!("N must be at least 1: {meaning}")),
         Ok(n) => Ok(n),
         Err(_) => Err("N must be a whole number of migrations, such as 1 or 2".to_owned()),
     }

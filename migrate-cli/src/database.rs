@@ -16,7 +16,7 @@ pub(crate) const DATABASE_URL: &str = "DATABASE_URL";
 /// A database file and how to open it, as a database URL says.
 ///
 /// The accepted forms and parameters are listed in the README ("The database") and in
-/// `migrate --help`.
+/// `migrate-sqlite --help`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DatabaseUrl {
     /// The file (relative paths are relative to the current directory).
@@ -56,6 +56,8 @@ enum Access {
 enum Origin {
     Flag,
     Env,
+    /// `DATABASE_URL` in the current directory's `.env` file.
+    DotEnv,
 }
 
 impl Origin {
@@ -63,8 +65,88 @@ impl Origin {
         match self {
             Origin::Flag => "--database",
             Origin::Env => DATABASE_URL,
+            Origin::DotEnv => "DATABASE_URL in .env",
         }
     }
+}
+
+/// The file sqlx-cli and diesel read `DATABASE_URL` from, in the current directory only.
+const DOT_ENV: &str = ".env";
+
+/// `DATABASE_URL` as the current directory's `.env` file sets it, the way dotenvy reads it
+/// for sqlx-cli and diesel: `KEY=VALUE` lines, optionally after `export `, `#` comments,
+/// values in single quotes (as written), double quotes (with `\"`, `\\` and `\n` escapes)
+/// or bare (up to a ` #` comment); the first assignment counts. No other variable is read or
+/// set. `None` when there is no `.env` or it does not set `DATABASE_URL`.
+///
+/// # Errors
+/// A `.env` that cannot be read, or a value that uses `${…}` substitution, which is not done.
+fn dot_env_database_url() -> Result<Option<String>, Failure> {
+    let contents = match std::fs::read(DOT_ENV) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(Failure::usage(
+                "dot_env",
+                format!(
+                    "cannot read `.env` (for DATABASE_URL): {error}; pass `--database <path>`, \
+                     or set DATABASE_URL in the environment"
+                ),
+            ));
+        }
+    };
+    let text = String::from_utf8_lossy(&contents);
+    let Some(value) = dot_env_value(&text, DATABASE_URL) else {
+        return Ok(None);
+    };
+    if value.contains("${") {
+        return Err(Failure::usage(
+            "dot_env",
+            "DATABASE_URL in .env uses `${…}`, which is not expanded here: write the value out, \
+             or set DATABASE_URL in the environment",
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// The value `.env` text gives `key` (see [`dot_env_database_url`]).
+fn dot_env_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let (name, value) = line.split_once('=')?;
+        if name.trim() != key {
+            return None;
+        }
+        let value = value.trim();
+        let parsed = if let Some(rest) = value.strip_prefix('\'') {
+            rest.split_once('\'')
+                .map_or(rest, |(inner, _)| inner)
+                .to_owned()
+        } else if let Some(rest) = value.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => out.push('\n'),
+                        Some(other) => out.push(other),
+                        None => break,
+                    },
+                    c => out.push(c),
+                }
+            }
+            out
+        } else {
+            value
+                .split_once(" #")
+                .map_or(value, |(before, _)| before)
+                .trim_end()
+                .to_owned()
+        };
+        Some(parsed)
+    })
 }
 
 /// May a command create the database file when it does not exist?
@@ -78,8 +160,8 @@ pub(crate) enum Create {
 }
 
 impl DatabaseUrl {
-    /// The database of `--database`, or else of `DATABASE_URL` (an empty variable counts as
-    /// unset).
+    /// The database of `--database`, or else of `DATABASE_URL` from the environment, or else
+    /// from the current directory's `.env` (an empty variable counts as unset).
     ///
     /// # Errors
     /// A usage failure when neither is given, or the URL is refused.
@@ -88,13 +170,16 @@ impl DatabaseUrl {
             Some(text) => (text.to_owned(), Origin::Flag),
             None => match std::env::var(DATABASE_URL) {
                 Ok(text) if !text.is_empty() => (text, Origin::Env),
-                Ok(_) | Err(std::env::VarError::NotPresent) => {
-                    return Err(Failure::usage(
-                        "no_database",
-                        "no database given: pass `--database <path>`, or set \
-                         `DATABASE_URL=sqlite://<path>`",
-                    ));
-                }
+                Ok(_) | Err(std::env::VarError::NotPresent) => match dot_env_database_url()? {
+                    Some(text) if !text.is_empty() => (text, Origin::DotEnv),
+                    _ => {
+                        return Err(Failure::usage(
+                            "no_database",
+                            "no database given: pass `--database <path>`, or set \
+                             `DATABASE_URL=sqlite://<path>` (in the environment or in `.env`)",
+                        ));
+                    }
+                },
                 Err(std::env::VarError::NotUnicode(_)) => {
                     return Err(Failure::usage(
                         "database_url",
@@ -208,9 +293,9 @@ impl DatabaseUrl {
             return Err(Failure::usage(
                 "database_url",
                 format!(
-                    "`migrate {command}` changes the database, but {} opens it read-only \
+                    "`migrate-sqlite {command}` changes the database, but {} opens it read-only \
                      (`mode=ro` or `_query_only`): remove that parameter to change it, or use \
-                     `migrate status` to look",
+                     `migrate-sqlite status` to look",
                     self.origin.name()
                 ),
             ));
@@ -299,7 +384,7 @@ impl DatabaseUrl {
                     "cannot read the database `{path}`: a write to it was interrupted (a crash or a \
                      kill), and its journal `{}` must be rolled back by a read-write connection \
                      before the file can be read; `status` and `version` only read, so nothing \
-                     was changed. Run `migrate up` (it rolls the interrupted write back first), \
+                     was changed. Run `migrate-sqlite up` (it rolls the interrupted write back first), \
                      or open the file once read-write (`sqlite3 {path} 'PRAGMA quick_check'`), \
                      then run this command again",
                     sibling(&self.path, "-journal").display()
@@ -323,7 +408,7 @@ impl DatabaseUrl {
                 "cannot read the database `{path}`: a process stopped without closing it (a crash \
                  or a kill), and its write-ahead log `{}` must be recovered by a read-write \
                  connection before the file can be read; `status` and `version` only read, so \
-                 nothing was changed. Run `migrate up` (it recovers the log first), or open the \
+                 nothing was changed. Run `migrate-sqlite up` (it recovers the log first), or open the \
                  file once read-write (`sqlite3 {path} 'PRAGMA quick_check'`), then run this \
                  command again",
                 sibling(&self.path, "-wal").display()
@@ -357,7 +442,7 @@ impl DatabaseUrl {
                 {
                     // Only the scheme is repeated: the rest of a URL may hold a password.
                     return Err(refuse(format!(
-                        "{from} uses the scheme `{scheme}`, but migrate works on SQLite files \
+                        "{from} uses the scheme `{scheme}`, but migrate-sqlite works on SQLite files \
                          only: give `sqlite://<path>` or a plain path"
                     )));
                 }
@@ -421,7 +506,7 @@ impl DatabaseUrl {
         if memory {
             return Err(refuse(format!(
                 "{from} names an in-memory database (`:memory:` or `mode=memory`), which would \
-                 be discarded when migrate exits: give a file path"
+                 be discarded when migrate-sqlite exits: give a file path"
             )));
         }
         if path.is_empty() {
@@ -438,7 +523,7 @@ impl DatabaseUrl {
                 })
                 .collect();
             return Err(refuse(format!(
-                "{from} has parameters migrate refuses; remove or correct them: {}",
+                "{from} has parameters migrate-sqlite refuses; remove or correct them: {}",
                 refusals.join("; ")
             )));
         }
@@ -513,13 +598,13 @@ impl DatabaseUrl {
             "_locking_mode" | "_locking" => {
                 if !value.eq_ignore_ascii_case("normal") {
                     return Err(
-                        "EXCLUSIVE keeps other processes out until migrate exits and \
+                        "EXCLUSIVE keeps other processes out until migrate-sqlite exits and \
                                 makes `status` hold a lock: leave it NORMAL"
                             .to_owned(),
                     );
                 }
             }
-            // Settings of the Go driver itself, with no effect on what migrate does.
+            // Settings of the Go driver itself, with no effect on what migrate-sqlite does.
             "_loc" | "_mutex" | "_txlock" | "cache" => {}
             // SQLite's URI parameters.
             "mode" => match value.to_ascii_lowercase().as_str() {
@@ -559,7 +644,7 @@ impl DatabaseUrl {
             }
             _ => {
                 return Err(
-                    "not a parameter migrate knows (it takes `x-migrations-table`, \
+                    "not a parameter migrate-sqlite knows (it takes `x-migrations-table`, \
                             `x-no-tx-wrap`, `mode`, `_busy_timeout`, `_foreign_keys`, \
                             `_journal_mode`, `_synchronous`, `_query_only`, `_locking_mode`, and \
                             ignores `cache`, `_loc`, `_mutex`, `_txlock`)"
@@ -707,6 +792,35 @@ fn other_scheme(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dot_env_values_are_read_as_dotenvy_reads_them() {
+        let value = |text: &str| dot_env_value(text, "DATABASE_URL");
+        assert_eq!(
+            value("DATABASE_URL=sqlite://app.db\n"),
+            Some("sqlite://app.db".into())
+        );
+        assert_eq!(
+            value("# a comment\nOTHER=1\nexport DATABASE_URL = app.db # the dev database\n"),
+            Some("app.db".into())
+        );
+        assert_eq!(
+            value("DATABASE_URL='my app.db' # quoted\n"),
+            Some("my app.db".into())
+        );
+        assert_eq!(
+            value("DATABASE_URL=\"sqlite://a \\\"b\\\".db\"\n"),
+            Some("sqlite://a \"b\".db".into())
+        );
+        // The first assignment counts, as dotenvy keeps a variable once set.
+        assert_eq!(
+            value("DATABASE_URL=a.db\nDATABASE_URL=b.db\n"),
+            Some("a.db".into())
+        );
+        assert_eq!(value("DATABASE_URL_TEST=x.db\n#DATABASE_URL=y.db\n"), None);
+        assert_eq!(value("DATABASE_URL=a#b.db\r\n"), Some("a#b.db".into()));
+    }
+
     use super::*;
 
     fn url(text: &str) -> DatabaseUrl {

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use migrate_core::Problem;
 use migrate_core::name::format_version;
-use migrate_runtime::{Error, Finding};
+use migrate_runtime::{Error, Finding, LeftAt};
 
-/// The documented exit statuses (see `migrate --help`). Clap exits with 2 itself for
+/// The documented exit statuses (see `migrate-sqlite --help`). Clap exits with 2 itself for
 /// arguments it cannot parse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
@@ -31,6 +31,20 @@ pub(crate) struct Failure {
     pub(crate) message: String,
     /// For [`Exit::Directory`]: every problem of the directory, or every verification finding.
     pub(crate) problems: Vec<Reported>,
+    /// For a run that failed while migrations ran: what it committed before the failure, and
+    /// where it left the database.
+    pub(crate) run: Option<Stopped>,
+}
+
+/// What a failed run leaves behind.
+#[derive(Debug)]
+pub(crate) struct Stopped {
+    /// The files the run committed before the failure, in order (they stay applied).
+    pub(crate) committed: Vec<String>,
+    /// The database's version after the failure (`None`: nothing applied).
+    pub(crate) version: Option<u64>,
+    /// Whether the failure left the database dirty.
+    pub(crate) dirty: bool,
 }
 
 /// One problem or verification finding, as the macro reports it.
@@ -67,6 +81,7 @@ impl Failure {
                 if count == 1 { "" } else { "s" },
                 dir.display()
             ),
+            run: None,
             problems: problems
                 .iter()
                 .map(|problem| Reported {
@@ -87,6 +102,7 @@ impl Failure {
                 "the migrations in `{}` fail verification on a fresh in-memory database",
                 dir.display()
             ),
+            run: None,
             problems: findings
                 .into_iter()
                 .map(|finding| Reported {
@@ -104,6 +120,7 @@ impl Failure {
             kind,
             message: message.into(),
             problems: Vec::new(),
+            run: None,
         }
     }
 
@@ -154,6 +171,18 @@ impl Failure {
             ),
             _ => ("runtime", error.to_string()),
         };
-        Failure::failed(kind, message)
+        let mut failure = Failure::failed(kind, message);
+        failure.run = error.left_at().map(|left_at| {
+            let (version, dirty) = match left_at {
+                LeftAt::Clean(version) => (version, false),
+                LeftAt::Dirty(version) => (version, true),
+            };
+            Stopped {
+                committed: error.committed().to_vec(),
+                version,
+                dirty,
+            }
+        });
+        failure
     }
 }

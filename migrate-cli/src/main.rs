@@ -1,20 +1,20 @@
-//! `migrate`: scaffold, check and apply the SQL migrations of a directory on SQLite, with
+//! `migrate-sqlite`: scaffold, check and apply the SQL migrations of a directory on SQLite, with
 //! exactly the rules of `embed_migrations!`.
 //!
 //! The directory is read at run time through `migrate_core`, the code the macro runs at
-//! compile time, so `migrate check` and a build always agree; databases are changed through
-//! `migrate_runtime`, the code a service runs at start-up.
+//! compile time, so `migrate-sqlite check` and a build always agree; databases are changed
+//! through `migrate_runtime`, the code a service runs at start-up.
 //!
 //! ```text
-//! migrate new add_tags                       # 000005_add_tags.up.sql + .down.sql
-//! migrate check                              # every compile-time rule
-//! migrate up --database app.db               # apply what is pending
-//! migrate status --database sqlite://app.db  # applied / pending, version, dirty
-//! migrate down                               # roll back one migration
+//! migrate-sqlite new add_tags                      # 000005_add_tags.up.sql + .down.sql
+//! migrate-sqlite check                             # every compile-time rule
+//! migrate-sqlite up --database app.db              # apply what is pending (up 2: the next two)
+//! migrate-sqlite status --database sqlite://app.db # applied / pending, version, dirty
+//! migrate-sqlite down                              # roll back one migration (not all)
 //! ```
 //!
 //! Exit status: 0 success, 1 a migration or database operation failed, 2 usage, 3 the
-//! migrations directory has problems (see `migrate --help`).
+//! migrations directory has problems (see `migrate-sqlite --help`).
 
 mod cli;
 mod commands;

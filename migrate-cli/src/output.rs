@@ -1,8 +1,15 @@
-//! Rendering: text for people (coloured only on a terminal), one JSON document for scripts,
-//! and errors on stderr.
+//! Rendering: text for people (coloured as the terminal conventions say), one JSON document
+//! for scripts, and errors on stderr.
+//!
+//! Colour follows anstream, as clap's own help does: `NO_COLOR` (set and non-empty) turns it
+//! off, `CLICOLOR_FORCE` turns it on even when the stream is not a terminal, `CLICOLOR=0`
+//! turns it off, and otherwise a terminal that supports colour gets it. Text is written
+//! through anstream's streams, which also translate colours for older Windows consoles.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
+use anstream::ColorChoice;
+use anstyle::{AnsiColor, Effects};
 use serde::Serialize;
 
 use crate::failure::{Exit, Failure};
@@ -13,7 +20,7 @@ pub(crate) trait Document: Serialize {
     fn human(&self, style: Style) -> String;
 }
 
-/// ANSI colours, or none.
+/// Colours, or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Style {
     color: bool,
@@ -29,12 +36,10 @@ pub(crate) enum Color {
 }
 
 impl Style {
-    /// Colours when `stream` is a terminal and `NO_COLOR` is unset or empty
-    /// (<https://no-color.org>).
-    pub(crate) fn detect(stream: &impl IsTerminal) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    /// Colours when anstream's conventions give `stream` colour (see the module docs).
+    pub(crate) fn detect<S: anstream::stream::RawStream>(stream: &S) -> Style {
         Style {
-            color: stream.is_terminal() && !no_color,
+            color: anstream::AutoStream::choice(stream) != ColorChoice::Never,
         }
     }
 
@@ -43,13 +48,15 @@ impl Style {
         if !self.color {
             return text.to_owned();
         }
-        let code = match color {
-            Color::Green => "32",
-            Color::Yellow => "33",
-            Color::Red => "1;31",
-            Color::Bold => "1",
+        let style = match color {
+            Color::Green => anstyle::Style::new().fg_color(Some(AnsiColor::Green.into())),
+            Color::Yellow => anstyle::Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+            Color::Red => anstyle::Style::new()
+                .fg_color(Some(AnsiColor::Red.into()))
+                .effects(Effects::BOLD),
+            Color::Bold => anstyle::Style::new().effects(Effects::BOLD),
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        format!("{style}{text}{style:#}")
     }
 }
 
@@ -102,7 +109,7 @@ impl Output {
             text.push_str(&format!("{label}: {}\n", failure.message));
         }
         // Nothing sensible is left to do if stderr is gone.
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        let _ = anstream::stderr().lock().write_all(text.as_bytes());
         if self.json {
             let _ = write_stdout(&json(&ErrorDocument::from(failure)));
         }
@@ -122,11 +129,25 @@ fn json(value: &impl Serialize) -> String {
 }
 
 fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = anstream::stdout().lock();
+    finish_write(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// Writes `bytes` to stdout as they are (a completion script: no colour to adapt).
+///
+/// # Errors
+/// As [`Output::emit`].
+pub(crate) fn write_raw(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    finish_write(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+}
+
+fn finish_write(result: io::Result<()>) -> Result<(), Failure> {
+    match result {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(error) => Err(Failure::failed(
@@ -153,6 +174,22 @@ struct ErrorBody<'a> {
     /// For a migrations directory with problems: each one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<ProblemDocument>,
+    /// For a run that failed while migrations ran: the files it committed before the failure,
+    /// in order (they stay applied; empty when the failure rolled everything back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committed: Option<&'a [String]>,
+    /// For a run that failed while migrations ran: where the database is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    left_at: Option<LeftAtDocument>,
+}
+
+/// The database's state after a failed run.
+#[derive(Serialize)]
+struct LeftAtDocument {
+    /// The version; `null`: nothing applied.
+    version: Option<u64>,
+    /// Whether it is dirty.
+    dirty: bool,
 }
 
 /// One problem of a migrations directory.
@@ -174,6 +211,11 @@ impl<'a> From<&'a Failure> for ErrorDocument<'a> {
                 kind: failure.kind,
                 exit_code: failure.exit as u8,
                 message: &failure.message,
+                committed: failure.run.as_ref().map(|run| run.committed.as_slice()),
+                left_at: failure.run.as_ref().map(|run| LeftAtDocument {
+                    version: run.version,
+                    dirty: run.dirty,
+                }),
                 problems: failure
                     .problems
                     .iter()

@@ -1,11 +1,13 @@
-//! A progress line on stderr for long runs, on a terminal only.
+//! Progress on stderr, driven by the runtime's per-migration callback
+//! ([`Options::on_step`](migrate_runtime::Options::on_step)), which is called inside the run's
+//! transaction as soon as each migration's SQL has run.
 //!
-//! The runtime logs one record (target `migrate`) per migration when it is committed. This
-//! module installs a small [`log::Log`] that counts those records, and a thread that, once a
-//! run has lasted [`DELAY`], redraws one line: a bar of committed migrations, the last one,
-//! and the time elapsed. Migrations that share one transaction are committed together, so
-//! during such a run the bar stays put while the clock runs: it shows what is committed, never
-//! more. The line is erased when the run ends, before the report is printed.
+//! On a terminal, once a run has lasted [`DELAY`], one line is redrawn: a bar of the migrations
+//! that ran, the last one, and the time elapsed; it is erased when the run ends, before the
+//! report is printed. Migrations that share one transaction commit together at the end, so the
+//! line counts what *ran*; the report (or the error) says what was committed. With
+//! `--progress always` and stderr not a terminal (a CI log), each migration prints one plain
+//! line instead, as it runs.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +15,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Runs shorter than this show no progress at all.
+use migrate_core::name::format_version;
+use migrate_runtime::Step;
+
+use crate::cli::ProgressArg;
+
+/// Runs shorter than this show no progress line at all.
 const DELAY: Duration = Duration::from_millis(500);
 /// How often the line is redrawn.
 const TICK: Duration = Duration::from_millis(100);
@@ -25,56 +32,92 @@ const BAR: usize = 24;
 struct State {
     /// Migrations the run will apply or roll back, when known.
     total: Option<usize>,
-    /// Migrations committed so far.
+    /// Migrations whose SQL ran so far.
     done: usize,
-    /// The last migration's log message (`up 2 add_tags in 1.2 ms`).
+    /// The last migration (`up 000002_add_tags`).
     last: String,
     /// Whether a line is on the screen.
     drawn: bool,
 }
 
-/// Shared between the logger and the drawing thread.
+/// Shared between the step callback and the drawing thread.
 type Shared = Arc<Mutex<State>>;
 
-/// Whether progress can be shown: stderr is a terminal that understands `\r` and erasing.
-pub(crate) fn available() -> bool {
+/// How progress is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// One line redrawn on a terminal.
+    Line,
+    /// One plain line per migration, for a log.
+    Plain,
+}
+
+/// Whether stderr is a terminal that understands `\r` and erasing.
+fn terminal() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
 }
 
-/// A running progress line; [`Progress::finish`] erases it.
+/// Whether `--progress` asks for any progress here (the total costs one read, so it is only
+/// computed when progress will be shown).
+pub(crate) fn wanted(choice: ProgressArg) -> bool {
+    mode(choice).is_some()
+}
+
+fn mode(choice: ProgressArg) -> Option<Mode> {
+    match (choice, terminal()) {
+        (ProgressArg::Never, _) => None,
+        (_, true) => Some(Mode::Line),
+        (ProgressArg::Always, false) => Some(Mode::Plain),
+        (ProgressArg::Auto, false) => None,
+    }
+}
+
+/// Running progress; [`Progress::finish`] erases the line.
 pub(crate) struct Progress {
     state: Shared,
+    mode: Mode,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Progress {
-    /// Starts counting `total` migrations (when known), or returns `None` when stderr is not a
-    /// terminal or a logger is already installed.
-    pub(crate) fn start(total: Option<usize>) -> Option<Progress> {
-        if !available() {
-            return None;
-        }
+    /// Starts showing progress over `total` migrations (when known), or returns `None` when
+    /// `choice` shows none here.
+    pub(crate) fn start(choice: ProgressArg, total: Option<usize>) -> Option<Progress> {
+        let mode = mode(choice)?;
         let state: Shared = Arc::new(Mutex::new(State {
             total,
             ..State::default()
         }));
-        // Once per process: the one run of this `migrate` invocation.
-        let counter: &'static Counter = Box::leak(Box::new(Counter {
-            state: Arc::clone(&state),
-        }));
-        log::set_logger(counter).ok()?;
-        log::set_max_level(log::LevelFilter::Info);
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
+        let thread = (mode == Mode::Line).then(|| {
             let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
             std::thread::spawn(move || draw_until_stopped(&state, &stop))
-        };
+        });
         Some(Progress {
             state,
+            mode,
             stop,
-            thread: Some(thread),
+            thread,
         })
+    }
+
+    /// The callback for [`Options::on_step`](migrate_runtime::Options::on_step).
+    pub(crate) fn on_step(&self) -> impl Fn(&Step) + Send + Sync + 'static {
+        let (state, mode) = (Arc::clone(&self.state), self.mode);
+        move |step: &Step| {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.done += 1;
+            state.last = format!(
+                "{} {}_{}",
+                step.direction.as_str(),
+                format_version(step.version),
+                step.name
+            );
+            if mode == Mode::Plain {
+                let _ = writeln!(std::io::stderr(), "progress: {}", counts_text(&state));
+            }
+        }
     }
 
     /// Stops drawing and erases the line.
@@ -88,7 +131,6 @@ impl Progress {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
             state.drawn = false;
         }
-        log::set_max_level(log::LevelFilter::Off);
     }
 }
 
@@ -107,47 +149,33 @@ fn draw_until_stopped(state: &Mutex<State>, stop: &AtomicBool) {
     }
 }
 
-/// `[########----------------] 1/3 committed  up 1 users in 0.4 ms  2.3 s`
-fn render(state: &State, elapsed: Duration) -> String {
+/// `1/3 ran: up 000001_users` (the plain line, and the end of the terminal line).
+fn counts_text(state: &State) -> String {
     let counts = match state.total {
+        Some(total) if total > 0 => format!("{}/{total} ran", state.done),
+        _ => format!("{} ran", state.done),
+    };
+    if state.last.is_empty() {
+        counts
+    } else {
+        format!("{counts}: {}", state.last)
+    }
+}
+
+/// `[########----------------] 1/3 ran: up 000001_users  2.3 s`
+fn render(state: &State, elapsed: Duration) -> String {
+    let bar = match state.total {
         Some(total) if total > 0 => {
             let filled = (state.done.min(total) * BAR) / total;
-            format!(
-                "[{}{}] {}/{total} committed",
-                "#".repeat(filled),
-                "-".repeat(BAR - filled),
-                state.done
-            )
+            format!("[{}{}] ", "#".repeat(filled), "-".repeat(BAR - filled))
         }
-        _ => format!("{} committed", state.done),
+        _ => String::new(),
     };
-    let last = if state.last.is_empty() {
-        String::new()
-    } else {
-        format!("  last: {}", state.last)
-    };
-    format!("{counts}{last}  {:.1} s", elapsed.as_secs_f64())
-}
-
-/// Counts the runtime's per-migration records.
-struct Counter {
-    state: Shared,
-}
-
-impl log::Log for Counter {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.target() == "migrate"
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.done += 1;
-            state.last = record.args().to_string();
-        }
-    }
-
-    fn flush(&self) {}
+    format!(
+        "{bar}{}  {:.1} s",
+        counts_text(state),
+        elapsed.as_secs_f64()
+    )
 }
 
 #[cfg(test)]
@@ -155,22 +183,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_a_bar_of_committed_migrations() {
+    fn renders_a_bar_of_migrations_that_ran() {
         let state = State {
             total: Some(4),
             done: 1,
-            last: "up 1 users in 0.4 ms".into(),
+            last: "up 000001_users".into(),
             drawn: false,
         };
         assert_eq!(
             render(&state, Duration::from_millis(2300)),
-            "[######------------------] 1/4 committed  last: up 1 users in 0.4 ms  2.3 s"
+            "[######------------------] 1/4 ran: up 000001_users  2.3 s"
         );
     }
 
     #[test]
     fn renders_a_count_when_the_total_is_unknown() {
         let state = State::default();
-        assert_eq!(render(&state, Duration::from_secs(1)), "0 committed  1.0 s");
+        assert_eq!(render(&state, Duration::from_secs(1)), "0 ran  1.0 s");
     }
 }

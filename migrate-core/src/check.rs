@@ -676,7 +676,7 @@ mod tests {
             p[0].to_string(),
             "`000001_a.up.sql` line 2: the file manages its own transaction (`BEGIN` … `COMMIT`), \
              as files written for golang-migrate's `x-no-tx-wrap=true` do: add the line \
-             `-- migrate:no-transaction` to it (`migrate adopt --write` adds it to every such \
+             `-- migrate:no-transaction` to it (`migrate-sqlite adopt --write` adds it to every such \
              file), or remove its `BEGIN` and `COMMIT` to run it in the transaction the runtime \
              opens, atomically with its version"
         );

@@ -362,7 +362,7 @@ impl fmt::Display for Problem {
                 f,
                 "`{file}` line {line}: the file manages its own transaction (`BEGIN` … `COMMIT`), \
                  as files written for golang-migrate's `x-no-tx-wrap=true` do: add the line \
-                 `-- migrate:no-transaction` to it (`migrate adopt --write` adds it to every such \
+                 `-- migrate:no-transaction` to it (`migrate-sqlite adopt --write` adds it to every such \
                  file), or remove its `BEGIN` and `COMMIT` to run it in the transaction the \
                  runtime opens, atomically with its version"
             ),

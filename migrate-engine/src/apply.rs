@@ -53,6 +53,9 @@ pub enum Target {
     Version(u64),
     /// The last `n` migrations rolled back (golang-migrate's `Steps(-n)`).
     DownSteps(usize),
+    /// At most this many pending migrations, counted from the version read inside the run's
+    /// transaction.
+    UpSteps(usize),
 }
 
 /// What one attempt achieved.
@@ -297,6 +300,7 @@ fn idle(
         Target::Latest => state.version == migrations.latest(),
         Target::Version(v) => state.version.unwrap_or(0) == v,
         Target::DownSteps(steps) => steps == 0,
+        Target::UpSteps(steps) => steps == 0 || state.version == migrations.latest(),
     };
     let known = state.version <= migrations.latest();
     let unchanged = match lineage {
@@ -705,33 +709,13 @@ impl Run<'_> {
         Ok(state)
     }
 
-    /// Who left the database dirty: this runtime (its history records the start of a
-    /// no-transaction migration that never finished), or another tool.
+    /// Who left the database dirty (see [`dirty_origin`]).
     fn dirty_origin(
         &self,
         tx: &Transaction<'_>,
         version: Option<u64>,
     ) -> Result<DirtyOrigin, Error> {
-        if !self.history.exists(tx)? {
-            return Ok(DirtyOrigin::OtherTool);
-        }
-        Ok(match self.history.unfinished(tx)? {
-            Some((v, direction)) => {
-                let file = self
-                    .migrations
-                    .get(v)
-                    .map(|m| m.script(direction).file_name().to_owned());
-                let after = match direction {
-                    Direction::Up => Some(v),
-                    Direction::Down => Some(v - 1).filter(|v| *v > 0),
-                };
-                match file {
-                    Some(file) if after == version => DirtyOrigin::Unfinished { file, direction },
-                    _ => DirtyOrigin::OtherTool,
-                }
-            }
-            None => DirtyOrigin::OtherTool,
-        })
+        dirty_origin(self.migrations, &self.history, tx, version)
     }
 
     /// Refuses applied migrations edited since. The lineage recorded with the newest up
@@ -823,10 +807,37 @@ impl Run<'_> {
             Target::Version(0) => None,
             Target::Version(v) => Some(v),
             Target::DownSteps(steps) => self.migrations.down_steps(current, steps)?,
+            Target::UpSteps(steps) => self.migrations.up_steps(current, steps),
         };
         self.goal = Some(goal);
         Ok(goal)
     }
+}
+
+/// Who left a database dirty at `version`: this runtime (its history records the start of a
+/// no-transaction migration that never finished, to or from `version`), or another tool.
+/// Read-only.
+pub(crate) fn dirty_origin(
+    migrations: Set<'_>,
+    history: &History,
+    conn: &Connection,
+    version: Option<u64>,
+) -> Result<DirtyOrigin, Error> {
+    if !history.exists(conn)? {
+        return Ok(DirtyOrigin::OtherTool);
+    }
+    Ok(match history.unfinished(conn)? {
+        Some((v, direction)) => match migrations.get(v) {
+            Some(m) if version_after(migrations, m, direction) == version => {
+                DirtyOrigin::Unfinished {
+                    file: m.script(direction).file_name().to_owned(),
+                    direction,
+                }
+            }
+            _ => DirtyOrigin::OtherTool,
+        },
+        None => DirtyOrigin::OtherTool,
+    })
 }
 
 /// Refuses to run while a migration older than the database's version never ran on it: a

@@ -679,6 +679,43 @@ fn database_hint(error: &rusqlite::Error) -> Option<&'static str> {
 }
 
 impl Error {
+    /// The files the failed run committed before the failure, in the order they ran: what
+    /// stays applied although the run failed (a `-- migrate:no-transaction` migration, or
+    /// `commit_each_migration`, splits a run into several commits). Empty when nothing was
+    /// committed, which is always the case for a run in one transaction, and for the errors
+    /// that refuse a run before anything runs ([`Error::Dirty`], [`Error::Changed`], …).
+    ///
+    /// ```
+    /// # fn report(error: &migrate_engine::Error) {
+    /// for file in error.committed() {
+    ///     eprintln!("still applied: {file}");
+    /// }
+    /// # }
+    /// ```
+    pub fn committed(&self) -> &[String] {
+        match self {
+            Error::Migration { committed, .. }
+            | Error::ForeignKeyViolation { committed, .. }
+            | Error::ForeignKeyMismatch { committed, .. }
+            | Error::EndsTransaction { committed, .. }
+            | Error::Stopped { committed, .. } => committed,
+            _ => &[],
+        }
+    }
+
+    /// Where a failed run left the database, for the errors raised while migrations run
+    /// (`None` for a refusal before anything ran, which changed nothing).
+    pub fn left_at(&self) -> Option<LeftAt> {
+        match self {
+            Error::Migration { left_at, .. }
+            | Error::ForeignKeyViolation { left_at, .. }
+            | Error::ForeignKeyMismatch { left_at, .. }
+            | Error::EndsTransaction { left_at, .. }
+            | Error::Stopped { left_at, .. } => Some(*left_at),
+            _ => None,
+        }
+    }
+
     pub(crate) fn sqlite(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
         move |source| Error::Sqlite {
             doing,

@@ -111,9 +111,20 @@ pub fn status<'a>(
     } else {
         Default::default()
     };
+    let dirty_origin = if state.dirty {
+        Some(apply::dirty_origin(
+            Set(table),
+            &history,
+            conn,
+            state.version,
+        )?)
+    } else {
+        None
+    };
     Ok(Status {
         version: state.version,
         dirty: state.dirty,
+        dirty_origin,
         migrations: table
             .iter()
             .map(|migration| {

@@ -45,6 +45,16 @@ impl<'a> Set<'a> {
             None => Err(Error::TooManySteps { steps, current }),
         }
     }
+
+    /// The version `steps` pending migrations above `current` (all of them when fewer are
+    /// pending; `current` itself when `steps` is 0 or nothing is pending).
+    pub(crate) fn up_steps(self, current: Option<u64>, steps: usize) -> Option<u64> {
+        let pending = self.between(current.unwrap_or(0), u64::MAX);
+        match steps.min(pending.len()) {
+            0 => current,
+            n => pending.get(n - 1).map(Migration::version),
+        }
+    }
 }
 
 /// The steps from `current` to `goal`, in order. Going down through an irreversible migration

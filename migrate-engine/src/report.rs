@@ -6,6 +6,7 @@ use std::time::Duration;
 use migrate_core::name::format_version;
 use migrate_core::{Direction, Migration};
 
+use crate::error::DirtyOrigin;
 use crate::values::Drift;
 
 /// What a run did: the migrations it applied or rolled back, in order, with their durations.
@@ -80,6 +81,11 @@ pub struct Status<'a> {
     pub version: Option<u64>,
     /// Whether the database is dirty.
     pub dirty: bool,
+    /// For a dirty database, who left it so: this runtime (a no-transaction migration that
+    /// started and did not finish, as its history table records) or another tool
+    /// (golang-migrate, which usually rolled the failed migration's transaction back). The same
+    /// origin [`Error::Dirty`](crate::Error::Dirty) gives. `None` when not dirty.
+    pub dirty_origin: Option<DirtyOrigin>,
     /// Every migration, in order, and whether it is applied.
     pub migrations: Vec<MigrationStatus<'a>>,
 }

@@ -884,7 +884,7 @@ fn an_undeclared_function_says_how_to_declare_it() {
          SET email = normalize(email, 'nfc'), avatar_b64…`); if the application registers \
          `normalize` on its connections, declare it so verification can run a stand-in: \
          `embed_migrations!(\"…\", functions = [\"normalize/N\"])`, N being its number of \
-         arguments (`migrate check --verify --function normalize/N`)"
+         arguments (`migrate-sqlite check --verify --function normalize/N`)"
     );
 }
 

@@ -58,6 +58,28 @@ impl Migrations {
         self.with_options(Options::default()).up(conn)
     }
 
+    /// Applies at most `steps` pending migrations, in order (golang-migrate's `Steps(n)`, the
+    /// CLI's `up N`); all of them when fewer are pending, and nothing when `steps` is 0.
+    ///
+    /// The pending migrations are counted from the version read inside the run's `BEGIN
+    /// IMMEDIATE` transaction, so a concurrent starter that applied some first is taken into
+    /// account: this never applies more than `steps`. They run in one transaction, as
+    /// [`Migrations::up`]'s do.
+    ///
+    /// ```
+    /// # static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::Migrations::__from_static(&[]);
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// let report = MIGRATIONS.up_by(&mut conn, 2)?;
+    /// assert!(report.steps.len() <= 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Migrations::up`].
+    pub fn up_by(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
+        self.with_options(Options::default()).up_by(conn, steps)
+    }
+
     /// Goes up or down to exactly `version`; `0` means nothing applied (golang-migrate's
     /// `Migrate`).
     ///
@@ -116,6 +138,14 @@ impl<'a> Migrator<'a> {
     /// As [`Migrations::up`], plus [`Error::InvalidTableName`].
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
         self.run(conn, Target::Latest)
+    }
+
+    /// [`Migrations::up_by`] with these options.
+    ///
+    /// # Errors
+    /// As [`Migrations::up_by`], plus [`Error::InvalidTableName`].
+    pub fn up_by(&self, conn: &mut Connection, steps: usize) -> Result<Report, Error> {
+        self.run(conn, Target::UpSteps(steps))
     }
 
     /// [`Migrations::to`] with these options.

@@ -1,5 +1,5 @@
-//! `migrate adopt [DIR] [--write]`: the first sitting with a golang-migrate directory. For
-//! every file, what stands between it and a clean `migrate check --verify`: the mechanical
+//! `migrate-sqlite adopt [DIR] [--write]`: the first sitting with a golang-migrate directory. For
+//! every file, what stands between it and a clean `migrate-sqlite check --verify`: the mechanical
 //! edits (made with `--write`) and the problems that need a person, all at once.
 //!
 //! The edits only add what golang-migrate already meant, as SQL comments golang-migrate
@@ -42,7 +42,7 @@ pub(crate) struct Adoption {
     /// Whether verification ran (it needs a set that passes every rule).
     verified: bool,
     /// Whether nothing stands between the directory, with the edits made, and a clean
-    /// `migrate check --verify`.
+    /// `migrate-sqlite check --verify`.
     clean: bool,
 }
 
@@ -135,14 +135,14 @@ impl Document for Adoption {
             out.push_str(&format!("{} made\n", plural(edits, "file edit")));
         } else if edits > 0 {
             out.push_str(&format!(
-                "{} to make: run `migrate adopt {dir} --write` to make {}\n",
+                "{} to make: run `migrate-sqlite adopt {dir} --write` to make {}\n",
                 plural(edits, "file edit"),
                 if edits == 1 { "it" } else { "them" }
             ));
         }
         if problems > 0 {
             out.push_str(&format!(
-                "{} {} a person: fix {}, then run `migrate check --verify --dir {dir}`\n",
+                "{} {} a person: fix {}, then run `migrate-sqlite check --verify --dir {dir}`\n",
                 plural(problems, "problem"),
                 if problems == 1 { "needs" } else { "need" },
                 if problems == 1 { "it" } else { "them" },
@@ -156,7 +156,7 @@ impl Document for Adoption {
         }
         if self.clean {
             out.push_str(&format!(
-                "{}: {} stands between `{dir}` and a clean `migrate check --verify`\n",
+                "{}: {} stands between `{dir}` and a clean `migrate-sqlite check --verify`\n",
                 style.paint(Color::Green, "ok"),
                 if edits > 0 && !self.written {
                     "with these edits, nothing else"
@@ -433,7 +433,7 @@ fn write_file(dir: &Path, planned: &Planned) -> Result<(), Failure> {
             "write_file",
             format!(
                 "cannot write `{}`: {error}; the files listed before it were written, the \
-                 others were not: fix the cause and run `migrate adopt --write` again (it only \
+                 others were not: fix the cause and run `migrate-sqlite adopt --write` again (it only \
                  adds what is still missing)",
                 path.display()
             ),

@@ -1,4 +1,4 @@
-//! `migrate check`: every rule of `migrate_core`, the same code and messages as the macro.
+//! `migrate-sqlite check`: every rule of `migrate_core`, the same code and messages as the macro.
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,7 @@ impl Document for Checked {
                 },
             ),
             _ => format!(
-                "{}: no migrations in `{dir}` yet; create one with `migrate new <name>`\n",
+                "{}: no migrations in `{dir}` yet; create one with `migrate-sqlite new <name>`\n",
                 style.paint(Color::Green, "ok")
             ),
         }

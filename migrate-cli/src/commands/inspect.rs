@@ -1,10 +1,12 @@
-//! `migrate status` and `migrate version`: read-only, and a database file that does not exist
-//! is reported as "nothing applied" without being created.
+//! `migrate-sqlite status` and `migrate-sqlite version`: read-only, and a database file that
+//! does not exist is reported as "nothing applied" without being created. A dirty database is
+//! explained by who left it so ([`DirtyOrigin`]): this tool's unfinished no-transaction
+//! migration, or golang-migrate's failed migration, which leave different schemas behind.
 
 use std::path::PathBuf;
 
 use migrate_core::name::format_version;
-use migrate_runtime::Drift;
+use migrate_runtime::{Direction, DirtyOrigin, Drift};
 use serde::Serialize;
 
 use super::Context;
@@ -20,15 +22,123 @@ pub(crate) struct Version {
     exists: bool,
     /// The version of the last applied migration; `null`: nothing applied.
     version: Option<u64>,
-    /// Whether a migration that runs outside a transaction started and did not finish.
+    /// Whether the database is dirty: a migration started and did not finish.
     dirty: bool,
+    /// For a dirty database, who left it so.
+    dirty_origin: Option<Origin>,
+}
+
+/// Who left a database dirty, for `--json`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub(super) enum Origin {
+    /// This tool: a migration that runs outside a transaction started and did not finish.
+    ThisTool {
+        /// The file that started.
+        file: String,
+        /// `up` or `down`.
+        direction: &'static str,
+    },
+    /// Another tool (golang-migrate): a migration failed, usually after its transaction was
+    /// rolled back.
+    OtherTool,
+}
+
+impl Origin {
+    pub(super) fn from_runtime(origin: Option<DirtyOrigin>) -> Option<Origin> {
+        match origin? {
+            DirtyOrigin::Unfinished { file, direction } => Some(Origin::ThisTool {
+                file,
+                direction: direction.as_str(),
+            }),
+            _ => Some(Origin::OtherTool),
+        }
+    }
+
+    /// What `version` prints after `(dirty`.
+    fn short(&self) -> String {
+        match self {
+            Origin::ThisTool { file, .. } => format!("`{file}` started and did not finish"),
+            Origin::OtherTool => "left by another tool, such as golang-migrate".to_owned(),
+        }
+    }
+}
+
+/// What is true of a database dirty at `version`, left so by `origin`, and what to run.
+pub(super) fn dirty_explanation(
+    context: &Context,
+    version: Option<u64>,
+    origin: Option<&Origin>,
+) -> String {
+    let migrations = &context.migrations;
+    let below = |v: u64| {
+        migrations
+            .iter()
+            .map(migrate_runtime::Migration::version)
+            .rev()
+            .find(|m| *m < v)
+    };
+    let above = |v: u64| {
+        migrations
+            .iter()
+            .map(migrate_runtime::Migration::version)
+            .find(|m| *m > v)
+    };
+    let force = |v: Option<u64>| format!("`migrate-sqlite force {}`", v.unwrap_or(0));
+    match (origin, version) {
+        (Some(Origin::ThisTool { file, direction }), _) => {
+            let (finished, undone) = if *direction == Direction::Up.as_str() {
+                (version, version.and_then(below))
+            } else {
+                (version, above(version.unwrap_or(0)))
+            };
+            format!(
+                "`{file}` runs outside a transaction and started but did not finish \
+                 (`{}_history` records its start), so part of it may have run. Finish or undo \
+                 what it did by hand, then record the version the schema matches: {} if you \
+                 finished it, {} if you undid it",
+                context.table,
+                force(finished),
+                force(undone)
+            )
+        }
+        (_, Some(v)) => format!(
+            "this tool did not start a migration to it, so another tool left it so: \
+             golang-migrate marks the version dirty before a migration and leaves it dirty when \
+             the migration fails, after rolling back the migration's transaction, so the schema \
+             most likely is still that of {}{}. Check the schema against the migrations, then \
+             record the version it matches, usually {}, and run `migrate-sqlite up` again",
+            version_text(below(v)),
+            above(v).map_or_else(String::new, |above| {
+                let above = format_version(above);
+                format!(" (or of {above} if a down from {above} failed)")
+            }),
+            force(below(v))
+        ),
+        (_, None) => format!(
+            "golang-migrate leaves it so when the down of the first migration fails (after \
+             rolling back its transaction), so the schema most likely still is that of the first \
+             migration. Check the schema, then record the version it matches: {} if the first \
+             migration's tables are there, `migrate-sqlite force 0` if the database is empty",
+            force(
+                migrations
+                    .iter()
+                    .next()
+                    .map(migrate_runtime::Migration::version)
+            )
+        ),
+    }
 }
 
 impl Document for Version {
     fn human(&self, style: Style) -> String {
         let mut text = version_text(self.version);
         if self.dirty {
-            text.push_str(&format!(" {}", style.paint(Color::Red, "(dirty)")));
+            let why = self
+                .dirty_origin
+                .as_ref()
+                .map_or_else(String::new, |origin| format!(": {}", origin.short()));
+            text.push_str(&format!(" {}{why}", style.paint(Color::Red, "(dirty)")));
         }
         if !self.exists {
             text.push_str(&format!(" (`{}` does not exist)", self.database.display()));
@@ -49,6 +159,10 @@ pub(crate) struct Status {
     version: Option<u64>,
     /// Whether the database is dirty.
     dirty: bool,
+    /// For a dirty database, who left it so.
+    dirty_origin: Option<Origin>,
+    /// What is true of a dirty database and what to run (text; `null` when not dirty).
+    dirty_explanation: Option<String>,
     /// The newest migration in the directory.
     latest: Option<u64>,
     /// Every migration, in version order.
@@ -61,8 +175,8 @@ struct Row {
     version: u64,
     name: String,
     /// `applied`, `pending`, `changed` (applied, but its file was edited since), or `dirty`:
-    /// the version a dirty database records, whose migration started outside a transaction and
-    /// did not finish.
+    /// the version a dirty database records, whose migration started and did not finish (see
+    /// `dirty_origin`).
     state: State,
 }
 
@@ -138,13 +252,14 @@ impl Document for Status {
             out.push_str(&format!(", {dirty} dirty"));
         }
         out.push('\n');
-        if self.dirty {
+        if let Some(explanation) = &self.dirty_explanation {
+            let at = match self.version {
+                Some(v) => format!("at {}", format_version(v)),
+                None => "with no version".to_owned(),
+            };
             out.push_str(&format!(
-                "the database is {} at {}: a migration that runs outside a transaction started and \
-                 did not finish; repair the schema by hand, then record the version it matches \
-                 with `migrate force <V>`\n",
+                "the database is {} {at}: {explanation}\n",
                 style.paint(Color::Red, "dirty"),
-                version_text(self.version)
             ));
         }
         if let Some(version) = self.version.filter(|v| *v > self.latest.unwrap_or(0)) {
@@ -187,13 +302,24 @@ pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
             exists: false,
             version: None,
             dirty: false,
+            dirty_origin: None,
         });
+    };
+    // Who left it dirty takes a read of the history table: only then.
+    let origin = if state.dirty {
+        context
+            .database
+            .read(|conn| migrator.status(conn).map_err(|error| context.fail(error)))?
+            .and_then(|status| status.dirty_origin)
+    } else {
+        None
     };
     Ok(Version {
         database,
         exists: true,
         version: state.version,
         dirty: state.dirty,
+        dirty_origin: Origin::from_runtime(origin),
     })
 }
 
@@ -227,6 +353,8 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
             exists: false,
             version: None,
             dirty: false,
+            dirty_origin: None,
+            dirty_explanation: None,
             latest,
             migrations: context
                 .migrations
@@ -236,11 +364,17 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
         });
     };
     let dirty = status.version.filter(|_| status.dirty);
+    let origin = Origin::from_runtime(status.dirty_origin.clone());
+    let explanation = status
+        .dirty
+        .then(|| dirty_explanation(context, status.version, origin.as_ref()));
     Ok(Status {
         database,
         exists: true,
         version: status.version,
         dirty: status.dirty,
+        dirty_origin: origin,
+        dirty_explanation: explanation,
         latest,
         migrations: status
             .migrations

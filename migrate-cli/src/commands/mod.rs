@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use migrate_core::Problem;
 use migrate_runtime::{Migrations, Options};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ProgressArg};
 use crate::database::DatabaseUrl;
 use crate::failure::Failure;
 use crate::output::Output;
@@ -37,13 +37,30 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             let declaration = check::declaration(*foreign_keys, functions);
             output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
         }
+        Command::Completions { shell } => completions(*shell),
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),
         Command::Version => output.emit(&inspect::version(&Context::new(cli)?)?),
-        Command::Up => output.emit(&run::up(&Context::new(cli)?)?),
-        Command::Down { n } => output.emit(&run::down(&Context::new(cli)?, *n)?),
+        Command::Up { n } => output.emit(&run::up(&Context::new(cli)?, *n)?),
+        Command::Down { n, all: false } => {
+            output.emit(&run::down(&Context::new(cli)?, n.unwrap_or(1))?)
+        }
+        Command::Down { all: true, .. } => output.emit(&run::down_all(&Context::new(cli)?)?),
         Command::To { version } => output.emit(&run::to(&Context::new(cli)?, *version)?),
         Command::Force { version } => output.emit(&run::force(&Context::new(cli)?, *version)?),
     }
+}
+
+/// Prints the completion script for `shell` on stdout.
+///
+/// # Errors
+/// When stdout cannot be written (a closed pipe is not an error).
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    let mut command = Cli::command();
+    let name = command.get_name().to_owned();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    crate::output::write_raw(&script)
 }
 
 /// What the database commands work on: the directory and its checked migrations, the
@@ -53,6 +70,10 @@ struct Context {
     migrations: Migrations,
     database: DatabaseUrl,
     options: Options,
+    /// When progress is shown.
+    progress: ProgressArg,
+    /// The version table's name.
+    table: String,
 }
 
 impl Context {
@@ -74,7 +95,7 @@ impl Context {
             (flag, url) => flag.or(url).unwrap_or("schema_migrations").to_owned(),
         };
         let mut options = Options::new()
-            .table_name(table)
+            .table_name(table.clone())
             .allow_changed_migrations(cli.global.allow_changed);
         if let Some(timeout) = database.busy_timeout() {
             options = options.busy_timeout(timeout);
@@ -85,12 +106,34 @@ impl Context {
             migrations,
             database,
             options,
+            progress: cli.global.progress,
+            table,
         })
     }
 
-    /// A runtime error, worded for this directory.
+    /// A runtime error, worded for this directory. A dirty database is explained as `status`
+    /// explains it, from the directory's migrations (the version before a timestamp is the
+    /// previous migration's, not the timestamp minus one).
     fn fail(&self, error: migrate_runtime::Error) -> Failure {
-        Failure::runtime(error, &self.dir)
+        let dirty = match &error {
+            migrate_runtime::Error::Dirty {
+                version, origin, ..
+            } => Some((*version, origin.clone())),
+            _ => None,
+        };
+        let mut failure = Failure::runtime(error, &self.dir);
+        if let Some((version, origin)) = dirty {
+            let origin = inspect::Origin::from_runtime(Some(origin));
+            let at = version.map_or_else(
+                || "with no version".to_owned(),
+                |v| format!("at version {}", migrate_core::name::format_version(v)),
+            );
+            failure.message = format!(
+                "the database is dirty {at}, so nothing was changed: {}",
+                inspect::dirty_explanation(self, version, origin.as_ref())
+            );
+        }
+        failure
     }
 }
 

@@ -1,4 +1,4 @@
-//! `migrate new <name>`: the next pair of files, numbered in the style of the directory
+//! `migrate-sqlite new <name>`: the next pair of files, numbered in the style of the directory
 //! (sequential, timestamp or Unix seconds), never overwriting anything.
 
 use std::fs::{self, OpenOptions};
@@ -32,7 +32,7 @@ impl Document for Created {
         format!(
             "{created} {}\n{created} {}\n\
              both files hold only comments: write the change in the up file and what undoes it in \
-             the down file; until then `migrate check` reports them as holding no SQL\n",
+             the down file; until then `migrate-sqlite check` reports them as holding no SQL\n",
             self.up.display(),
             self.down.display(),
             created = style.paint(Color::Green, "created"),
@@ -131,8 +131,8 @@ fn next_version(
                 "other_style",
                 format!(
                     "`{}` numbers its migrations in {found} style (the newest is version {newest}), so a \
-                     {asked} version would mix styles, which `migrate check` refuses: leave out the \
-                     style option, and `migrate new` follows the directory",
+                     {asked} version would mix styles, which `migrate-sqlite check` refuses: leave out the \
+                     style option, and `migrate-sqlite new` follows the directory",
                     dir.display()
                 ),
             ));
@@ -238,7 +238,7 @@ fn create(path: &Path, contents: &str) -> Result<(), Failure> {
                 "file_exists",
                 format!(
                     "`{}` already exists: nothing was overwritten; remove or rename it, then run \
-                     `migrate new` again",
+                     `migrate-sqlite new` again",
                     path.display()
                 ),
             )

@@ -1,5 +1,5 @@
-//! `migrate up`, `down [N]`, `to <V>` and `force <V>`: the runtime's operations on a database
-//! opened for writing (and created if missing, as SQLite does).
+//! `migrate-sqlite up [N]`, `down [N]`, `down --all`, `to <V>` and `force <V>`: the runtime's
+//! operations on a database opened for writing (and created if missing, as SQLite does).
 
 use std::path::PathBuf;
 
@@ -139,21 +139,28 @@ fn version_text(version: Option<u64>) -> String {
     version.map_or_else(|| "nothing applied".to_owned(), format_version)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, or at most `n` of them.
 ///
 /// # Errors
 /// The runtime's errors (a failing migration, a dirty database, …) or the database cannot be
 /// opened.
-pub(crate) fn up(context: &Context) -> Result<Ran, Failure> {
+pub(crate) fn up(context: &Context, n: Option<usize>) -> Result<Ran, Failure> {
     run(
         "up",
         context,
         |migrator, conn| {
             let current = migrator.version(conn).ok()?.version.unwrap_or(0);
-            let latest = context.migrations.latest().unwrap_or(0);
-            usize::try_from(latest.saturating_sub(current)).ok()
+            let pending = context
+                .migrations
+                .iter()
+                .filter(|m| m.version() > current)
+                .count();
+            Some(n.map_or(pending, |n| n.min(pending)))
         },
-        |migrator, conn| migrator.up(conn),
+        |migrator, conn| match n {
+            Some(n) => migrator.up_by(conn, n),
+            None => migrator.up(conn),
+        },
         Create::Yes,
     )
 }
@@ -169,6 +176,30 @@ pub(crate) fn down(context: &Context, n: usize) -> Result<Ran, Failure> {
         context,
         |_, _| Some(n),
         |migrator, conn| migrator.down(conn, n),
+        Create::No,
+    )
+}
+
+/// Rolls back every applied migration (`down --all`, golang-migrate's `down -all`), as `to 0`
+/// does: a database file that does not exist is refused, and not created.
+///
+/// # Errors
+/// As [`down`].
+pub(crate) fn down_all(context: &Context) -> Result<Ran, Failure> {
+    run(
+        "down",
+        context,
+        |migrator, conn| {
+            let current = migrator.version(conn).ok()?.version.unwrap_or(0);
+            Some(
+                context
+                    .migrations
+                    .iter()
+                    .filter(|m| m.version() <= current)
+                    .count(),
+            )
+        },
+        |migrator, conn| migrator.to(conn, 0),
         Create::No,
     )
 }
@@ -225,7 +256,7 @@ pub(crate) fn force(context: &Context, version: u64) -> Result<Forced, Failure> 
     })
 }
 
-/// Opens the database, shows progress on a terminal, and runs one operation.
+/// Opens the database, shows progress as `--progress` asks, and runs one operation.
 fn run(
     command: &'static str,
     context: &Context,
@@ -248,13 +279,19 @@ fn run(
         return Err(missing(context, command));
     };
     let migrator = context.migrations.with_options(context.options.clone());
-    // The total costs one read, so it is only asked for when progress can be shown.
-    let progress = if progress::available() {
-        Progress::start(total(&migrator, &conn))
+    // The total costs one read, so it is only asked for when progress is shown.
+    let progress = if progress::wanted(context.progress) {
+        Progress::start(context.progress, total(&migrator, &conn))
     } else {
         None
     };
-    let result = operation(&migrator, &mut conn);
+    let result = match &progress {
+        Some(progress) => {
+            let options = context.options.clone().on_step(progress.on_step());
+            operation(&context.migrations.with_options(options), &mut conn)
+        }
+        None => operation(&migrator, &mut conn),
+    };
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -265,7 +302,7 @@ fn run(
 /// A command that needs an existing database found none, and created none.
 fn missing(context: &Context, command: &str) -> Failure {
     let why = if command == "down" {
-        "so nothing is applied and `migrate down` has nothing to roll back"
+        "so nothing is applied and `migrate-sqlite down` has nothing to roll back"
     } else {
         "and this command does not create it"
     };

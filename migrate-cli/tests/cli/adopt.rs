@@ -74,7 +74,7 @@ fn adopt_write_then_check_verify_up_to_0_and_up_on_a_no_tx_wrap_set() {
     run.code(0);
     assert!(
         run.stdout.ends_with(
-            "ok: nothing stands between `migrations` and a clean `migrate check --verify`\n"
+            "ok: nothing stands between `migrations` and a clean `migrate-sqlite check --verify`\n"
         ),
         "{run}"
     );

@@ -309,3 +309,66 @@ fn x_no_tx_wrap_is_explained_where_files_run_their_own_transaction() {
     let run = sandbox.run(&["version", "--database", "app.db"]);
     assert_eq!(run.code(0).stdout, "000001\n");
 }
+
+#[test]
+fn database_url_is_read_from_dot_env_in_the_current_directory() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        ".env",
+        "# development settings\nexport DATABASE_URL=\"sqlite://from_dot_env.db\"\nRUST_LOG=info\n",
+    );
+    let run = sandbox.run(&["up"]);
+    run.code(0);
+    assert!(sandbox.exists("from_dot_env.db"), "{run}");
+    // The environment wins over `.env`, and `--database` over both.
+    let run = sandbox.run_command(
+        sandbox
+            .command()
+            .args(["version"])
+            .env("DATABASE_URL", "from_env.db"),
+    );
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        "nothing applied (`from_env.db` does not exist)\n"
+    );
+    let run = sandbox.run(&["version", "--database", "flag.db"]);
+    assert_eq!(run.stdout, "nothing applied (`flag.db` does not exist)\n");
+    let run = sandbox.run(&["version"]);
+    assert_eq!(run.stdout, "000003\n");
+    // Only the current directory's `.env`: not a parent's.
+    sandbox.write("sub/migrations/.keep", "");
+    let run = sandbox.run_command(
+        sandbox
+            .command()
+            .args(["version"])
+            .current_dir(sandbox.path("sub")),
+    );
+    run.code(2);
+    assert!(run.stderr.contains("no database given"), "{run}");
+}
+
+#[test]
+fn a_dot_env_url_is_refused_by_name_without_its_password() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        ".env",
+        "DATABASE_URL=postgres://app:hunter2@db.internal/app\n",
+    );
+    let run = sandbox.run(&["status"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("DATABASE_URL in .env uses the scheme `postgres`"),
+        "{run}"
+    );
+    assert!(
+        !run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"),
+        "{run}"
+    );
+    sandbox.write(".env", "DATABASE_URL=sqlite://${HOME}/app.db\n");
+    let run = sandbox.run(&["status"]);
+    run.code(2);
+    snapshot!("dot_env_substitution", run);
+    assert!(!sandbox.exists("${HOME}"));
+}

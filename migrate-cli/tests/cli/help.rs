@@ -1,4 +1,4 @@
-//! `migrate --help` documents the commands, the database forms and the exit statuses.
+//! `migrate-sqlite --help` and `completions` documents the commands, the database forms and the exit statuses.
 
 use crate::snapshot;
 use crate::support::Sandbox;
@@ -31,4 +31,48 @@ fn down_zero_is_a_usage_error() {
     run.code(2);
     assert!(!sandbox.exists("app.db"));
     snapshot!("down_zero", run);
+}
+
+#[test]
+fn completions_name_every_command_for_each_shell() {
+    let sandbox = Sandbox::new();
+    for (shell, marker) in [
+        ("bash", "-o default migrate-sqlite"),
+        ("zsh", "#compdef migrate-sqlite"),
+        ("fish", "complete -c migrate-sqlite"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[migrate-sqlite]"),
+    ] {
+        let run = sandbox.run(&["completions", shell]);
+        run.code(0);
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        for command in [
+            "new",
+            "adopt",
+            "check",
+            "status",
+            "version",
+            "up",
+            "down",
+            "to",
+            "goto",
+            "force",
+            "completions",
+        ] {
+            assert!(
+                run.stdout.contains(command),
+                "{shell} completion lacks `{command}`"
+            );
+        }
+        // fish spells them `-l database`, the others `--database`.
+        for option in ["database", "dir", "progress", "all", "allow-changed"] {
+            assert!(
+                run.stdout.contains(option),
+                "{shell} completion lacks `{option}`"
+            );
+        }
+    }
+    let run = sandbox.run(&["completions", "tcsh"]);
+    run.code(2);
+    assert!(run.stderr.contains("invalid value 'tcsh'"), "{run}");
 }

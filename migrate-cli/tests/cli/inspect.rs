@@ -134,3 +134,100 @@ fn status_shows_an_applied_migration_edited_since_and_up_refuses() {
         .run(&["up", "--database", "app.db", "--allow-changed"])
         .code(0);
 }
+
+/// A database golang-migrate left dirty at `version`: it failed migration `version`, rolled its
+/// transaction back and kept the version row, dirty (no history table: golang-migrate has none).
+fn left_dirty_by_golang_migrate(sandbox: &Sandbox, version: i64, schema: &str) {
+    let conn = migrate_runtime::rusqlite::Connection::open(sandbox.path("app.db"))
+        .expect("opening the database");
+    conn.execute_batch(schema).expect("the schema");
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);
+         CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);",
+    )
+    .expect("golang-migrate's version table");
+    conn.execute(
+        "INSERT INTO schema_migrations (version, dirty) VALUES (?1, 1)",
+        [version],
+    )
+    .expect("golang-migrate's dirty version");
+}
+
+#[test]
+fn a_database_golang_migrate_left_dirty_is_explained_as_such() {
+    let sandbox = Sandbox::with_migrations();
+    left_dirty_by_golang_migrate(
+        &sandbox,
+        2,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
+    );
+    let before = sandbox.files();
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("dirty_status_golang_migrate", run);
+    assert!(
+        !run.stdout
+            .contains("runs outside a transaction and started"),
+        "{run}"
+    );
+    let run = sandbox.run(&["version", "--database", "app.db"]);
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        "000002 (dirty): left by another tool, such as golang-migrate\n"
+    );
+    let run = sandbox.run(&["status", "--database", "app.db", "--json"]);
+    run.code(0);
+    assert_eq!(
+        run.json()["dirty_origin"],
+        serde_json::json!({"by": "other_tool"}),
+        "{run}"
+    );
+    assert_eq!(sandbox.files(), before, "status and version only read");
+}
+
+#[test]
+fn a_dirty_timestamped_database_names_the_previous_migration_not_version_minus_one() {
+    let sandbox = Sandbox::new();
+    for (file, sql) in [
+        (
+            "20240731203656_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("20240731203656_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "20240815090000_tags.up.sql",
+            "CREATE TABLE tags (name TEXT PRIMARY KEY);\n",
+        ),
+        ("20240815090000_tags.down.sql", "DROP TABLE tags;\n"),
+    ] {
+        sandbox.write(&format!("migrations/{file}"), sql);
+    }
+    left_dirty_by_golang_migrate(
+        &sandbox,
+        20_240_815_090_000,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+    );
+    let run = sandbox.run(&["status", "--database", "app.db"]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .contains("the schema most likely is still that of 20240731203656. Check the schema")
+            && run
+                .stdout
+                .contains("usually `migrate-sqlite force 20240731203656`"),
+        "{run}"
+    );
+    // `up` refuses the dirty database with the same explanation.
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    assert!(
+        run.stderr.starts_with(
+            "error: the database is dirty at version 20240815090000, so nothing was changed: \
+             this tool did not start a migration to it"
+        ) && run
+            .stderr
+            .contains("usually `migrate-sqlite force 20240731203656`"),
+        "{run}"
+    );
+}

@@ -1,10 +1,11 @@
-//! End-to-end tests of the `migrate` binary: each runs the real binary in a temporary
+//! End-to-end tests of the `migrate-sqlite` binary: each runs the real binary in a temporary
 //! directory, against real SQLite files, and snapshots its exit status, stdout and stderr
 //! (`snapshots/`; durations are filtered out).
 
 mod adopt;
 mod check;
 mod check_declared;
+mod color;
 mod database;
 mod help;
 mod inspect;

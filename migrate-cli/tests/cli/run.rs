@@ -243,3 +243,190 @@ fn a_broken_directory_stops_every_command_before_the_database() {
     snapshot!("broken_directory_json", run);
     assert!(!sandbox.exists("app.db"), "the database was never opened");
 }
+
+#[test]
+fn progress_always_prints_one_line_per_migration_as_it_runs() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "--database", "app.db", "--progress", "always"]);
+    run.code(0);
+    assert_eq!(
+        run.stderr,
+        "progress: 1/3 ran: up 000001_users\n\
+         progress: 2/3 ran: up 000002_posts\n\
+         progress: 3/3 ran: up 000003_tags\n"
+    );
+    let run = sandbox.run(&["down", "2", "--database", "app.db", "--progress=always"]);
+    run.code(0);
+    assert_eq!(
+        run.stderr,
+        "progress: 1/2 ran: down 000003_tags\n\
+         progress: 2/2 ran: down 000002_posts\n"
+    );
+    // Without a terminal, the default shows nothing.
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(0);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn progress_moves_inside_the_shared_transaction_before_anything_commits() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n",
+    );
+    let run = sandbox.run(&["up", "--database", "app.db", "--progress", "always"]);
+    run.code(1);
+    // The first two ran in the one transaction (and were rolled back with it): the steps
+    // are reported as they run, not when the transaction commits.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "progress: 1/3 ran: up 000001_users",
+            "progress: 2/3 ran: up 000002_posts"
+        ],
+        "{run}"
+    );
+    assert!(lines[2].starts_with("error: "), "{run}");
+    assert_eq!(recorded(&sandbox, "app.db"), None);
+}
+
+#[test]
+fn up_n_applies_at_most_n_pending_migrations() {
+    let sandbox = Sandbox::with_migrations();
+    let run = sandbox.run(&["up", "2", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("up_n", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+    // Counted from where the database is: one is left, though 2 are asked for.
+    let run = sandbox.run(&["up", "2", "--database", "app.db", "--json"]);
+    run.code(0);
+    assert_eq!(
+        run.json()["steps"].as_array().map(Vec::len),
+        Some(1),
+        "{run}"
+    );
+    assert_eq!(recorded(&sandbox, "app.db"), Some((3, false)));
+    let run = sandbox.run(&["up", "0", "--database", "app.db"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("N must be at least 1: `up N` applies at most N pending migrations"),
+        "{run}"
+    );
+}
+
+#[test]
+fn goto_is_to() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    let run = sandbox.run(&["goto", "1", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("goto", run);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((1, false)));
+}
+
+#[test]
+fn down_without_n_rolls_back_one_and_down_all_rolls_back_everything() {
+    let sandbox = Sandbox::with_migrations();
+    sandbox.run(&["up", "--database", "app.db"]).code(0);
+    sandbox.run(&["down", "--database", "app.db"]).code(0);
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+    let run = sandbox.run(&["down", "--all", "--database", "app.db"]);
+    run.code(0);
+    snapshot!("down_all", run);
+    assert_eq!(recorded(&sandbox, "app.db"), None);
+    let run = sandbox.run(&["down", "1", "--all", "--database", "app.db"]);
+    run.code(2);
+    assert!(run.stderr.contains("cannot be used with"), "{run}");
+    // Like `down`, it never creates a missing database.
+    let run = sandbox.run(&["down", "--all", "--database", "other.db"]);
+    run.code(1);
+    assert!(!sandbox.exists("other.db"));
+}
+
+/// Users, then a VACUUM outside a transaction, then a migration that fails.
+fn split_then_failing() -> Sandbox {
+    let sandbox = Sandbox::new();
+    for (file, sql) in [
+        (
+            "000001_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("000001_users.down.sql", "DROP TABLE users;\n"),
+        (
+            "000002_compact.up.sql",
+            "-- migrate:no-transaction\nVACUUM;\n",
+        ),
+        (
+            "000002_compact.down.sql",
+            "-- migrate:irreversible VACUUM has nothing to undo\n",
+        ),
+        (
+            "000003_tags.up.sql",
+            "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO labels VALUES (1);\n",
+        ),
+        ("000003_tags.down.sql", "DROP TABLE tags;\n"),
+    ] {
+        sandbox.write(&format!("migrations/{file}"), sql);
+    }
+    sandbox
+}
+
+#[test]
+fn a_failed_run_says_what_it_committed_before_the_failure() {
+    let sandbox = split_then_failing();
+    let run = sandbox.run(&["up", "--database", "app.db"]);
+    run.code(1);
+    snapshot!("up_committed_before_failure", run);
+    assert!(
+        run.stderr.contains(
+            "this run had already committed `000001_users.up.sql`, `000002_compact.up.sql`"
+        ),
+        "{run}"
+    );
+    assert_eq!(recorded(&sandbox, "app.db"), Some((2, false)));
+}
+
+#[test]
+fn a_failed_run_in_json_lists_what_it_committed_and_where_it_left_the_database() {
+    let sandbox = split_then_failing();
+    let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert_eq!(error["kind"], "migration", "{run}");
+    assert_eq!(
+        error["committed"],
+        serde_json::json!(["000001_users.up.sql", "000002_compact.up.sql"]),
+        "{run}"
+    );
+    assert_eq!(
+        error["left_at"],
+        serde_json::json!({"version": 2, "dirty": false}),
+        "{run}"
+    );
+    // A run in one transaction commits nothing: the list is there, and empty.
+    let sandbox = Sandbox::with_migrations();
+    sandbox.write(
+        "migrations/000003_tags.up.sql",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY);\nINSERT INTO labels VALUES (1);\n",
+    );
+    let run = sandbox.run(&["up", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert_eq!(error["committed"], serde_json::json!([]), "{run}");
+    assert_eq!(
+        error["left_at"],
+        serde_json::json!({"version": null, "dirty": false}),
+        "{run}"
+    );
+    // A refusal before anything ran has neither.
+    let run = sandbox.run(&["to", "9", "--database", "app.db", "--json"]);
+    run.code(1);
+    let error = &run.json()["error"];
+    assert!(
+        error.get("committed").is_none() && error.get("left_at").is_none(),
+        "{run}"
+    );
+}

@@ -100,11 +100,13 @@ impl Sandbox {
     /// The `migrate` binary, run here, with an environment that does not leak the developer's
     /// `DATABASE_URL` or colour settings into the test.
     pub(crate) fn command(&self) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_migrate"));
+        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_migrate-sqlite"));
         command
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
             .env("TERM", "dumb");
         command
     }

@@ -68,7 +68,7 @@ pub(super) fn function_hint(message: &str) -> String {
     format!(
         "; if the application registers `{name}` on its connections, declare it so verification \
          can run a stand-in: `embed_migrations!(\"…\", functions = [\"{name}/N\"])`, N being its \
-         number of arguments (`migrate check --verify --function {name}/N`)"
+         number of arguments (`migrate-sqlite check --verify --function {name}/N`)"
     )
 }
 
