@@ -90,7 +90,7 @@ mod tests {
             function_hint("no such function: slugify"),
             "; if the application registers `slugify` on its connections, declare it so \
              verification can run a stand-in: `embed_migrations!(\"…\", functions = \
-             [\"slugify/N\"])`, N being its number of arguments (`migrate check --verify \
+             [\"slugify/N\"])`, N being its number of arguments (`migrate-sqlite check --verify \
              --function slugify/N`)"
         );
     }
