@@ -8,7 +8,7 @@ use migrate_runtime::rusqlite::Connection;
 use migrate_runtime::{Migrator, Report};
 use serde::Serialize;
 
-use super::Context;
+use super::context::Context;
 use crate::database::Create;
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
