@@ -1,6 +1,6 @@
 //! `migrate-sqlite status` and `migrate-sqlite version`: read-only, and a database file that
 //! does not exist is reported as "nothing applied" without being created. A dirty database is
-//! explained by who left it so ([`DirtyOrigin`]): this tool's unfinished no-transaction
+//! explained by who left it so ([`DirtyOrigin`](migrate_runtime::DirtyOrigin)): this tool's unfinished no-transaction
 //! migration, or golang-migrate's failed migration, which leave different schemas behind.
 
 use std::path::PathBuf;
