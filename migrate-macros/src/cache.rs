@@ -12,6 +12,10 @@
 //! removed or renamed file changes the key, so a stale marker is never trusted: the set is
 //! verified again and the marker replaced. Without `OUT_DIR` there is no cache and every
 //! expansion verifies. Only passing verifications are recorded.
+//!
+//! The verifier's code is in the key through the macro's release only: a development build of
+//! `migrate-engine` under an unchanged version number (a path dependency, as in this
+//! workspace) reuses the passes recorded before; `cargo clean -p <crate>` clears them.
 
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
