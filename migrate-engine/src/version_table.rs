@@ -30,6 +30,21 @@ pub(crate) struct VersionTable<'a> {
     name: &'a str,
 }
 
+/// [`idle_read`] for the default names.
+const IDLE_READ_DEFAULT: &str = "SELECT version, dirty, (SELECT version || ' ' || lineage FROM \
+     \"schema_migrations_history\" WHERE version <= v.version AND direction = 'up' \
+     ORDER BY version DESC, id DESC LIMIT 1) FROM \"schema_migrations\" v";
+
+/// The start-up read: the version, the dirty flag and `version lineage` of the newest up
+/// recorded at or below the version.
+fn idle_read(table: &str, history: &str) -> String {
+    format!(
+        "SELECT version, dirty, (SELECT version || ' ' || lineage FROM \
+         \"{history}\" WHERE version <= v.version AND direction = 'up' \
+         ORDER BY version DESC, id DESC LIMIT 1) FROM \"{table}\" v"
+    )
+}
+
 impl<'a> VersionTable<'a> {
     /// Accepts plain identifiers only, so the name can be put into SQL safely, and refuses
     /// SQLite's reserved `sqlite_` prefix.
@@ -116,14 +131,16 @@ impl<'a> VersionTable<'a> {
         history: &str,
     ) -> Result<(SchemaVersion, Option<(u64, Checksum)>), Error> {
         let doing = "reading the version";
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT version, dirty, (SELECT version || ' ' || lineage FROM \"{history}\" \
-                 WHERE version <= v.version AND direction = 'up' \
-                 ORDER BY version DESC, id DESC LIMIT 1) FROM \"{}\" v",
-                self.name
-            ))
-            .map_err(Error::sqlite(doing))?;
+        // With the default names (nearly every service) the text is a constant: nothing is
+        // formatted at start-up.
+        let formatted;
+        let sql = if self.name == "schema_migrations" && history == "schema_migrations_history" {
+            IDLE_READ_DEFAULT
+        } else {
+            formatted = idle_read(self.name, history);
+            &formatted
+        };
+        let mut statement = conn.prepare(sql).map_err(Error::sqlite(doing))?;
         let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
         let Some(row) = rows.next().map_err(Error::sqlite(doing))? else {
             return Ok((SchemaVersion::default(), None));
@@ -326,5 +343,18 @@ fn describe(value: ValueRef<'_>) -> String {
         ValueRef::Real(r) => format!("{r:e}"),
         ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
+    }
+}
+
+#[cfg(test)]
+mod idle_read_tests {
+    use super::{IDLE_READ_DEFAULT, idle_read};
+
+    #[test]
+    fn the_constant_idle_read_is_the_formatted_one_for_the_default_names() {
+        assert_eq!(
+            IDLE_READ_DEFAULT,
+            idle_read("schema_migrations", "schema_migrations_history")
+        );
     }
 }
