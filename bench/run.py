@@ -548,7 +548,7 @@ def report(results: dict) -> str:
         w("| --- | ---: | ---: | ---: | ---: |")
         for name, c in counts["counts"].items():
             w(f"| {name} | {c['ours']:,.0f} | {c['raw']:,.0f} | {c['ratio']:.3f}× | "
-              f"{c['bound']:.2f}× |")
+              f"{c['bound']:.3f}× |")
         w("")
 
     # No-op.
