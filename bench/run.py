@@ -5,6 +5,7 @@
     python3 bench/run.py --quick    # a smoke run: every step, few repetitions, compile N = 100
     python3 bench/run.py --report   # rewrite BENCHMARKS.md and the plots from bench/results.json
     python3 bench/run.py --only-compile  # compile times and clean builds again (same commit only)
+    python3 bench/run.py --only-instructions  # the CI guard's instruction counts, into the same file
 
 Each tool lives in a Cargo project of its own under bench/ (peers link different
 `libsqlite3-sys` versions, and cargo allows one `links = "sqlite3"` package per build graph),
@@ -15,9 +16,12 @@ with its own Cargo.lock and target directory. Steps:
 3. run time: no-op `up`, cold start, apply on a file and in memory, for every N, every tool in
    a shuffled order in each round (interleaved), medians over the rounds;
 4. the stripped size of a release program embedding 200 migrations, and dependency counts;
+   instruction counts of the CI guard (bench/guard/guard.py: callgrind, ours against raw);
 5. compile time in the dev profile: touch the file that invokes the macro, `cargo build`,
    interleaved over tools, median of the repetitions; ours with and without verification, and
-   with verification plus the `[profile.dev.package.*] opt-level = 3` lines of our workspace;
+   with verification plus the `[profile.dev.package.*] opt-level = 3` lines of our workspace
+   (a migration edited before each build, so it is verified), and with verification when no
+   migration changed (the pass recorded in the crate's `OUT_DIR` is found);
 6. (full run) clean builds of ours with and without verification: the one-time cost of
    building SQLite for the compiler;
 7. results.json, the plots (matplotlib, installed into bench/.venv from PyPI) and BENCHMARKS.md
@@ -83,6 +87,7 @@ COMPILE = [
     ("include_str", "raw", [], "target"),
     ("ours (no verification)", "ours", ["--no-default-features"], "target"),
     ("ours (verification)", "ours", [], "target"),
+    ("ours (verification, no migration changed)", "ours", [], "target"),
     ("ours (verification, opt-level overrides)", "ours", OPT_OVERRIDES, "target-opt"),
     ("ours (no verification, release)", "ours", ["--release", "--no-default-features"], "target"),
     ("ours (verification, release)", "ours", ["--release"], "target"),
@@ -282,6 +287,21 @@ def cargo_build_set(project: str, n: int, flags: list, target: str, cpu: bool = 
     return (wall, used) if cpu else wall
 
 
+def edits_a_migration(label: str) -> bool:
+    """Whether the row measures verification itself: a migration changes before each build, so
+    the pass recorded in the crate's `OUT_DIR` no longer applies (the set crates have the build
+    script the README recommends). "no migration changed" measures the recorded pass."""
+    return "verification" in label and "no verification" not in label and "no migration" not in label
+
+
+def change_a_migration(project: str, n: int) -> None:
+    """Appends a new comment to the last migration's down file (bench/workload.py writes it
+    back at the next run)."""
+    down = BENCH / project / "sets" / f"n{n}" / "migrations" / f"{n:06}_table_{n}.down.sql"
+    with down.open("a") as f:
+        f.write(f"-- edited at {time.time_ns()}\n")
+
+
 def measure_compile(results: dict, quick: bool) -> None:
     sizes = [100] if quick else [10, 100, 1000]
     reps = 1 if quick else 5
@@ -298,12 +318,30 @@ def measure_compile(results: dict, quick: bool) -> None:
         for (label, project, flags, target), n in order:
             lib = BENCH / project / "sets" / f"n{n}" / "src" / "lib.rs"
             os.utime(lib)  # touch the file with the macro call
+            if edits_a_migration(label):
+                change_a_migration(project, n)
             seconds = cargo_build_set(project, n, flags, target)
             samples.setdefault(label, {}).setdefault(str(n), []).append(seconds)
     results["compile_samples_s"] = samples
     results["compile_s"] = {
         label: {n: statistics.median(v) for n, v in per_n.items()} for label, per_n in samples.items()
     }
+
+
+def measure_instructions(results: dict) -> None:
+    """The CI guard's instruction counts (bench/guard/guard.py: callgrind, ours and the raw
+    limit in the same run); recorded even when a ratio is past its bound."""
+    out = BENCH / "guard" / "target-counts.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "guard" / "guard.py"), "--json", str(out)],
+                          check=False)
+    if not out.exists():
+        raise SystemExit(f"bench/guard/guard.py failed (exit {proc.returncode})")
+    results["instructions"] = {
+        "counts": json.loads(out.read_text()),
+        "commit": sh(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).strip(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    out.unlink()
 
 
 def measure_clean_builds(results: dict) -> None:
@@ -471,6 +509,11 @@ def report(results: dict) -> str:
         r = comp["ours (no verification)"][big] / comp["include_str"][big]
         w(f"| incremental rebuild without verification within 1.1× of plain `include_str!` | "
           f"{r:.2f}× (N = {big}) | {check(r <= 1.1)} |")
+        recorded = comp.get("ours (verification, no migration changed)")
+        if recorded:
+            r = recorded[big] / comp["ours (no verification)"][big]
+            w(f"| a rebuild in which no migration changed costs what one without verification "
+              f"costs (1.1×) | {r:.2f}× (N = {big}) | {check(r <= 1.1)} |")
         extra = comp["ours (verification)"][big] - comp["ours (no verification)"][big]
         extra_o = comp["ours (verification, opt-level overrides)"][big] - comp["ours (no verification)"][big]
         rel = comp["ours (no verification, release)"][big]
@@ -492,6 +535,21 @@ def report(results: dict) -> str:
       f"{check(len(od['compiled_third_party']) <= len(rd['compiled_third_party']))} for what "
       f"the build compiles |")
     w("")
+
+    counts = results.get("instructions")
+    if counts:
+        w("## Instruction counts (the CI guard)\n")
+        w("`python3 bench/guard/guard.py` (also a step of `.ci/run`), at commit "
+          f"`{counts['commit']}`, {counts['date']}: callgrind counts the instructions of one "
+          "function of `bench/guard` (ours and the raw-rusqlite limit in one release binary, on "
+          "one SQLite); unlike the wall clock they do not depend on the load. The step fails "
+          "when a ratio passes its bound.\n")
+        w("| check | ours | raw limit | × raw | bound |")
+        w("| --- | ---: | ---: | ---: | ---: |")
+        for name, c in counts["counts"].items():
+            w(f"| {name} | {c['ours']:,.0f} | {c['raw']:,.0f} | {c['ratio']:.3f}× | "
+              f"{c['bound']:.3f}× |")
+        w("")
 
     # No-op.
     w("## 1. No-op start-up: everything applied, one `up` call\n")
@@ -562,6 +620,10 @@ def report(results: dict) -> str:
       "`src/lib.rs` is the macro call (for rusqlite_migration and the baseline, the generated "
       "`M::up(include_str!(..)).down(include_str!(..))` or plain `include_str!` lines). Each "
       "figure: touch `src/lib.rs`, `cargo build`, wall clock including cargo's own start-up; "
+      "in the rows with verification (ours), one migration is also edited before each build, so "
+      "that the set is verified again, except in \"no migration changed\", where the macro "
+      "finds the pass it recorded in the crate's `OUT_DIR` and skips verification (each set "
+      "crate has the `build.rs` the README recommends); "
       "median of the repetitions, tools interleaved. \"opt-level overrides\" adds the four "
       "`[profile.dev.package.*] opt-level = 3` lines of our workspace's `Cargo.toml` "
       "(libsqlite3-sys, rusqlite, migrate-engine, migrate-core), as `--config` flags; in the "
@@ -573,7 +635,9 @@ def report(results: dict) -> str:
           + f" | × include_str (N = {big}) | × ours without verification, same profile (N = {big}) |")
         w("| --- | --- |" + " ---: |" * (len(csizes) + 2))
         for label, _, flags, _ in COMPILE:
-            per = comp[label]
+            per = comp.get(label)
+            if per is None:  # a row added since results.json was measured
+                continue
             release = "--release" in flags
             name = "plain `include_str!` lines" if label == "include_str" else label
             name = name.replace(", release", "")
@@ -662,6 +726,9 @@ def main() -> None:
     parser.add_argument("--report", action="store_true",
                         help="only rewrite BENCHMARKS.md and the plots from bench/results.json")
     parser.add_argument("--skip-compile", action="store_true", help="leave out compile times")
+    parser.add_argument("--only-instructions", action="store_true",
+                        help="run the CI guard's instruction counts, keep the rest of "
+                             "bench/results.json")
     parser.add_argument("--only-compile", action="store_true",
                         help="measure compile times and clean builds again, keep the rest of "
                              "bench/results.json")
@@ -681,6 +748,12 @@ def main() -> None:
         results["machine"]["date"] = datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC")
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    elif args.only_instructions:
+        results = json.loads(RESULTS.read_text())
+        measure_instructions(results)
+        if "--only-instructions" not in results["machine"]["command"]:
+            results["machine"]["command"] += " and python3 bench/run.py --only-instructions"
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     elif args.report:
         results = json.loads(RESULTS.read_text())
     else:
@@ -695,13 +768,15 @@ def main() -> None:
         measure_runtime(results, args.quick)
         measure_sizes(results)
         measure_deps(results)
+        measure_instructions(results)
         if not args.skip_compile:
             measure_compile(results, args.quick)
             if not args.quick:
                 measure_clean_builds(results)
         machine(results, started, command)
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    plot(results)
+    if not args.only_instructions:  # the plots show wall-clock figures, unchanged here
+        plot(results)
     (ROOT / "BENCHMARKS.md").write_text(report(results))
     log(f"wrote BENCHMARKS.md and bench/apply_vs_n.png")
 

@@ -22,6 +22,21 @@ pub(crate) struct VersionTable<'a> {
     name: &'a str,
 }
 
+/// [`idle_read`] for the default names.
+const IDLE_READ_DEFAULT: &str = "SELECT version, dirty, (SELECT version || ' ' || lineage FROM \
+     \"schema_migrations_history\" WHERE version <= v.version AND direction = 'up' \
+     ORDER BY version DESC, id DESC LIMIT 1) FROM \"schema_migrations\" v";
+
+/// The start-up read: the version, the dirty flag and `version lineage` of the newest up
+/// recorded at or below the version.
+fn idle_read(table: &str, history: &str) -> String {
+    format!(
+        "SELECT version, dirty, (SELECT version || ' ' || lineage FROM \
+         \"{history}\" WHERE version <= v.version AND direction = 'up' \
+         ORDER BY version DESC, id DESC LIMIT 1) FROM \"{table}\" v"
+    )
+}
+
 impl<'a> VersionTable<'a> {
     /// Accepts plain identifiers only, so the name can be put into SQL safely, and refuses
     /// SQLite's reserved `sqlite_` prefix.
@@ -108,15 +123,16 @@ impl<'a> VersionTable<'a> {
         history: &str,
     ) -> Result<(SchemaVersion, Option<(u64, Checksum)>), Error> {
         let doing = "reading the version";
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT v.version, v.dirty, h.version, h.lineage FROM \"{}\" v \
-                 LEFT JOIN \"{history}\" h ON h.id = (SELECT id FROM \"{history}\" \
-                 WHERE version <= v.version AND direction = 'up' \
-                 ORDER BY version DESC, id DESC LIMIT 1)",
-                self.name
-            ))
-            .map_err(Error::sqlite(doing))?;
+        // With the default names (nearly every service) the text is a constant: nothing is
+        // formatted at start-up.
+        let formatted;
+        let sql = if self.name == "schema_migrations" && history == "schema_migrations_history" {
+            IDLE_READ_DEFAULT
+        } else {
+            formatted = idle_read(self.name, history);
+            &formatted
+        };
+        let mut statement = conn.prepare(sql).map_err(Error::sqlite(doing))?;
         let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
         let Some(row) = rows.next().map_err(Error::sqlite(doing))? else {
             return Ok((SchemaVersion::default(), None));
@@ -125,18 +141,21 @@ impl<'a> VersionTable<'a> {
             row.get_ref(0).map_err(Error::sqlite(doing))?,
             row.get_ref(1).map_err(Error::sqlite(doing))?,
         )?;
-        let version = match row.get_ref(2).map_err(Error::sqlite(doing))? {
-            ValueRef::Integer(v) => u64::try_from(v).ok(),
-            _ => None,
-        };
-        let lineage = match row.get_ref(3).map_err(Error::sqlite(doing))? {
-            ValueRef::Text(hex) => std::str::from_utf8(hex).ok().and_then(Checksum::from_hex),
+        // `version lineage` of the history row, as one text (one scalar subquery compiles
+        // faster than a join on one).
+        let recorded = match row.get_ref(2).map_err(Error::sqlite(doing))? {
+            ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|text| text.split_once(' '))
+                .and_then(|(version, hex)| {
+                    version.parse::<u64>().ok().zip(Checksum::from_hex(hex))
+                }),
             _ => None,
         };
         if rows.next().map_err(Error::sqlite(doing))?.is_some() {
             return Err(self.corrupt("holds more than one row".to_owned()));
         }
-        Ok((state, version.zip(lineage)))
+        Ok((state, recorded))
     }
 
     /// Refuses, before anything is written, a version table whose columns would not keep what
@@ -316,5 +335,18 @@ fn describe(value: ValueRef<'_>) -> String {
         ValueRef::Real(r) => format!("{r:e}"),
         ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
+    }
+}
+
+#[cfg(test)]
+mod idle_read_tests {
+    use super::{IDLE_READ_DEFAULT, idle_read};
+
+    #[test]
+    fn the_constant_idle_read_is_the_formatted_one_for_the_default_names() {
+        assert_eq!(
+            IDLE_READ_DEFAULT,
+            idle_read("schema_migrations", "schema_migrations_history")
+        );
     }
 }

@@ -32,8 +32,7 @@ fn table(args: &Embed) -> syn::Result<TokenStream> {
     let path = &args.path;
     let (dir, migrations) = load(path)?;
     #[cfg(feature = "verify")]
-    migrate_engine::verify_declared(&migrations, &args.declaration())
-        .map_err(|findings| combine(path, &findings))?;
+    verify(args, &dir, &migrations)?;
     let runtime = &args.runtime;
     let rows = rows(&dir, &migrations, path, runtime)?;
     let foreign_keys = args.foreign_keys_tokens();
@@ -47,6 +46,16 @@ fn table(args: &Embed) -> syn::Result<TokenStream> {
             __MIGRATE_FUNCTIONS,
         )
     }})
+}
+
+/// Verifies the set unless this crate's `OUT_DIR` records that this exact set passed (see
+/// `cache`), and records a pass.
+#[cfg(feature = "verify")]
+fn verify(args: &Embed, dir: &Path, migrations: &[Migration]) -> syn::Result<()> {
+    let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from);
+    crate::cache::verify(out_dir.as_deref(), dir, &args.declaration(), migrations)
+        .map(drop)
+        .map_err(|findings| combine(&args.path, &findings))
 }
 
 /// Resolves and checks the directory, every problem as a compile error.

@@ -13,6 +13,8 @@
 //! Feature `__ui-tests` is internal (this workspace's trybuild tests) and not part of the API.
 
 mod args;
+#[cfg(feature = "verify")]
+mod cache;
 mod expand;
 mod generate;
 mod resolve;

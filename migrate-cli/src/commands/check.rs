@@ -33,6 +33,30 @@ struct Summary {
     no_transaction: bool,
 }
 
+impl Checked {
+    /// What verification proved, for the `ok` line: irreversible migrations have no down to
+    /// prove anything of.
+    fn verified_text(&self) -> String {
+        if !self.verified {
+            return String::new();
+        }
+        match self
+            .migrations
+            .iter()
+            .filter(|m| m.irreversible.is_some())
+            .count()
+        {
+            0 => "; each runs, and each down undoes its up".to_owned(),
+            n if n == self.migrations.len() => {
+                "; each runs (all are irreversible, so no down was run)".to_owned()
+            }
+            n => format!(
+                "; each runs, and each down undoes its up ({n} irreversible, without a down)"
+            ),
+        }
+    }
+}
+
 impl Document for Checked {
     fn human(&self, style: Style) -> String {
         let dir = self.dir.display();
@@ -44,11 +68,7 @@ impl Document for Checked {
                 if self.migrations.len() == 1 { "" } else { "s" },
                 format_version(first.version),
                 format_version(last.version),
-                if self.verified {
-                    "; each runs, and each down undoes its up"
-                } else {
-                    ""
-                },
+                self.verified_text(),
             ),
             _ => format!(
                 "{}: no migrations in `{dir}` yet; create one with `migrate-sqlite new <name>`\n",
