@@ -47,9 +47,9 @@ fn open(path: &Path) -> Connection {
     conn
 }
 
-/// Every schema object and every row of every table, as text: two equal dumps mean the same
-/// database.
-fn dump(conn: &Connection) -> String {
+/// Every schema object and every row of every table (the version and history tables
+/// included), as text: two equal dumps mean the same database. `timestamps` uses it too.
+pub(super) fn dump(conn: &Connection) -> String {
     let mut out = String::new();
     let mut objects = conn
         .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")

@@ -9,6 +9,8 @@ use migrate_runtime::rusqlite::Connection;
 use migrate_runtime::{Error, Migrations};
 use tempfile::TempDir;
 
+use super::runtime::dump;
+
 const USERS: (&str, &str, &str) = (
     "20240731203656_create_users",
     "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);",
@@ -96,36 +98,6 @@ fn tables(conn: &Connection) -> Vec<String> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
-}
-
-/// Every schema object and every row, the version and history tables included.
-fn dump(conn: &Connection) -> String {
-    let mut out = String::new();
-    let mut objects = conn
-        .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
-        .unwrap();
-    let rows: Vec<(String, String, Option<String>)> = objects
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for (kind, name, sql) in rows {
-        out.push_str(&format!("{kind} {name}: {}\n", sql.unwrap_or_default()));
-        if kind == "table" {
-            let mut select = conn
-                .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
-                .unwrap();
-            let columns = select.column_count();
-            let mut rows = select.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect();
-                out.push_str(&format!("  {}\n", values.join(", ")));
-            }
-        }
-    }
-    out
 }
 
 #[test]
