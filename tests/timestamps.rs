@@ -346,3 +346,29 @@ fn several_late_migrations_are_named_in_one_message() {
          as applied: nothing tells whether it ran.)"
     );
 }
+
+/// A database golang-migrate left dirty at a timestamp: the message names the migrations
+/// around it, not the timestamp minus or plus one, which name no migration.
+#[test]
+fn a_dirty_timestamped_database_names_the_migrations_around_its_version() {
+    let project = Project::new(&[USERS, SESSIONS, PASSKEYS]);
+    let mut conn = project.open();
+    conn.execute_batch(&format!(
+        "{}\n\
+         CREATE TABLE schema_migrations (version uint64,dirty bool);\n\
+         CREATE UNIQUE INDEX version_unique ON schema_migrations (version);\n\
+         INSERT INTO schema_migrations (version, dirty) VALUES (20240802091500, 1);",
+        USERS.1
+    ))
+    .unwrap();
+    let before = dump(&conn);
+    let message = project.migrations().up(&mut conn).unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "the schema most likely is still that of version 20240731203656 (or of version \
+             20240912174233 if a down from 20240912174233 failed)"
+        ) && message.contains("usually `force 20240731203656`"),
+        "{message}"
+    );
+    assert_eq!(dump(&conn), before, "the refusal changes nothing");
+}

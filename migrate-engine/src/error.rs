@@ -108,6 +108,12 @@ pub enum Error {
         table: String,
         /// Who left it dirty, as far as the history table tells.
         origin: DirtyOrigin,
+        /// The version of the migration before `version` in the set (`None`: nothing
+        /// applied): with timestamps it is not `version - 1`.
+        previous: Option<u64>,
+        /// The version of the migration after `version` in the set (the first migration when
+        /// `version` is `None`; `None` when `version` is the latest).
+        next: Option<u64>,
     },
     /// The database is at a version this binary does not know. Nothing was changed.
     UnknownVersion {
@@ -421,6 +427,8 @@ impl fmt::Display for Error {
                 version,
                 table,
                 origin: DirtyOrigin::Unfinished { file, direction },
+                previous,
+                next,
             } => {
                 write!(
                     f,
@@ -432,8 +440,8 @@ impl fmt::Display for Error {
                     version_text(*version)
                 )?;
                 let (finished, undone) = match direction {
-                    Direction::Up => (*version, version.and_then(|v| v.checked_sub(1))),
-                    Direction::Down => (*version, Some(version.unwrap_or(0) + 1)),
+                    Direction::Up => (*version, *previous),
+                    Direction::Down => (*version, *next),
                 };
                 write!(
                     f,
@@ -442,32 +450,49 @@ impl fmt::Display for Error {
                     force_text(undone)
                 )
             }
-            Error::Dirty { version, .. } => match version {
-                Some(v) => write!(
-                    f,
-                    "the database is dirty at version {0}, and this tool did not record starting \
-                     a migration to it, so another tool left it so: golang-migrate marks the \
-                     version dirty before a migration and leaves it dirty when the migration \
-                     fails, after rolling back the migration's transaction, so the schema most \
-                     likely is still that of {1} (or of version {2} if a down from {2} failed); \
-                     nothing was changed. Check the schema against the migrations (one that ran \
-                     outside a transaction may have run in part), then record the version it \
-                     matches with `force`, usually {3}, and run `up` again",
-                    format_version(*v),
-                    version_text(v.checked_sub(1).filter(|p| *p > 0)),
-                    format_version(v.saturating_add(1)),
-                    force_text(v.checked_sub(1)),
-                ),
-                None => write!(
-                    f,
-                    "the database is dirty with no version, as golang-migrate leaves it when the \
-                     down of the first migration fails (after rolling back its transaction), so \
-                     the schema most likely still is that of version {0}; nothing was changed. \
-                     Check the schema, then record the version it matches with `force` (`force \
-                     {1}` if migration {0}'s tables are there, `force 0` if the database is empty)",
-                    format_version(1),
-                    1,
-                ),
+            Error::Dirty {
+                version,
+                previous,
+                next,
+                ..
+            } => match version {
+                Some(v) => {
+                    write!(
+                        f,
+                        "the database is dirty at version {}, and this tool did not record \
+                         starting a migration to it, so another tool left it so: golang-migrate \
+                         marks the version dirty before a migration and leaves it dirty when the \
+                         migration fails, after rolling back the migration's transaction, so the \
+                         schema most likely is still that of {}",
+                        format_version(*v),
+                        version_text(*previous),
+                    )?;
+                    if let Some(next) = next {
+                        let next = format_version(*next);
+                        write!(f, " (or of version {next} if a down from {next} failed)")?;
+                    }
+                    write!(
+                        f,
+                        "; nothing was changed. Check the schema against the migrations (one that \
+                         ran outside a transaction may have run in part), then record the version \
+                         it matches with `force`, usually {}, and run `up` again",
+                        force_text(*previous),
+                    )
+                }
+                None => {
+                    let first = next.unwrap_or(1);
+                    write!(
+                        f,
+                        "the database is dirty with no version, as golang-migrate leaves it when \
+                         the down of the first migration fails (after rolling back its \
+                         transaction), so the schema most likely still is that of version {0}; \
+                         nothing was changed. Check the schema, then record the version it \
+                         matches with `force` (`force {1}` if migration {0}'s tables are there, \
+                         `force 0` if the database is empty)",
+                        format_version(first),
+                        first,
+                    )
+                }
             },
             Error::UnknownVersion { database, latest } => write!(
                 f,
@@ -760,6 +785,8 @@ mod tests {
             version: None,
             table: "schema_migrations".to_owned(),
             origin: DirtyOrigin::OtherTool,
+            previous: None,
+            next: Some(1),
         };
         assert_eq!(
             error.to_string(),
@@ -780,6 +807,8 @@ mod tests {
                 file: "000003_vacuum.down.sql".to_owned(),
                 direction: Direction::Down,
             },
+            previous: Some(1),
+            next: Some(3),
         };
         assert!(
             error
