@@ -74,7 +74,7 @@ fn check_reports_a_missing_directory() {
 
 /// Runs `check` with `options` on each of the macro's ui fixture directories and asserts that
 /// its `error:` lines are, in order, the compile errors in `tests/ui/cases/<case>.stderr`.
-fn assert_same_errors_as_the_macro(cases: &[&str], options: &[&str]) {
+pub(crate) fn assert_same_errors_as_the_macro(cases: &[&str], options: &[&str]) {
     let errors = |text: &str| -> Vec<String> {
         text.lines()
             .filter(|line| line.starts_with("error: "))

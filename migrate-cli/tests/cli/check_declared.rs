@@ -3,6 +3,7 @@
 //! came with them (NUL bytes, malformed foreign keys, undeclared functions), exactly the
 //! macro's.
 
+use crate::check::assert_same_errors_as_the_macro;
 use crate::support::{Sandbox, workspace_file};
 
 /// A first migration whose foreign key points at a column that is not unique, with rows
@@ -92,30 +93,13 @@ fn declarations_are_usage_errors_when_malformed_or_without_verify() {
 /// `check` (and `check --verify`) print exactly the compile errors of the macro's ui cases.
 #[test]
 fn the_new_checks_say_exactly_what_the_macro_says() {
-    let errors = |text: &str| -> Vec<String> {
-        text.lines()
-            .filter(|line| line.starts_with("error: "))
-            .map(str::to_owned)
-            .collect()
-    };
-    let sandbox = Sandbox::new();
-    for (case, options) in [
-        ("nul-byte", &[][..]),
-        ("verify-malformed-foreign-key", &["--verify"][..]),
-        ("verify-app-function", &["--verify"][..]),
-        ("verify-sandbox", &["--verify"][..]),
-    ] {
-        let fixture = workspace_file(&format!("tests/ui/fixtures/{case}"));
-        let compiler =
-            std::fs::read_to_string(workspace_file(&format!("tests/ui/cases/{case}.stderr")))
-                .expect("the ui case's .stderr");
-        let mut args = vec!["check"];
-        args.extend_from_slice(options);
-        args.extend(["--dir", fixture.to_str().expect("a UTF-8 path")]);
-        let run = sandbox.run(&args);
-        run.code(3);
-        let expected = errors(&compiler);
-        assert!(!expected.is_empty(), "{case}: no error in the .stderr");
-        assert_eq!(errors(&run.stderr), expected, "{case}");
-    }
+    assert_same_errors_as_the_macro(&["nul-byte"], &[]);
+    assert_same_errors_as_the_macro(
+        &[
+            "verify-malformed-foreign-key",
+            "verify-app-function",
+            "verify-sandbox",
+        ],
+        &["--verify"],
+    );
 }
