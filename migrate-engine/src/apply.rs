@@ -30,12 +30,13 @@ use migrate_core::{Direction, ForeignKeys, Migration};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::drift;
 use crate::error::{DirtyOrigin, Error, LeftAt};
 use crate::execute::{ScriptFailure, run_script};
 use crate::fk_check::{
     CheckFailure, ForeignKeyGraph, Touched, schema_version, tables_to_check, violations_in, without,
 };
-use crate::history::{self, History};
+use crate::history::History;
 use crate::options::{Observer, Options};
 use crate::plan::Set;
 use crate::plan::{plan, version_after};
@@ -311,7 +312,7 @@ fn idle(
                 // were accepted as changed: compare file by file, still reading only.
                 || ((options.allow_changed
                     || history.applied_checksums(conn).is_ok_and(|recorded| {
-                        history::changed(migrations.0, state.version, &recorded).is_empty()
+                        drift::changed(migrations.0, state.version, &recorded).is_empty()
                     }))
                     && skipped(migrations, history, conn, state.version)
                         .is_ok_and(|skipped| skipped.is_empty()))
@@ -744,7 +745,7 @@ impl Run<'_> {
             _ => return Ok(()),
         }
         let recorded = self.history.applied_checksums(tx)?;
-        let changed = history::changed(self.migrations.0, current, &recorded);
+        let changed = drift::changed(self.migrations.0, current, &recorded);
         if changed.is_empty() {
             return Ok(());
         }
@@ -765,7 +766,7 @@ impl Run<'_> {
             return Ok(());
         }
         let recorded = self.history.recorded_downs(tx)?;
-        let changed = history::changed_downs(
+        let changed = drift::changed_downs(
             steps
                 .iter()
                 .filter(|(_, d)| *d == Direction::Down)
@@ -837,18 +838,11 @@ pub(crate) fn dirty_origin(
     if !history.exists(conn)? {
         return Ok(DirtyOrigin::OtherTool);
     }
-    Ok(match history.unfinished(conn)? {
-        Some((v, direction)) => match migrations.get(v) {
-            Some(m) if version_after(migrations, m, direction) == version => {
-                DirtyOrigin::Unfinished {
-                    file: m.script(direction).file_name().to_owned(),
-                    direction,
-                }
-            }
-            _ => DirtyOrigin::OtherTool,
-        },
-        None => DirtyOrigin::OtherTool,
-    })
+    Ok(drift::dirty_origin(
+        migrations,
+        history.unfinished(conn)?,
+        version,
+    ))
 }
 
 /// Refuses to run while a migration older than the database's version never ran on it: a
@@ -914,17 +908,7 @@ pub(crate) fn skipped(
             last_run.insert(version, direction == "up");
         }
     }
-    let Some(oldest_run) = last_run.keys().next().copied() else {
-        return Ok(Vec::new());
-    };
-    Ok(older
-        .iter()
-        .filter(|m| match last_run.get(&m.version()) {
-            Some(up) => !up,
-            None => m.version() > oldest_run,
-        })
-        .map(|m| (m.version(), m.up().file_name().to_owned()))
-        .collect())
+    Ok(drift::never_ran(older, &last_run))
 }
 
 fn migration_error(

@@ -10,8 +10,9 @@ use migrate_core::name::format_version;
 /// Everything that can go wrong while reading or changing a database's migration state.
 ///
 /// Each message says what happened, where (file and line for a failing migration), and what
-/// to do. [`std::error::Error::source`] gives SQLite's error where there is one; the message
-/// already includes SQLite's text, so a report need not print the source again.
+/// to do. [`std::error::Error::source`] gives the database client's error where there is one;
+/// the message already includes the database's text, so a report need not print the source
+/// again.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -31,15 +32,16 @@ pub enum Error {
         column: Option<usize>,
         /// The start of the failing statement.
         statement: String,
-        /// SQLite's message.
+        /// The database's message.
         message: String,
         /// The state the database was left in.
         left_at: LeftAt,
         /// The files this run committed before the failure (a `-- migrate:no-transaction`
         /// migration, or `commit_each_migration`, splits a run), in order.
         committed: Vec<String>,
-        /// SQLite's error.
-        source: Box<rusqlite::Error>,
+        /// The database client's error: a `rusqlite::Error` on SQLite, a `tokio_postgres::Error`
+        /// on PostgreSQL (`downcast_ref` tells which).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A migration left rows whose parent does not exist (migrations run with foreign-key
     /// enforcement off, so no cascade runs); it was rolled back unless it runs outside a
@@ -278,7 +280,14 @@ impl fmt::Display for Error {
                 where_left(f, *left_at, committed)?;
                 match left_at {
                     // When the database is at fault, the hint in `message` says what to do.
-                    LeftAt::Clean(_) if database_hint(source).is_some() => Ok(()),
+                    LeftAt::Clean(_)
+                        if source
+                            .downcast_ref::<rusqlite::Error>()
+                            .and_then(database_hint)
+                            .is_some() =>
+                    {
+                        Ok(())
+                    }
                     LeftAt::Clean(_) => f.write_str(": fix the migration and run again"),
                     LeftAt::Dirty(_) => repair_by_hand(f, *version, *direction),
                 }
@@ -665,7 +674,8 @@ fn force_text(version: Option<u64>) -> String {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Migration { source, .. } | Error::Sqlite { source, .. } => Some(&**source),
+            Error::Migration { source, .. } => Some(&**source),
+            Error::Sqlite { source, .. } => Some(&**source),
             Error::Stopped { error, .. } => Some(&**error),
             _ => None,
         }

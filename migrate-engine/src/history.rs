@@ -28,7 +28,6 @@ use migrate_core::{Checksum, Direction, Migration};
 use rusqlite::Connection;
 
 use crate::error::Error;
-use crate::values::Changed;
 use crate::version_table::table_exists;
 
 /// The history table that goes with a version table: `{version_table}_history`.
@@ -297,49 +296,6 @@ impl History {
         }
         Ok(out)
     }
-}
-
-/// The applied migrations (versions up to `current`) whose up file changed since.
-pub(crate) fn changed(
-    table: &[Migration],
-    current: Option<u64>,
-    recorded: &BTreeMap<u64, Checksum>,
-) -> Vec<Changed> {
-    let current = current.unwrap_or(0);
-    table
-        .iter()
-        .take_while(|m| m.version() <= current)
-        .filter_map(|m| {
-            let recorded = *recorded.get(&m.version())?;
-            (recorded != m.up().checksum()).then(|| Changed {
-                version: m.version(),
-                file: m.up().file_name().to_owned(),
-                direction: Direction::Up,
-                recorded,
-                embedded: m.up().checksum(),
-            })
-        })
-        .collect()
-}
-
-/// The downs about to run that differ from the down shipped with their applied up, where that
-/// is recorded.
-pub(crate) fn changed_downs<'a>(
-    downs: impl Iterator<Item = &'a Migration>,
-    recorded: &BTreeMap<u64, Checksum>,
-) -> Vec<Changed> {
-    downs
-        .filter_map(|m| {
-            let recorded = *recorded.get(&m.version())?;
-            (recorded != m.down().checksum()).then(|| Changed {
-                version: m.version(),
-                file: m.down().file_name().to_owned(),
-                direction: Direction::Down,
-                recorded,
-                embedded: m.down().checksum(),
-            })
-        })
-        .collect()
 }
 
 /// One history row's values, in the column order `record` and `start` insert them.

@@ -14,6 +14,7 @@
 
 mod apply;
 mod compare;
+mod drift;
 mod error;
 mod execute;
 mod fk_check;
@@ -23,6 +24,8 @@ mod mirror;
 mod operations;
 mod options;
 mod plan;
+#[cfg(feature = "tokio-postgres")]
+pub mod postgres;
 mod report;
 mod sandbox;
 mod schema;
