@@ -12,37 +12,26 @@
 //! Works with rusqlite 0.38 to 0.43. Feature **`bundled`** (off by default) compiles SQLite from
 //! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
 
-mod apply;
-mod compare;
 mod drift;
 mod error;
-mod execute;
-mod fk_check;
-mod foreign_keys;
-mod history;
-mod mirror;
-mod operations;
 mod options;
 mod plan;
 #[cfg(feature = "tokio-postgres")]
 pub mod postgres;
 mod report;
-mod sandbox;
-mod schema;
-mod shape;
-mod synthesize;
-pub mod testing;
+mod sqlite;
 mod values;
-mod verify;
-mod version_table;
 
 pub use crate::error::{DirtyOrigin, Error, LeftAt, Violation};
-#[doc(hidden)]
-pub use crate::operations::{Target, force, run, status, version};
 pub use crate::options::{Baseline, Options};
+#[doc(hidden)]
+pub use crate::plan::Target;
 pub use crate::report::{MigrationStatus, Report, Status, Step};
-pub use crate::values::{Changed, Drift, SchemaVersion};
+#[doc(hidden)]
+pub use crate::sqlite::operations::{force, run, status, version};
+pub use crate::sqlite::testing;
 /// Verification with the notes on tables it could not fill; for the engine's own tests.
 #[doc(hidden)]
-pub use crate::verify::verify_with_notes;
-pub use crate::verify::{Declaration, Finding, verify, verify_declared};
+pub use crate::sqlite::verify::verify_with_notes;
+pub use crate::sqlite::verify::{Declaration, Finding, verify, verify_declared};
+pub use crate::values::{Changed, Drift, SchemaVersion};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use migrate_core::ForeignKeys;
 use rusqlite::hooks::{AuthContext, Authorization};
 
-use crate::fk_check::ForeignKeyGraph;
 use crate::report::Step;
+use crate::sqlite::fk_check::ForeignKeyGraph;
 
 /// Options for applying migrations. The defaults suit most services; see
 /// `Migrations::with_options` in `migrate-runtime`.

@@ -7,6 +7,21 @@ use migrate_core::{Direction, Migration};
 
 use crate::error::Error;
 
+/// Where a run should end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// Every pending migration (golang-migrate's `Up`).
+    Latest,
+    /// Exactly this version, up or down; `0` means nothing applied (golang-migrate's `Migrate`).
+    Version(u64),
+    /// The last `n` migrations rolled back (golang-migrate's `Steps(-n)`).
+    DownSteps(usize),
+    /// At most this many pending migrations, counted from the version read inside the run's
+    /// transaction.
+    UpSteps(usize),
+}
+
 /// The migrations a run works on, in version order, as [`migrate_core::check()`] returns them:
 /// 1..=N for a sequential set, with holes for timestamps.
 #[derive(Clone, Copy, Debug)]

@@ -21,8 +21,8 @@ use migrate_core::sql::{TokenKind, tokens};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::mirror::Mirror;
-use crate::schema::Rows;
+use crate::sqlite::mirror::Mirror;
+use crate::sqlite::schema::Rows;
 
 /// How many rows each empty table gets.
 const ROWS: i64 = 2;
@@ -183,7 +183,7 @@ impl Filler<'_> {
             .entries
             .get(&("table".to_owned(), table.to_owned()))
             .ok_or("it is not an ordinary table")?;
-        let sql = crate::schema::normalize(entry.sql.as_deref().unwrap_or_default());
+        let sql = crate::sqlite::schema::normalize(entry.sql.as_deref().unwrap_or_default());
         if sql.starts_with("CREATE VIRTUAL TABLE") {
             return Err("it is a virtual table".to_owned());
         }
@@ -396,7 +396,7 @@ impl Filler<'_> {
 /// it names: `CHECK (status IN ('active', 'banned'))` gives `STATUS` → `active`.
 fn check_literals(create_table: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    for check in crate::shape::checks(create_table) {
+    for check in crate::sqlite::shape::checks(create_table) {
         let mut words = Vec::new();
         let mut literal = None;
         for token in tokens(&check) {
@@ -476,7 +476,7 @@ mod tests {
     }
 
     fn dump(conn: &Connection, table: &str) -> Vec<String> {
-        crate::schema::rows(conn, table)
+        crate::sqlite::schema::rows(conn, table)
             .unwrap()
             .rows
             .into_iter()

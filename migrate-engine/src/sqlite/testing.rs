@@ -15,9 +15,10 @@ use migrate_core::name::format_version;
 use rusqlite::Connection;
 
 use crate::error::Error;
-use crate::operations::{self, Target, run};
 use crate::options::Options;
-use crate::schema::{self, Rows, SchemaText};
+use crate::plan::Target;
+use crate::sqlite::operations::{self, run};
+use crate::sqlite::schema::{self, Rows, SchemaText};
 
 /// Opens a fresh in-memory database, with foreign keys enforced as a service would, at exactly
 /// `version` (0: nothing applied).
@@ -53,7 +54,7 @@ impl Snapshot {
     /// SQLite's, if the database cannot be read.
     pub fn of(conn: &Connection) -> Result<Snapshot, Error> {
         let doing = "taking a snapshot of the database";
-        let mut mirror = crate::mirror::Mirror::default();
+        let mut mirror = crate::sqlite::mirror::Mirror::default();
         let version_table = Options::default().table_name.to_string();
         mirror
             .refresh(conn, &version_table, &BTreeSet::new(), true)
@@ -72,11 +73,11 @@ impl Snapshot {
     /// The differences from `other` in plain words (schema by meaning, rows by key), empty
     /// when the two are the same database.
     pub fn differences(&self, other: &Snapshot) -> Vec<String> {
-        let mut out = crate::compare::schema_differences(
+        let mut out = crate::sqlite::compare::schema_differences(
             &self.schema,
             &other.schema,
             0,
-            crate::compare::Policy::default(),
+            crate::sqlite::compare::Policy::default(),
         );
         for (table, before) in &self.rows {
             let Some(after) = other.rows.get(table) else {
@@ -248,7 +249,7 @@ pub fn fixture(
     let migration = get(table, version)?;
     let mut conn = database_at(table, previous(table, version)).map_err(|e| fail(migration, e))?;
     let empty = Snapshot::of(&conn).map_err(|e| fail(migration, e))?;
-    crate::execute::run_script(&conn, fixture_sql).map_err(|failure| {
+    crate::sqlite::execute::run_script(&conn, fixture_sql).map_err(|failure| {
         fail(
             migration,
             format!(

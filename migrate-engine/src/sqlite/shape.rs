@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use migrate_core::sql::{TokenKind, tokens};
 use rusqlite::Connection;
 
-use crate::schema::normalize;
+use crate::sqlite::schema::normalize;
 
 /// One column as SQLite understands it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub(crate) struct TableShape {
 pub(crate) fn table_shape(create_table: &str) -> rusqlite::Result<TableShape> {
     // Sandboxed like the verifier's own database: the text may have been rewritten through
     // `PRAGMA writable_schema`, and must not reach the file system from here either.
-    let scratch = crate::sandbox::scratch()?;
+    let scratch = crate::sqlite::sandbox::scratch()?;
     scratch.execute_batch(create_table)?;
     let name: String = scratch.query_row(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",

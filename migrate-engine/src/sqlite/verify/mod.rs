@@ -7,7 +7,7 @@
 //! Irreversible migrations are verified up only; a `-- migrate:lossy-down` migration skips the
 //! row comparison but keeps the schema comparison.
 //!
-//! The database is the sandbox of [`crate::sandbox`]: no statement can reach the file system
+//! The database is the sandbox of [`crate::sqlite::sandbox`]: no statement can reach the file system
 //! or load code, whatever its spelling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,15 +20,15 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::hooks::AuthContext;
 use rusqlite::types::Value;
 
-use crate::compare::{Policy, schema_differences};
 use crate::error::{Error, missing_parents};
-use crate::foreign_keys;
-use crate::mirror::{Change, Mirror};
-use crate::operations::Target;
 use crate::options::Options;
-use crate::sandbox;
-use crate::schema::{self, Entry, Rows, SchemaText};
-use crate::synthesize;
+use crate::plan::Target;
+use crate::sqlite::compare::{Policy, schema_differences};
+use crate::sqlite::foreign_keys;
+use crate::sqlite::mirror::{Change, Mirror};
+use crate::sqlite::sandbox;
+use crate::sqlite::schema::{self, Entry, Rows, SchemaText};
+use crate::sqlite::synthesize;
 
 mod findings;
 mod watch;
@@ -340,7 +340,7 @@ impl Verifier {
         migration: &Migration,
         phase: Phase,
     ) -> Result<Vec<Change>, Stop> {
-        crate::operations::run(
+        crate::sqlite::operations::run(
             table,
             &self.options,
             &mut self.conn,

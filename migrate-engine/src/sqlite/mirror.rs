@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use migrate_core::sql::{TokenKind, tokens};
 use rusqlite::{Connection, StatementStatus};
 
-use crate::schema::{Entry, SchemaText};
+use crate::sqlite::schema::{Entry, SchemaText};
 
 thread_local! {
     /// SQLite virtual-machine steps spent on this thread's mirror reads: the deterministic

@@ -1,5 +1,5 @@
 //! The verifier's authorizer: refuses what would reach outside the in-memory database (through
-//! [`crate::sandbox`]), and records what each migration writes, creates and changes, which the
+//! [`crate::sqlite::sandbox`]), and records what each migration writes, creates and changes, which the
 //! verifier compares and fills.
 
 use std::collections::BTreeSet;
@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
-use crate::sandbox;
+use crate::sqlite::sandbox;
 
 /// What the authorizer saw: the tables written to or created, and any sandbox refusal.
 #[derive(Default)]

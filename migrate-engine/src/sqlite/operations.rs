@@ -5,16 +5,15 @@
 use migrate_core::Migration;
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::apply;
-pub use crate::apply::Target;
-use crate::apply::{migrate, with_busy_timeout};
 use crate::error::Error;
-use crate::history::History;
 use crate::options::Options;
-use crate::plan::Set;
+use crate::plan::{Set, Target};
 use crate::report::{MigrationStatus, Report, Status};
+use crate::sqlite::apply;
+use crate::sqlite::apply::{migrate, with_busy_timeout};
+use crate::sqlite::history::History;
+use crate::sqlite::version_table::VersionTable;
 use crate::values::{Drift, SchemaVersion};
-use crate::version_table::VersionTable;
 
 /// Runs migrations until the database is at `target`: every pending one
 /// ([`Target::Latest`], golang-migrate's `Up`), up or down to a version ([`Target::Version`],

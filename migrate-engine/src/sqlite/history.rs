@@ -28,7 +28,7 @@ use migrate_core::{Checksum, Direction, Migration};
 use rusqlite::Connection;
 
 use crate::error::Error;
-use crate::version_table::table_exists;
+use crate::sqlite::version_table::table_exists;
 
 /// The history table that goes with a version table: `{version_table}_history`.
 #[derive(Clone, Debug)]

@@ -1,5 +1,5 @@
 //! Comparing two schemas by meaning, in plain words: what verification and
-//! [`crate::testing::Snapshot`] report when a down does not give back the schema its up found.
+//! [`crate::sqlite::testing::Snapshot`] report when a down does not give back the schema its up found.
 //!
 //! Policies (the README's "Compile-time verification" section says the same):
 //! - SQLite's own objects (`sqlite_*` tables and the automatic indexes behind UNIQUE and
@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use migrate_core::name::format_version;
 use migrate_core::sql::{TokenKind, tokens};
 
-use crate::schema::{Entry, SchemaText, normalize};
-use crate::shape::{TableShape, table_shape};
+use crate::sqlite::schema::{Entry, SchemaText, normalize};
+use crate::sqlite::shape::{TableShape, table_shape};
 
 /// How a comparison treats what a down cannot give back exactly.
 #[derive(Clone, Copy, Debug, Default)]
@@ -342,7 +342,7 @@ mod tests {
     fn schema(sql: &[&str]) -> SchemaText {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(&sql.join(";\n")).unwrap();
-        let mut mirror = crate::mirror::Mirror::default();
+        let mut mirror = crate::sqlite::mirror::Mirror::default();
         mirror
             .refresh(&conn, "schema_migrations", &BTreeSet::new(), true)
             .unwrap();

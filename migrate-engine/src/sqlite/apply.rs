@@ -32,32 +32,17 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::drift;
 use crate::error::{DirtyOrigin, Error, LeftAt};
-use crate::execute::{ScriptFailure, run_script};
-use crate::fk_check::{
-    CheckFailure, ForeignKeyGraph, Touched, schema_version, tables_to_check, violations_in, without,
-};
-use crate::history::History;
 use crate::options::{Observer, Options};
-use crate::plan::Set;
+use crate::plan::{Set, Target};
 use crate::plan::{plan, version_after};
 use crate::report::{Report, Step};
+use crate::sqlite::execute::{ScriptFailure, run_script};
+use crate::sqlite::fk_check::{
+    CheckFailure, ForeignKeyGraph, Touched, schema_version, tables_to_check, violations_in, without,
+};
+use crate::sqlite::history::History;
+use crate::sqlite::version_table::{VersionTable, table_exists};
 use crate::values::SchemaVersion;
-use crate::version_table::{VersionTable, table_exists};
-
-/// Where a run should end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Target {
-    /// Every pending migration (golang-migrate's `Up`).
-    Latest,
-    /// Exactly this version, up or down; `0` means nothing applied (golang-migrate's `Migrate`).
-    Version(u64),
-    /// The last `n` migrations rolled back (golang-migrate's `Steps(-n)`).
-    DownSteps(usize),
-    /// At most this many pending migrations, counted from the version read inside the run's
-    /// transaction.
-    UpSteps(usize),
-}
 
 /// What one attempt achieved.
 enum Attempt {
@@ -595,7 +580,7 @@ impl Run<'_> {
                 file: file(),
                 direction,
                 // Still inside the migration's transaction: say which foreign key and why.
-                malformed: crate::foreign_keys::explain_mismatch(conn, &table, &message)
+                malformed: crate::sqlite::foreign_keys::explain_mismatch(conn, &table, &message)
                     .map(|list| list.iter().map(ToString::to_string).collect())
                     .unwrap_or_default(),
                 table,
