@@ -94,3 +94,141 @@ pub(crate) fn dirty_origin(
         None => DirtyOrigin::OtherTool,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use migrate_core::source::SourceFile;
+
+    use super::*;
+
+    /// Migrations 1..=n, each creating its own table; `edited` changes that version's up.
+    fn set(n: u64) -> Vec<Migration> {
+        let files: Vec<SourceFile> = (1..=n)
+            .flat_map(|v| {
+                [
+                    (
+                        format!("{v:06}_m{v}.up.sql"),
+                        format!("CREATE TABLE t{v} (x);\n"),
+                    ),
+                    (
+                        format!("{v:06}_m{v}.down.sql"),
+                        format!("DROP TABLE t{v};\n"),
+                    ),
+                ]
+            })
+            .map(|(file_name, sql)| SourceFile {
+                file_name,
+                contents: Ok(sql.into_bytes()),
+            })
+            .collect();
+        migrate_core::check(&files).unwrap()
+    }
+
+    fn recorded(table: &[Migration], direction: Direction) -> BTreeMap<u64, Checksum> {
+        table
+            .iter()
+            .map(|m| (m.version(), m.script(direction).checksum()))
+            .collect()
+    }
+
+    #[test]
+    fn an_applied_up_whose_checksum_differs_has_changed() {
+        let table = set(3);
+        let mut ups = recorded(&table, Direction::Up);
+        assert!(changed(&table, Some(3), &ups).is_empty());
+        ups.insert(2, table[0].up().checksum());
+        let found = changed(&table, Some(3), &ups);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].version, 2);
+        assert_eq!(found[0].file, "000002_m2.up.sql");
+        assert_eq!(found[0].direction, Direction::Up);
+        assert_eq!(found[0].recorded, table[0].up().checksum());
+        assert_eq!(found[0].embedded, table[1].up().checksum());
+    }
+
+    #[test]
+    fn only_applied_versions_and_recorded_ones_can_have_changed() {
+        let table = set(3);
+        let mut ups = recorded(&table, Direction::Up);
+        ups.insert(3, table[0].up().checksum());
+        // Version 3 is not applied (the database is at 2): its record is from an earlier run.
+        assert!(changed(&table, Some(2), &ups).is_empty());
+        assert!(changed(&table, None, &ups).is_empty());
+        // No record (applied before the history existed): nothing to compare with.
+        ups.remove(&3);
+        assert!(changed(&table, Some(3), &ups).is_empty());
+    }
+
+    #[test]
+    fn a_down_about_to_run_that_differs_from_the_one_shipped_has_changed() {
+        let table = set(3);
+        let mut downs = recorded(&table, Direction::Down);
+        assert!(changed_downs(table.iter().rev(), &downs).is_empty());
+        downs.insert(3, table[0].down().checksum());
+        let found = changed_downs(table.iter().rev(), &downs);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].file, "000003_m3.down.sql");
+        assert_eq!(found[0].direction, Direction::Down);
+        // Not about to run: not reported.
+        assert!(changed_downs(table[..2].iter(), &downs).is_empty());
+    }
+
+    #[test]
+    fn a_migration_never_run_after_the_history_began_is_reported() {
+        let table = set(4);
+        // The history records runs of 1, 2 and 4 (up): 3 was merged late and never ran.
+        let runs = BTreeMap::from([(1, true), (2, true), (4, true)]);
+        assert_eq!(
+            never_ran(&table[..3], &runs),
+            vec![(3, "000003_m3.up.sql".to_owned())]
+        );
+        // A migration whose last run was a down is not applied either.
+        let runs = BTreeMap::from([(1, true), (2, false), (3, true), (4, true)]);
+        assert_eq!(
+            never_ran(&table[..3], &runs),
+            vec![(2, "000002_m2.up.sql".to_owned())]
+        );
+    }
+
+    #[test]
+    fn migrations_older_than_the_history_are_taken_as_applied() {
+        let table = set(4);
+        // The history began at 3 (golang-migrate applied 1 and 2): nothing can tell.
+        let runs = BTreeMap::from([(3, true), (4, true)]);
+        assert!(never_ran(&table[..3], &runs).is_empty());
+        assert!(never_ran(&table[..3], &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn a_dirty_version_is_ours_only_when_the_unfinished_run_would_leave_it() {
+        let table = set(3);
+        let migrations = Set(&table);
+        assert_eq!(
+            dirty_origin(migrations, Some((2, Direction::Up)), Some(2)),
+            DirtyOrigin::Unfinished {
+                file: "000002_m2.up.sql".to_owned(),
+                direction: Direction::Up,
+            }
+        );
+        // Down 2 leaves the database at 1.
+        assert_eq!(
+            dirty_origin(migrations, Some((2, Direction::Down)), Some(1)),
+            DirtyOrigin::Unfinished {
+                file: "000002_m2.down.sql".to_owned(),
+                direction: Direction::Down,
+            }
+        );
+        assert_eq!(
+            dirty_origin(migrations, Some((2, Direction::Up)), Some(3)),
+            DirtyOrigin::OtherTool
+        );
+        assert_eq!(
+            dirty_origin(migrations, None, Some(2)),
+            DirtyOrigin::OtherTool
+        );
+        assert_eq!(
+            dirty_origin(migrations, Some((9, Direction::Up)), Some(9)),
+            DirtyOrigin::OtherTool
+        );
+    }
+}
