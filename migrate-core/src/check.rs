@@ -1032,7 +1032,10 @@ mod tests {
                   PRAGMA foreign_keys = OFF;";
         let files = [
             file("000001_items.up.sql", up),
-            file("000001_items.down.sql", "DROP FUNCTION touch;\nDROP TABLE items;"),
+            file(
+                "000001_items.down.sql",
+                "DROP FUNCTION touch;\nDROP TABLE items;",
+            ),
         ];
         // SQLite sees a `COMMIT` statement and `$$` as no quote.
         assert!(check(&files).is_err());
@@ -1060,7 +1063,11 @@ mod tests {
             .iter()
             .map(|p| format!("{} {:?}", p.file(), std::mem::discriminant(p)))
             .collect();
-        assert_eq!(kinds.len(), 4, "gap, missing down, empty up, NUL byte: {kinds:?}");
+        assert_eq!(
+            kinds.len(),
+            4,
+            "gap, missing down, empty up, NUL byte: {kinds:?}"
+        );
         assert_eq!(kinds.len(), sqlite.len());
     }
 
@@ -1071,7 +1078,10 @@ mod tests {
                 "000001_a.up.sql",
                 "CREATE TABLE a (x text);\nCREATE FUNCTION f() RETURNS int AS $fn$\nSELECT 1;\n$$ LANGUAGE sql;",
             ),
-            file("000001_a.down.sql", "DROP FUNCTION f;\n/* gone /* nested */\nDROP TABLE a;"),
+            file(
+                "000001_a.down.sql",
+                "DROP FUNCTION f;\n/* gone /* nested */\nDROP TABLE a;",
+            ),
         ]);
         assert_eq!(
             p,
@@ -1140,7 +1150,10 @@ mod tests {
             ]
         );
         let own = postgres_problems(&[
-            file("000001_a.up.sql", "BEGIN;\nCREATE TABLE a (x int);\nCOMMIT;"),
+            file(
+                "000001_a.up.sql",
+                "BEGIN;\nCREATE TABLE a (x int);\nCOMMIT;",
+            ),
             file("000001_a.down.sql", "DROP TABLE a;"),
         ]);
         assert_eq!(

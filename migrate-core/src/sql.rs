@@ -708,10 +708,12 @@ fn postgres_outside_transaction(words: &[&str]) -> Option<String> {
     let found = match words {
         ["BEGIN" | "COMMIT" | "END" | "ABORT" | "VACUUM", ..] => words[0],
         ["START", "TRANSACTION", ..] => "START TRANSACTION",
-        ["ROLLBACK", rest @ ..] => match rest {
-            [] | [";", ..] | ["WORK" | "TRANSACTION" | "AND", ..] | ["PREPARED", ..] => "ROLLBACK",
-            _ => return None,
-        },
+        ["ROLLBACK"]
+        | [
+            "ROLLBACK",
+            ";" | "WORK" | "TRANSACTION" | "AND" | "PREPARED",
+            ..,
+        ] => "ROLLBACK",
         ["CREATE" | "DROP", "DATABASE" | "TABLESPACE", ..] => {
             return Some(format!("{} {}", words[0], words[1]));
         }
@@ -1044,7 +1046,9 @@ mod tests {
             ),
             (
                 "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_by_customer\n    ON orders (customer_id);",
-                &["-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_by_customer\n    ON orders (customer_id);"],
+                &[
+                    "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_by_customer\n    ON orders (customer_id);",
+                ],
             ),
             (
                 "SELECT E'it\\'s; \\\\', U&'d\\0061t;', \"a;\"\"b\", $1, x$y FROM t /* a /* nested; */ still; */;\nSELECT 4 -- x; y\n;",
@@ -1177,7 +1181,10 @@ mod tests {
 
     #[test]
     fn postgres_code_is_code_outside_comments_only() {
-        assert!(!has_code_in("/* a /* b */ ; */ -- c\n;", Database::Postgres));
+        assert!(!has_code_in(
+            "/* a /* b */ ; */ -- c\n;",
+            Database::Postgres
+        ));
         assert!(has_code_in("/* a /* b */ */ SELECT 1", Database::Postgres));
         // SQLite ends the comment at the first `*/`: what follows is code to it.
         assert!(has_code_in("/* a /* b */ ; */", Database::Sqlite));
