@@ -1080,3 +1080,53 @@ fn postgres_tokens_and_statements_cover_the_input_exactly() {
         Ok(())
     });
 }
+
+/// `check_for(…, Postgres)` on hostile sets: it never panics, and each problem names one of the
+/// given files, in its message too, at a line the file has, sorted; an accepted set keeps every
+/// file and never records `PRAGMA foreign_keys = OFF`, which only SQLite means.
+#[test]
+fn postgres_check_accepts_or_names_a_given_file_in_every_problem() {
+    run(
+        "check_for(Postgres), hostile sets",
+        file_set(),
+        |files, seen| {
+            let names: BTreeSet<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+            match migrate_core::check::check_for(&files, Database::Postgres) {
+                Ok(migrations) => {
+                    seen.count("accepted");
+                    prop_assert_eq!(migrations.len() * 2, files.len());
+                    for migration in &migrations {
+                        prop_assert!(!migration.up().disables_foreign_keys());
+                        prop_assert!(!migration.down().disables_foreign_keys());
+                    }
+                }
+                Err(problems) => {
+                    seen.count("rejected");
+                    prop_assert!(!problems.is_empty());
+                    let mut previous: Option<(String, Option<usize>)> = None;
+                    for problem in &problems {
+                        seen.count(problem_kind(problem));
+                        let file = problem.file();
+                        prop_assert!(names.contains(file.as_str()), "{problem:?}");
+                        let named = format!("`{file}`");
+                        prop_assert!(problem.to_string().contains(&named), "{problem}");
+                        if let Some(line) = problem.line() {
+                            let lines = files
+                                .iter()
+                                .filter(|f| f.file_name == file)
+                                .filter_map(|f| f.contents.as_ref().ok())
+                                .map(|bytes| bytes.iter().filter(|b| **b == b'\n').count() + 1)
+                                .max()
+                                .unwrap_or(1);
+                            prop_assert!((1..=lines).contains(&line), "{problem:?}");
+                        }
+                        let key = (file, problem.line());
+                        prop_assert!(previous.as_ref().is_none_or(|p| *p <= key));
+                        previous = Some(key);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
