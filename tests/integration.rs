@@ -16,6 +16,8 @@ mod embed;
 mod generated;
 #[path = "hostile.rs"]
 mod hostile;
+#[path = "postgres_set.rs"]
+mod postgres_set;
 #[path = "rebuild.rs"]
 mod rebuild;
 #[path = "runtime.rs"]

@@ -154,6 +154,14 @@ pub(crate) enum Command {
     },
     /// Check the migrations directory against every rule of embed_migrations!
     Check {
+        /// The migrations directory [default: --dir]
+        #[arg(value_name = "DIR")]
+        directory: Option<PathBuf>,
+        /// Check the set as a PostgreSQL set, as `embed_migrations!("…", database = "postgres")`
+        /// does: PostgreSQL's lexical rules (dollar quotes, E'' strings, nested comments) and
+        /// its statements that cannot run in a transaction; no SQLite-only rule.
+        #[arg(long, conflicts_with_all = ["verify", "foreign_keys", "functions"])]
+        postgres: bool,
         /// Also run every migration up, down and up again on a fresh in-memory database, as
         /// the macro's `verify` feature does, and report every failure with its messages.
         #[arg(long)]

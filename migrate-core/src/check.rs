@@ -4,12 +4,92 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::checksum::Checksum;
+use crate::database::Database;
 use crate::directive::{self, Directives};
 use crate::name::{self, Direction, FileName, VersionStyle};
 use crate::problem::Problem;
 use crate::source::SourceFile;
 use crate::sql;
 use crate::table::{Migration, Script, strip_bom};
+
+/// The rules a set goes through, each with the databases it applies to: [`Rule::applies_to`]
+/// is the one place that says which rule holds where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// File names follow the grammar ([`crate::name`]).
+    Names,
+    /// Every candidate file is a readable regular file in UTF-8.
+    Readable,
+    /// Directive lines are known, well formed, and in the file they belong in.
+    Directives,
+    /// An up holds SQL; a down holds SQL or says it is irreversible.
+    NotEmpty,
+    /// One style of versions; sequential versions without a hole.
+    Versions,
+    /// Exactly one up and one down per version, with the same name.
+    Pairs,
+    /// No statement that controls or cannot run in the migration's transaction, unless the
+    /// file says `-- migrate:no-transaction` (by the database's own statements and lexical
+    /// rules).
+    TransactionControl,
+    /// The whole script runs: no NUL byte, and nothing left open that swallows the rest (an
+    /// unclosed `/*` on SQLite; an unclosed string, quoted identifier, dollar quote or nested
+    /// comment on PostgreSQL).
+    AppliedWhole,
+    /// `PRAGMA foreign_keys = OFF` in a script is recorded
+    /// ([`Script::disables_foreign_keys`]), so the runtime turns enforcement off around the
+    /// run, where the pragma would be a no-op: SQLite only.
+    ForeignKeysPragma,
+    /// The set's declaration of foreign keys (`foreign_keys = "unenforced"`) and application
+    /// functions (`functions = […]`): SQLite only (PostgreSQL always enforces foreign keys, and
+    /// functions are created in SQL).
+    SqliteDeclarations,
+    /// Compile-time verification on an in-memory SQLite (every migration up, down and up
+    /// again): SQLite only, since it proves nothing about another database.
+    Verification,
+}
+
+impl Rule {
+    /// Every rule.
+    pub const ALL: [Rule; 11] = [
+        Rule::Names,
+        Rule::Readable,
+        Rule::Directives,
+        Rule::NotEmpty,
+        Rule::Versions,
+        Rule::Pairs,
+        Rule::TransactionControl,
+        Rule::AppliedWhole,
+        Rule::ForeignKeysPragma,
+        Rule::SqliteDeclarations,
+        Rule::Verification,
+    ];
+
+    /// Whether the rule applies to a set written for `database`.
+    ///
+    /// # Example
+    /// ```
+    /// use migrate_core::{Database, check::Rule};
+    /// assert!(Rule::Pairs.applies_to(Database::Postgres));
+    /// assert!(!Rule::Verification.applies_to(Database::Postgres));
+    /// ```
+    pub const fn applies_to(self, database: Database) -> bool {
+        match self {
+            Rule::Names
+            | Rule::Readable
+            | Rule::Directives
+            | Rule::NotEmpty
+            | Rule::Versions
+            | Rule::Pairs
+            | Rule::TransactionControl
+            | Rule::AppliedWhole => true,
+            Rule::ForeignKeysPragma | Rule::SqliteDeclarations | Rule::Verification => {
+                matches!(database, Database::Sqlite)
+            }
+        }
+    }
+}
 
 /// A file whose name follows the grammar, with its text when it could be read as UTF-8.
 struct Entry<'a> {
@@ -37,22 +117,50 @@ struct Entry<'a> {
 /// );
 /// ```
 pub fn check(files: &[SourceFile]) -> Result<Vec<Migration>, Vec<Problem>> {
+    check_for(files, Database::Sqlite)
+}
+
+/// [`check()`] for a set written for `database`: the rules that [`Rule::applies_to`] it, by its
+/// lexical rules.
+///
+/// # Errors
+/// Every problem found, sorted by file name, when there is at least one.
+///
+/// # Example
+/// ```
+/// use migrate_core::{Database, check::check_for, source::SourceFile};
+/// let file = |name: &str, sql: &str| SourceFile { file_name: name.into(), contents: Ok(sql.into()) };
+/// let files = [
+///     file("000001_a.up.sql", "DO $$ BEGIN RAISE NOTICE 'x'; COMMIT; END $$;"),
+///     file("000001_a.down.sql", "SELECT $tag$ unclosed;"),
+/// ];
+/// let problems = check_for(&files, Database::Postgres).unwrap_err();
+/// assert_eq!(
+///     problems[0].to_string(),
+///     "`000001_a.down.sql` line 1: this dollar quote (`$tag$`) is never closed, so PostgreSQL \
+///      would read everything after it as part of it and refuse the script: close it with `$tag$`"
+/// );
+/// assert_eq!(problems.len(), 1);
+/// ```
+pub fn check_for(files: &[SourceFile], database: Database) -> Result<Vec<Migration>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut by_version: BTreeMap<u64, Vec<Entry<'_>>> = BTreeMap::new();
     for file in files {
-        if let Some(entry) = check_file(file, &mut problems) {
+        if let Some(entry) = check_file(file, database, &mut problems) {
             by_version
                 .entry(entry.name.version)
                 .or_default()
                 .push(entry);
         }
     }
-    check_versions(&by_version, &mut problems);
+    if Rule::Versions.applies_to(database) {
+        check_versions(&by_version, &mut problems);
+    }
     let mut migrations = Vec::with_capacity(by_version.len());
     let mut lineage = Checksum([0; 32]);
     for (version, entries) in &by_version {
         if let Some((up, down)) = check_pair(*version, entries, &mut problems) {
-            let migration = build(up, down, lineage);
+            let migration = build(up, down, lineage, database);
             lineage = migration.lineage;
             migrations.push(migration);
         }
@@ -67,7 +175,11 @@ pub fn check(files: &[SourceFile]) -> Result<Vec<Migration>, Vec<Problem>> {
 
 /// Everything that can be checked of one file on its own: readable, named by the grammar,
 /// UTF-8, directives, and content.
-fn check_file<'a>(file: &'a SourceFile, problems: &mut Vec<Problem>) -> Option<Entry<'a>> {
+fn check_file<'a>(
+    file: &'a SourceFile,
+    database: Database,
+    problems: &mut Vec<Problem>,
+) -> Option<Entry<'a>> {
     let file_name = file.file_name.as_str();
     // A misnamed file is never silently skipped: golang-migrate's users lose migrations that way.
     let name = match name::parse(file_name) {
@@ -98,13 +210,17 @@ fn check_file<'a>(file: &'a SourceFile, problems: &mut Vec<Problem>) -> Option<E
         check_content(
             file_name,
             name.direction,
-            text,
+            sql::has_code_in(text, database),
             &directives,
             directives_ok,
             problems,
         );
-        check_transaction_control(file_name, text, &directives, problems);
-        check_applied_whole(file_name, text, problems);
+        if Rule::TransactionControl.applies_to(database) {
+            check_transaction_control(file_name, text, database, &directives, problems);
+        }
+        if Rule::AppliedWhole.applies_to(database) {
+            check_applied_whole(file_name, text, database, problems);
+        }
     }
     Some(Entry {
         file: file_name,
@@ -168,12 +284,11 @@ fn check_directives(
 fn check_content(
     file: &str,
     direction: Direction,
-    text: &str,
+    has_code: bool,
     directives: &Directives,
     directives_ok: bool,
     problems: &mut Vec<Problem>,
 ) {
-    let has_code = sql::has_code(text);
     let file = file.to_owned();
     match direction {
         Direction::Up if !has_code => problems.push(Problem::EmptyUp { file }),
@@ -191,27 +306,38 @@ fn check_content(
 
 /// A migration runs inside a transaction the runtime owns: a `COMMIT` in it would commit half
 /// a migration without its version, and `VACUUM` fails inside a transaction at deploy time.
+/// On PostgreSQL, `CREATE INDEX CONCURRENTLY` and the like are refused inside a transaction
+/// block, at deploy time.
 fn check_transaction_control(
     file: &str,
     text: &str,
+    database: Database,
     directives: &Directives,
     problems: &mut Vec<Problem>,
 ) {
     if directives.no_transaction {
         return;
     }
-    if let Some(begin) = directive::own_transaction(text) {
+    if let Some(begin) = directive::own_transaction_in(text, database) {
         problems.push(Problem::OwnTransaction {
             file: file.to_owned(),
             line: sql::line_col(text, begin).0,
         });
         return;
     }
-    for (offset, keyword) in sql::transaction_control(text) {
-        problems.push(Problem::TransactionControl {
-            file: file.to_owned(),
-            line: sql::line_col(text, offset).0,
-            keyword,
+    for (offset, keyword) in sql::transaction_control_in(text, database) {
+        let (file, line) = (file.to_owned(), sql::line_col(text, offset).0);
+        problems.push(match database {
+            Database::Sqlite => Problem::TransactionControl {
+                file,
+                line,
+                keyword,
+            },
+            Database::Postgres => Problem::PostgresTransactionControl {
+                file,
+                line,
+                statement: keyword,
+            },
         });
     }
 }
@@ -242,19 +368,34 @@ fn check_versions(by_version: &BTreeMap<u64, Vec<Entry<'_>>>, problems: &mut Vec
 
 /// SQLite stops reading a script at a NUL byte, and an unclosed `/*` comment runs to the end
 /// of the file: either way the statements after it would silently never run, at build time
-/// and at deploy time alike, while the migration is recorded as applied.
-fn check_applied_whole(file: &str, text: &str, problems: &mut Vec<Problem>) {
+/// and at deploy time alike, while the migration is recorded as applied. PostgreSQL cannot
+/// receive a NUL byte, and refuses a script with anything left open, but only at deploy time.
+fn check_applied_whole(file: &str, text: &str, database: Database, problems: &mut Vec<Problem>) {
     if let Some(offset) = text.find('\0') {
-        problems.push(Problem::NulByte {
-            file: file.to_owned(),
-            line: sql::line_col(text, offset).0,
+        let (file, line) = (file.to_owned(), sql::line_col(text, offset).0);
+        problems.push(match database {
+            Database::Sqlite => Problem::NulByte { file, line },
+            Database::Postgres => Problem::PostgresNulByte { file, line },
         });
     }
-    if let Some(offset) = sql::unclosed_comment(text) {
-        problems.push(Problem::UnclosedComment {
-            file: file.to_owned(),
-            line: sql::line_col(text, offset).0,
-        });
+    match database {
+        Database::Sqlite => {
+            if let Some(offset) = sql::unclosed_comment(text) {
+                problems.push(Problem::UnclosedComment {
+                    file: file.to_owned(),
+                    line: sql::line_col(text, offset).0,
+                });
+            }
+        }
+        Database::Postgres => {
+            if let Some((offset, opening)) = sql::unterminated_in(text, database) {
+                problems.push(Problem::Unterminated {
+                    file: file.to_owned(),
+                    line: sql::line_col(text, offset).0,
+                    opening,
+                });
+            }
+        }
     }
 }
 
@@ -335,7 +476,7 @@ fn check_pair<'e, 'a>(
 
 /// Builds the table entry of a checked pair, given the lineage of the migration before it.
 /// Only used when no problem was found, so both texts are present.
-fn build(up: &Entry<'_>, down: &Entry<'_>, previous: Checksum) -> Migration {
+fn build(up: &Entry<'_>, down: &Entry<'_>, previous: Checksum, database: Database) -> Migration {
     let script = |entry: &Entry<'_>| {
         let text = entry.text.unwrap_or_default();
         Script {
@@ -343,7 +484,8 @@ fn build(up: &Entry<'_>, down: &Entry<'_>, previous: Checksum) -> Migration {
             sql: Cow::Owned(text.to_owned()),
             checksum: Checksum::of(text),
             no_transaction: entry.directives.no_transaction,
-            disables_foreign_keys: sql::disables_foreign_keys(text),
+            disables_foreign_keys: Rule::ForeignKeysPragma.applies_to(database)
+                && sql::disables_foreign_keys(text),
         }
     };
     let up_script = script(up);
@@ -874,5 +1016,203 @@ mod tests {
         .unwrap();
         assert!(set[0].up().disables_foreign_keys());
         assert!(!set[0].down().disables_foreign_keys());
+    }
+
+    fn postgres_problems(files: &[SourceFile]) -> Vec<Problem> {
+        check_for(files, Database::Postgres).expect_err("expected problems")
+    }
+
+    #[test]
+    fn accepts_a_postgres_set_with_bodies_the_sqlite_rules_would_refuse() {
+        let up = "CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+                  updated_at timestamptz);\n\
+                  CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                  BEGIN\n  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n$$;\n\
+                  DO $body$ BEGIN COMMIT; END $body$;\n\
+                  PRAGMA foreign_keys = OFF;";
+        let files = [
+            file("000001_items.up.sql", up),
+            file(
+                "000001_items.down.sql",
+                "DROP FUNCTION touch;\nDROP TABLE items;",
+            ),
+        ];
+        // SQLite sees a `COMMIT` statement and `$$` as no quote.
+        assert!(check(&files).is_err());
+        let set = check_for(&files, Database::Postgres).unwrap();
+        assert_eq!(set[0].name(), "items");
+        assert!(
+            !set[0].up().disables_foreign_keys(),
+            "PRAGMA foreign_keys means nothing to PostgreSQL"
+        );
+    }
+
+    #[test]
+    fn the_file_set_rules_hold_for_postgres_too() {
+        let files: Vec<SourceFile> = pair(1, "a")
+            .into_iter()
+            .chain([file("000003_c.up.sql", "SELECT 1;")])
+            .chain([file("000004_d.up.sql", "")])
+            .chain([file("000004_d.down.sql", "SELECT 1;\0")])
+            .collect();
+        let kinds: Vec<String> = postgres_problems(&files)
+            .iter()
+            .map(|p| format!("{} {:?}", p.file(), std::mem::discriminant(p)))
+            .collect();
+        let sqlite: Vec<String> = problems(&files)
+            .iter()
+            .map(|p| format!("{} {:?}", p.file(), std::mem::discriminant(p)))
+            .collect();
+        assert_eq!(
+            kinds.len(),
+            4,
+            "gap, missing down, empty up, NUL byte: {kinds:?}"
+        );
+        assert_eq!(kinds.len(), sqlite.len());
+    }
+
+    #[test]
+    fn rejects_what_postgres_leaves_open_naming_file_and_line() {
+        let p = postgres_problems(&[
+            file(
+                "000001_a.up.sql",
+                "CREATE TABLE a (x text);\nCREATE FUNCTION f() RETURNS int AS $fn$\nSELECT 1;\n$$ LANGUAGE sql;",
+            ),
+            file(
+                "000001_a.down.sql",
+                "DROP FUNCTION f;\n/* gone /* nested */\nDROP TABLE a;",
+            ),
+        ]);
+        assert_eq!(
+            p,
+            [
+                Problem::Unterminated {
+                    file: "000001_a.down.sql".into(),
+                    line: 2,
+                    opening: "/*".into()
+                },
+                Problem::Unterminated {
+                    file: "000001_a.up.sql".into(),
+                    line: 2,
+                    opening: "$fn$".into()
+                }
+            ]
+        );
+        assert_eq!(
+            p[0].to_string(),
+            "`000001_a.down.sql` line 2: this comment (`/*`) is never closed, so PostgreSQL \
+             would read everything after it as part of it and refuse the script: close it with \
+             `*/` (comments nest on PostgreSQL: close each `/*`)"
+        );
+        let strings = postgres_problems(&[
+            file("000001_a.up.sql", "SELECT 1;\nSELECT E'it\\';"),
+            file("000001_a.down.sql", "SELECT \"a;"),
+        ]);
+        let texts: Vec<String> = strings.iter().map(Problem::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "`000001_a.down.sql` line 1: this quoted identifier (`\"`) is never closed, so \
+                 PostgreSQL would read everything after it as part of it and refuse the script: \
+                 close it with `\"`",
+                "`000001_a.up.sql` line 2: this string (`E'`) is never closed, so PostgreSQL \
+                 would read everything after it as part of it and refuse the script: close it \
+                 with `'`"
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_transaction_control_on_postgres_unless_no_transaction() {
+        let p = postgres_problems(&[
+            file(
+                "000001_a.up.sql",
+                "CREATE TABLE a (x int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY a_x ON a (x);",
+            ),
+            file("000001_a.down.sql", "START TRANSACTION;\nDROP TABLE a;"),
+        ]);
+        let texts: Vec<String> = p.iter().map(Problem::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "`000001_a.down.sql` line 1: `START TRANSACTION` would start a transaction inside \
+                 the one the migration runs in, which PostgreSQL ignores with a warning, so the \
+                 `COMMIT` after it would commit part of a migration without its version: remove \
+                 it (every migration already runs in a transaction), or add the line \
+                 `-- migrate:no-transaction` to manage transactions yourself",
+                "`000001_a.up.sql` line 2: `COMMIT` would end the transaction the migration runs \
+                 in, committing part of a migration without its version: remove it (every \
+                 migration already runs in a transaction), or add the line \
+                 `-- migrate:no-transaction` to manage transactions yourself",
+                "`000001_a.up.sql` line 3: PostgreSQL refuses `CREATE INDEX CONCURRENTLY` inside \
+                 a transaction block, and every migration runs in one: add the line \
+                 `-- migrate:no-transaction` to the file (best in a migration of its own)",
+            ]
+        );
+        let own = postgres_problems(&[
+            file(
+                "000001_a.up.sql",
+                "BEGIN;\nCREATE TABLE a (x int);\nCOMMIT;",
+            ),
+            file("000001_a.down.sql", "DROP TABLE a;"),
+        ]);
+        assert_eq!(
+            own,
+            [Problem::OwnTransaction {
+                file: "000001_a.up.sql".into(),
+                line: 1
+            }]
+        );
+        assert!(
+            check_for(
+                &[
+                    file(
+                        "000001_a.up.sql",
+                        "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY a_x ON a (x);"
+                    ),
+                    file(
+                        "000001_a.down.sql",
+                        "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY a_x;"
+                    ),
+                ],
+                Database::Postgres
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_nul_byte_in_a_postgres_set_says_why_for_postgres() {
+        let p = postgres_problems(&[
+            file("000001_a.up.sql", "SELECT 1;\nSELECT '\0';"),
+            file("000001_a.down.sql", "SELECT 1;"),
+        ]);
+        assert_eq!(
+            p[0].to_string(),
+            "`000001_a.up.sql` line 2: a NUL byte cannot be sent to PostgreSQL in a query's \
+             text, so the migration would fail when it runs: remove it (for a NUL byte in data, \
+             write `'\\x00'::bytea`)"
+        );
+    }
+
+    #[test]
+    fn says_which_rules_hold_for_which_database() {
+        let sqlite_only: Vec<Rule> = Rule::ALL
+            .into_iter()
+            .filter(|rule| !rule.applies_to(Database::Postgres))
+            .collect();
+        assert_eq!(
+            sqlite_only,
+            [
+                Rule::ForeignKeysPragma,
+                Rule::SqliteDeclarations,
+                Rule::Verification
+            ]
+        );
+        assert!(
+            Rule::ALL
+                .into_iter()
+                .all(|rule| rule.applies_to(Database::Sqlite))
+        );
     }
 }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::database::Database;
+
 /// The directives the grammar knows.
 pub const KNOWN: [&str; 3] = ["irreversible", "no-transaction", "lossy-down"];
 
@@ -129,11 +131,24 @@ pub fn parse(sql: &str) -> (Directives, Vec<DirectiveError>) {
 /// assert_eq!(migrate_core::directive::own_transaction("CREATE TABLE a (x);"), None);
 /// ```
 pub fn own_transaction(sql: &str) -> Option<usize> {
-    let statements = crate::sql::statements(sql);
+    own_transaction_in(sql, Database::Sqlite)
+}
+
+/// [`own_transaction`] by `database`'s lexical rules; on PostgreSQL the first statement may
+/// also be `START TRANSACTION`.
+///
+/// # Example
+/// ```
+/// use migrate_core::{Database, directive::own_transaction_in};
+/// let sql = "START TRANSACTION;\nDO $$ BEGIN PERFORM 1; END $$;\nCOMMIT;\n";
+/// assert_eq!(own_transaction_in(sql, Database::Postgres), Some(0));
+/// ```
+pub fn own_transaction_in(sql: &str, database: Database) -> Option<usize> {
+    let statements = crate::sql::statements_in(sql, database);
     let (first, last) = (statements.first()?, statements.last()?);
-    match crate::sql::transaction_control(sql).as_slice() {
+    match crate::sql::transaction_control_in(sql, database).as_slice() {
         [(begin, b), (commit, c)]
-            if b == "BEGIN"
+            if matches!(b.as_str(), "BEGIN" | "START TRANSACTION")
                 && matches!(c.as_str(), "COMMIT" | "END")
                 && *begin == first.start
                 && *commit == last.start =>

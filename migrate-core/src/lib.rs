@@ -23,6 +23,7 @@
 
 pub mod check;
 pub mod checksum;
+pub mod database;
 pub mod directive;
 pub mod foreign_keys;
 pub mod function;
@@ -36,6 +37,7 @@ use std::path::Path;
 
 pub use check::check;
 pub use checksum::Checksum;
+pub use database::Database;
 pub use foreign_keys::ForeignKeys;
 pub use function::AppFunction;
 pub use name::Direction;
@@ -47,6 +49,15 @@ pub use table::{Migration, Script};
 /// # Errors
 /// Every problem found, at once.
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Problems> {
+    load_dir_for(dir, Database::Sqlite)
+}
+
+/// Reads and checks a migrations directory written for `database`: [`source::read_dir`] then
+/// [`check::check_for`].
+///
+/// # Errors
+/// Every problem found, at once.
+pub fn load_dir_for(dir: &Path, database: Database) -> Result<Vec<Migration>, Problems> {
     let files = source::read_dir(dir).map_err(|problem| Problems(vec![problem]))?;
-    check(&files).map_err(Problems)
+    check::check_for(&files, database).map_err(Problems)
 }

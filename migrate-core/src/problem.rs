@@ -152,6 +152,37 @@ pub enum Problem {
         /// 1-based line where the comment opens.
         line: usize,
     },
+    /// In a PostgreSQL set: a string, quoted identifier, dollar quote or `/*` comment that is
+    /// never closed, so PostgreSQL reads the rest of the script as part of it and refuses the
+    /// script. (SQLite's unclosed `/*` is [`Problem::UnclosedComment`].)
+    Unterminated {
+        /// The file.
+        file: String,
+        /// 1-based line where it opens.
+        line: usize,
+        /// Its opening: `'`, `E'`, `U&'`, `"`, `U&"`, `$$`, `$tag$` or `/*`.
+        opening: String,
+    },
+    /// In a PostgreSQL set: a NUL byte, which no PostgreSQL query text can hold. (SQLite's is
+    /// [`Problem::NulByte`].)
+    PostgresNulByte {
+        /// The file.
+        file: String,
+        /// 1-based line of the first NUL byte.
+        line: usize,
+    },
+    /// In a PostgreSQL set: a statement that cannot run inside the transaction a migration runs
+    /// in (see [`sql::transaction_control_in`](crate::sql::transaction_control_in)). (SQLite's
+    /// is [`Problem::TransactionControl`].)
+    PostgresTransactionControl {
+        /// The file.
+        file: String,
+        /// 1-based line of the statement.
+        line: usize,
+        /// What the statement is: `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`,
+        /// `ABORT`, `VACUUM`, `CREATE INDEX CONCURRENTLY`, …
+        statement: String,
+    },
     /// A down marked irreversible that still holds SQL.
     IrreversibleWithSql {
         /// The down file.
@@ -192,6 +223,9 @@ impl Problem {
             | Problem::OwnTransaction { file, .. }
             | Problem::NulByte { file, .. }
             | Problem::UnclosedComment { file, .. }
+            | Problem::Unterminated { file, .. }
+            | Problem::PostgresNulByte { file, .. }
+            | Problem::PostgresTransactionControl { file, .. }
             | Problem::IrreversibleWithSql { file }
             | Problem::IrreversibleAndLossy { file } => file.clone(),
         }
@@ -206,7 +240,10 @@ impl Problem {
             | Problem::TransactionControl { line, .. }
             | Problem::OwnTransaction { line, .. }
             | Problem::NulByte { line, .. }
-            | Problem::UnclosedComment { line, .. } => Some(*line),
+            | Problem::UnclosedComment { line, .. }
+            | Problem::Unterminated { line, .. }
+            | Problem::PostgresNulByte { line, .. }
+            | Problem::PostgresTransactionControl { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -376,6 +413,75 @@ impl fmt::Display for Problem {
                 "`{file}` line {line}: this `/*` comment is never closed, so SQLite would skip \
                  everything after it: close it with `*/`"
             ),
+            Problem::Unterminated {
+                file,
+                line,
+                opening,
+            } => {
+                let (what, close) = match opening.as_str() {
+                    "/*" => (
+                        "comment",
+                        "`*/` (comments nest on PostgreSQL: close each `/*`)",
+                    ),
+                    "\"" | "U&\"" => ("quoted identifier", "`\"`"),
+                    o if o.starts_with('$') => ("dollar quote", o),
+                    _ => ("string", "`'`"),
+                };
+                let close = if close.starts_with('$') {
+                    format!("`{close}`")
+                } else {
+                    close.to_owned()
+                };
+                write!(
+                    f,
+                    "`{file}` line {line}: this {what} (`{opening}`) is never closed, so PostgreSQL \
+                     would read everything after it as part of it and refuse the script: close it \
+                     with {close}"
+                )
+            }
+            Problem::PostgresNulByte { file, line } => write!(
+                f,
+                "`{file}` line {line}: a NUL byte cannot be sent to PostgreSQL in a query's text, \
+                 so the migration would fail when it runs: remove it (for a NUL byte in data, \
+                 write `'\\x00'::bytea`)"
+            ),
+            Problem::PostgresTransactionControl {
+                file,
+                line,
+                statement,
+            } => {
+                let effect = match statement.as_str() {
+                    "BEGIN" | "START TRANSACTION" => Some(
+                        "would start a transaction inside the one the migration runs in, which \
+                         PostgreSQL ignores with a warning, so the `COMMIT` after it would commit \
+                         part of a migration without its version",
+                    ),
+                    "COMMIT" | "END" => Some(
+                        "would end the transaction the migration runs in, committing part of a \
+                         migration without its version",
+                    ),
+                    "ROLLBACK" | "ABORT" => Some(
+                        "would end the transaction the migration runs in, undoing the statements \
+                         before it and running the ones after it without the transaction and \
+                         apart from the migration's version",
+                    ),
+                    _ => None,
+                };
+                match effect {
+                    Some(effect) => write!(
+                        f,
+                        "`{file}` line {line}: `{statement}` {effect}: remove it (every migration \
+                         already runs in a transaction), or add the line \
+                         `-- migrate:no-transaction` to manage transactions yourself"
+                    ),
+                    None => write!(
+                        f,
+                        "`{file}` line {line}: PostgreSQL refuses `{statement}` inside a \
+                         transaction block, and every migration runs in one: add the line \
+                         `-- migrate:no-transaction` to the file (best in a migration of its own)"
+                    ),
+                }
+            }
             Problem::IrreversibleWithSql { file } => write!(
                 f,
                 "`{file}` is marked `-- migrate:irreversible` but holds SQL: remove the SQL, or \

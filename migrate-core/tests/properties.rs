@@ -34,7 +34,7 @@ use migrate_core::directive::{self, KNOWN};
 use migrate_core::name::{self, Direction, FileName};
 use migrate_core::source::SourceFile;
 use migrate_core::sql::{self, TokenKind};
-use migrate_core::{Checksum, Migration, Problem, check, load_dir};
+use migrate_core::{Checksum, Database, Migration, Problem, check, load_dir};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -885,4 +885,248 @@ fn load_dir_on_a_real_directory_is_total() {
         }
         Ok(())
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SQL scanner on PostgreSQL
+
+/// Complete PostgreSQL statements as users write them, each with `;` where only a lexer that
+/// knows PostgreSQL keeps it inside, and whether it cannot run in a migration's transaction.
+const POSTGRES_STATEMENTS: [(&str, bool); 14] = [
+    (
+        "CREATE TYPE order_status AS ENUM ('pending', 'paid', 'can''t; ship');",
+        false,
+    ),
+    (
+        "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text DEFAULT E'a\\'; b');",
+        false,
+    ),
+    (
+        "CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.updated_at := now(); -- '\n  RETURN NEW;\nEND;\n$$;",
+        false,
+    ),
+    (
+        "CREATE FUNCTION audit() RETURNS trigger AS $audit$ BEGIN INSERT INTO log VALUES ('$$;'); RETURN NULL; END $audit$ LANGUAGE plpgsql;",
+        false,
+    ),
+    (
+        "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION set_updated_at();",
+        false,
+    ),
+    (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'r') THEN CREATE ROLE r; END IF; END $$;",
+        false,
+    ),
+    (
+        "CREATE FUNCTION total(o int) RETURNS numeric LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN o > 0 THEN 1 ELSE 0 END; SELECT 2; END;",
+        false,
+    ),
+    (
+        "CREATE VIEW paid AS SELECT * FROM orders /* paid /* only; */ */ WHERE status = 'paid';",
+        false,
+    ),
+    (
+        "PREPARE q AS SELECT $1::int + \"a;b\".x FROM \"a;b\";",
+        false,
+    ),
+    ("SELECT U&'d\\0061t;', ARRAY[']; ['][1];", false),
+    (
+        "CREATE INDEX CONCURRENTLY orders_by_status ON orders (status);",
+        true,
+    ),
+    ("DROP INDEX CONCURRENTLY IF EXISTS orders_by_status;", true),
+    ("COMMIT;", true),
+    (
+        "UPDATE orders SET note = $t$it's; done$t$ WHERE id = 1;",
+        false,
+    ),
+];
+
+/// Statements from [`POSTGRES_STATEMENTS`] (their indexes), each after white space or comments.
+fn postgres_script() -> impl Strategy<Value = Vec<(usize, &'static str)>> {
+    let gap = prop::sample::select(vec![
+        "\n",
+        " ",
+        "\n-- a; b\n",
+        "\n/* x; /* y; */ */\n",
+        "\r\n\t",
+    ]);
+    prop::collection::vec((0..POSTGRES_STATEMENTS.len(), gap), 0..10)
+}
+
+/// PostgreSQL fragments, complete or left open, and arbitrary text.
+fn postgres_text() -> impl Strategy<Value = String> {
+    let fragment = prop::sample::select(vec![
+        "$$",
+        "$a$",
+        "$1",
+        "E'",
+        "e'\\'",
+        "U&'",
+        "U&\"",
+        "'",
+        "''",
+        "\"",
+        "/*",
+        "*/",
+        "--",
+        "\n",
+        ";",
+        "(",
+        ")",
+        "BEGIN",
+        "ATOMIC",
+        "END",
+        "CASE",
+        "CREATE",
+        "FUNCTION",
+        "OR",
+        "REPLACE",
+        "x$",
+        " ",
+        "\\",
+        "é",
+        "COMMIT",
+        "START TRANSACTION",
+        "CONCURRENTLY",
+    ]);
+    prop_oneof![
+        4 => prop::collection::vec(fragment, 0..24).prop_map(|parts| parts.concat()),
+        1 => any::<String>(),
+    ]
+}
+
+#[test]
+fn postgres_statements_are_the_ones_written() {
+    run(
+        "sql::statements_in(Postgres)",
+        postgres_script(),
+        |parts, seen| {
+            let mut text = String::new();
+            for (index, gap) in &parts {
+                text.push_str(gap);
+                text.push_str(POSTGRES_STATEMENTS[*index].0);
+            }
+            let statements = sql::statements_in(&text, Database::Postgres);
+            let got: Vec<&str> = statements.iter().map(|s| s.text.trim_start()).collect();
+            let mut expected = Vec::new();
+            for (index, gap) in &parts {
+                // A statement's text holds the comments before it.
+                let gap = gap.trim_start();
+                expected.push(format!("{gap}{}", POSTGRES_STATEMENTS[*index].0));
+            }
+            prop_assert_eq!(&got, &expected);
+            prop_assert_eq!(sql::unterminated_in(&text, Database::Postgres), None);
+            let outside: Vec<usize> = sql::transaction_control_in(&text, Database::Postgres)
+                .into_iter()
+                .map(|(offset, _)| offset)
+                .collect();
+            let expected_outside: Vec<usize> = statements
+                .iter()
+                .zip(&parts)
+                .filter(|(_, (index, _))| POSTGRES_STATEMENTS[*index].1)
+                .map(|(statement, _)| statement.start)
+                .collect();
+            prop_assert_eq!(outside, expected_outside);
+            seen.count(format!("{} statements", parts.len().min(3)));
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn postgres_tokens_and_statements_cover_the_input_exactly() {
+    run("sql::tokens_in(Postgres)", postgres_text(), |text, seen| {
+        let mut end = 0;
+        for token in sql::tokens_in(&text, Database::Postgres) {
+            prop_assert_eq!(token.start, end, "a gap or an overlap before {:?}", token);
+            prop_assert!(token.end > token.start, "an empty token {:?}", token);
+            prop_assert!(
+                text.is_char_boundary(token.end),
+                "{:?} splits a character",
+                token
+            );
+            seen.count(format!("{:?}", token.kind));
+            end = token.end;
+        }
+        prop_assert_eq!(end, text.len(), "the tokens stop before the end");
+        let statements = sql::statements_in(&text, Database::Postgres);
+        let mut rebuilt = String::new();
+        let mut end = 0;
+        for statement in &statements {
+            let gap = &text[end..statement.text_start];
+            prop_assert!(
+                !sql::has_code_in(gap, Database::Postgres),
+                "code dropped: {gap:?}"
+            );
+            rebuilt.push_str(gap);
+            rebuilt.push_str(statement.text);
+            end = statement.text_start + statement.text.len();
+        }
+        let tail = &text[end..];
+        prop_assert!(
+            !sql::has_code_in(tail, Database::Postgres),
+            "code dropped: {tail:?}"
+        );
+        rebuilt.push_str(tail);
+        prop_assert_eq!(&rebuilt, &text);
+        if let Some((offset, opening)) = sql::unterminated_in(&text, Database::Postgres) {
+            prop_assert!(
+                text[offset..].starts_with(&opening),
+                "{opening:?} at {offset}"
+            );
+            seen.count("left open");
+        }
+        Ok(())
+    });
+}
+
+/// `check_for(…, Postgres)` on hostile sets: it never panics, and each problem names one of the
+/// given files, in its message too, at a line the file has, sorted; an accepted set keeps every
+/// file and never records `PRAGMA foreign_keys = OFF`, which only SQLite means.
+#[test]
+fn postgres_check_accepts_or_names_a_given_file_in_every_problem() {
+    run(
+        "check_for(Postgres), hostile sets",
+        file_set(),
+        |files, seen| {
+            let names: BTreeSet<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+            match migrate_core::check::check_for(&files, Database::Postgres) {
+                Ok(migrations) => {
+                    seen.count("accepted");
+                    prop_assert_eq!(migrations.len() * 2, files.len());
+                    for migration in &migrations {
+                        prop_assert!(!migration.up().disables_foreign_keys());
+                        prop_assert!(!migration.down().disables_foreign_keys());
+                    }
+                }
+                Err(problems) => {
+                    seen.count("rejected");
+                    prop_assert!(!problems.is_empty());
+                    let mut previous: Option<(String, Option<usize>)> = None;
+                    for problem in &problems {
+                        seen.count(problem_kind(problem));
+                        let file = problem.file();
+                        prop_assert!(names.contains(file.as_str()), "{problem:?}");
+                        let named = format!("`{file}`");
+                        prop_assert!(problem.to_string().contains(&named), "{problem}");
+                        if let Some(line) = problem.line() {
+                            let lines = files
+                                .iter()
+                                .filter(|f| f.file_name == file)
+                                .filter_map(|f| f.contents.as_ref().ok())
+                                .map(|bytes| bytes.iter().filter(|b| **b == b'\n').count() + 1)
+                                .max()
+                                .unwrap_or(1);
+                            prop_assert!((1..=lines).contains(&line), "{problem:?}");
+                        }
+                        let key = (file, problem.line());
+                        prop_assert!(previous.as_ref().is_none_or(|p| *p <= key));
+                        previous = Some(key);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use migrate_core::Direction;
+use migrate_core::{Database, Direction};
 
 use crate::values::Changed;
 use migrate_core::name::format_version;
@@ -164,6 +164,14 @@ pub enum Error {
         table: String,
         /// What is wrong with it.
         problem: String,
+    },
+    /// The set is written for another database than the connection's (a PostgreSQL set given
+    /// to a SQLite connection). Refused before the connection is touched.
+    WrongDatabase {
+        /// The database the set is written for (its `database = "…"` declaration).
+        set: Database,
+        /// The database of the connection it was given.
+        connection: Database,
     },
     /// The version-table name given in the options is not a plain identifier.
     InvalidTableName {
@@ -568,6 +576,30 @@ impl fmt::Display for Error {
                 "the version table `{table}` {problem}; nothing was changed. Inspect it, then record \
                  the right version with `force`"
             ),
+            Error::WrongDatabase { set, connection } => {
+                let declared = match set {
+                    Database::Sqlite => "declared for no other database".to_owned(),
+                    other => format!("declared `database = \"{}\"`", other.key()),
+                };
+                write!(
+                    f,
+                    "the migration set is written for {set} ({declared}) and the connection is \
+                     {connection}'s, so nothing was run and the connection was not touched: "
+                )?;
+                match (set, connection) {
+                    (Database::Postgres, _) => f.write_str(
+                        "apply the set to PostgreSQL through the runtime's `postgres` or \
+                         `tokio-postgres` feature, or, if its SQL is SQLite's, remove \
+                         `database = \"postgres\"` from its declaration",
+                    ),
+                    (_, other) => write!(
+                        f,
+                        "declare the set `database = \"{}\"` if its SQL is written for {other}, \
+                         or apply it to a SQLite connection",
+                        other.key()
+                    ),
+                }
+            }
             Error::InvalidTableName { name } => write!(
                 f,
                 "`{name}` cannot be the version table's name: use letters, digits and `_`, starting \
@@ -842,6 +874,33 @@ mod tests {
              already committed `000002_vacuum.up.sql` before it, so the database is at version \
              000002, not dirty: remove BEGIN/COMMIT from it (every migration already runs in a \
              transaction), or mark it `-- migrate:no-transaction`"
+        );
+    }
+
+    #[test]
+    fn a_set_for_another_database_says_what_to_use_instead() {
+        let error = Error::WrongDatabase {
+            set: Database::Postgres,
+            connection: Database::Sqlite,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the migration set is written for PostgreSQL (declared `database = \"postgres\"`) \
+             and the connection is SQLite's, so nothing was run and the connection was not \
+             touched: apply the set to PostgreSQL through the runtime's `postgres` or \
+             `tokio-postgres` feature, or, if its SQL is SQLite's, remove \
+             `database = \"postgres\"` from its declaration"
+        );
+        let error = Error::WrongDatabase {
+            set: Database::Sqlite,
+            connection: Database::Postgres,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the migration set is written for SQLite (declared for no other database) and the \
+             connection is PostgreSQL's, so nothing was run and the connection was not touched: \
+             declare the set `database = \"postgres\"` if its SQL is written for PostgreSQL, or \
+             apply it to a SQLite connection"
         );
     }
 }

@@ -5,9 +5,11 @@
 //! embed_migrations!("migrations", foreign_keys = "unenforced")
 //! embed_migrations!("migrations", functions = ["normalize/2", "bin2b64/1"])
 //! embed_migrations!("migrations", crate = ::my_facade::migrate)
+//! embed_migrations!("migrations", database = "postgres")
 //! ```
 
-use migrate_core::{AppFunction, ForeignKeys};
+use migrate_core::check::Rule;
+use migrate_core::{AppFunction, Database, ForeignKeys};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
@@ -15,6 +17,7 @@ use syn::parse::{Parse, ParseStream};
 
 /// What every unknown option's message lists.
 const ACCEPTED: &str = "after the directory, `embed_migrations!` takes \
+    `database = \"sqlite\"` or `database = \"postgres\"`, \
     `foreign_keys = \"enforced\"` or `foreign_keys = \"unenforced\"`, \
     `functions = [\"name/N\", …]`, and `crate = <path>` (the path of `migrate_runtime` when it \
     is re-exported, as in `embed_migrations!(\"migrations\", crate = ::my_facade::migrate)`)";
@@ -29,6 +32,8 @@ pub(crate) struct Embed {
     pub(crate) foreign_keys: ForeignKeys,
     /// The declared application functions.
     pub(crate) functions: Vec<AppFunction>,
+    /// The database the set is written for (SQLite unless declared).
+    pub(crate) database: Database,
 }
 
 impl Parse for Embed {
@@ -37,6 +42,9 @@ impl Parse for Embed {
         let mut runtime = None;
         let mut foreign_keys = None;
         let mut functions: Option<Vec<AppFunction>> = None;
+        let mut database: Option<Database> = None;
+        // Where the options that only mean something on SQLite were given.
+        let mut sqlite_options: Vec<syn::Ident> = Vec::new();
         // Every error in the options at once.
         let mut errors: Option<syn::Error> = None;
         let mut push = |error: syn::Error| match &mut errors {
@@ -53,7 +61,7 @@ impl Parse for Embed {
                 continue;
             }
             let name = match input.fork().call(syn::Ident::parse_any) {
-                Ok(name) if name == "foreign_keys" || name == "functions" => {
+                Ok(name) if name == "foreign_keys" || name == "functions" || name == "database" => {
                     input.call(syn::Ident::parse_any)?
                 }
                 Ok(option) => {
@@ -62,6 +70,29 @@ impl Parse for Embed {
                 Err(_) => return Err(input.error(format!("expected an option: {ACCEPTED}"))),
             };
             input.parse::<syn::Token![=]>()?;
+            if name == "database" {
+                let value: syn::LitStr = input.parse()?;
+                if database.is_some() {
+                    push(syn::Error::new(
+                        name.span(),
+                        "`database` is given twice: give it once",
+                    ));
+                }
+                match Database::from_key(&value.value()) {
+                    Some(declared) => database = Some(declared),
+                    None => push(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "`database = \"{}\"` is not a database `embed_migrations!` knows: \
+                             write `database = \"sqlite\"` (the default) or \
+                             `database = \"postgres\"` (PostgreSQL)",
+                            value.value()
+                        ),
+                    )),
+                }
+                continue;
+            }
+            sqlite_options.push(name.clone());
             if name == "foreign_keys" {
                 let value: syn::LitStr = input.parse()?;
                 if foreign_keys.is_some() {
@@ -105,10 +136,30 @@ impl Parse for Embed {
                 }
             }
         }
+        let database = database.unwrap_or_default();
+        if !Rule::SqliteDeclarations.applies_to(database) {
+            for option in &sqlite_options {
+                push(syn::Error::new(
+                    option.span(),
+                    format!(
+                        "`{option}` declares how a SQLite service runs the set, and this set is \
+                         for {database} (`database = \"{}\"`): remove it ({})",
+                        database.key(),
+                        if option == "foreign_keys" {
+                            "PostgreSQL always enforces foreign keys"
+                        } else {
+                            "a PostgreSQL migration calls the functions its database has, created \
+                             with `CREATE FUNCTION`"
+                        }
+                    ),
+                ));
+            }
+        }
         if let Some(errors) = errors {
             return Err(errors);
         }
         Ok(Embed {
+            database,
             path,
             runtime: runtime.unwrap_or_default(),
             foreign_keys: foreign_keys.unwrap_or_default(),
@@ -139,6 +190,15 @@ impl Embed {
             quote!(#runtime::AppFunction::new(#name, #arity))
         });
         quote!(&[#(#functions),*])
+    }
+
+    /// The declared database, as an expression of type `migrate_runtime::Database`.
+    pub(crate) fn database_tokens(&self) -> TokenStream {
+        let runtime = &self.runtime;
+        match self.database {
+            Database::Postgres => quote!(#runtime::Database::Postgres),
+            _ => quote!(#runtime::Database::Sqlite),
+        }
     }
 
     /// What verification honours.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::{Migration, Script};
+use migrate_core::{Database, Migration, Script};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -30,13 +30,17 @@ pub(crate) fn failed(error: &syn::Error, runtime: &Runtime) -> TokenStream {
 
 fn table(args: &Embed) -> syn::Result<TokenStream> {
     let path = &args.path;
-    let (dir, migrations) = load(path)?;
+    let (dir, migrations) = load_for(path, args.database)?;
+    // Verification runs the set on SQLite: it proves nothing about another database.
     #[cfg(feature = "verify")]
-    verify(args, &dir, &migrations)?;
+    if migrate_core::check::Rule::Verification.applies_to(args.database) {
+        verify(args, &dir, &migrations)?;
+    }
     let runtime = &args.runtime;
     let rows = rows(&dir, &migrations, path, runtime)?;
     let foreign_keys = args.foreign_keys_tokens();
     let functions = args.functions_tokens();
+    let database = args.database_tokens();
     Ok(quote! {{
         const __MIGRATE_TABLE: &[#runtime::__private::Migration] = &[#(#rows),*];
         const __MIGRATE_FUNCTIONS: &[#runtime::AppFunction] = #functions;
@@ -44,6 +48,7 @@ fn table(args: &Embed) -> syn::Result<TokenStream> {
             __MIGRATE_TABLE,
             #foreign_keys,
             __MIGRATE_FUNCTIONS,
+            #database,
         )
     }})
 }
@@ -60,8 +65,14 @@ fn verify(args: &Embed, dir: &Path, migrations: &[Migration]) -> syn::Result<()>
 
 /// Resolves and checks the directory, every problem as a compile error.
 pub(crate) fn load(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)> {
+    load_for(path, Database::Sqlite)
+}
+
+/// [`load`] for a set written for `database`.
+fn load_for(path: &syn::LitStr, database: Database) -> syn::Result<(PathBuf, Vec<Migration>)> {
     let dir = resolve::migrations_dir(path)?;
-    let migrations = migrate_core::load_dir(&dir).map_err(|problems| combine(path, &problems.0))?;
+    let migrations = migrate_core::load_dir_for(&dir, database)
+        .map_err(|problems| combine(path, &problems.0))?;
     Ok((dir, migrations))
 }
 

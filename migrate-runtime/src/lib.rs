@@ -97,7 +97,7 @@ mod migrations;
 mod migrator;
 
 pub use migrate_core::{
-    AppFunction, Checksum, Direction, ForeignKeys, Migration, Problem, Problems, Script,
+    AppFunction, Checksum, Database, Direction, ForeignKeys, Migration, Problem, Problems, Script,
 };
 pub use migrate_engine::testing;
 pub use migrate_engine::{

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-use migrate_core::{AppFunction, ForeignKeys, Migration, Problems};
+use migrate_core::{AppFunction, Database, ForeignKeys, Migration, Problems};
 
 /// An ordered, checked set of migrations: versions 1, 2, …, N, or timestamps.
 ///
@@ -19,13 +19,14 @@ pub struct Migrations {
     table: Cow<'static, [Migration]>,
     foreign_keys: ForeignKeys,
     functions: Cow<'static, [AppFunction]>,
+    database: Database,
 }
 
 impl Migrations {
     /// Wraps an embedded table; used by the code `embed_migrations!` generates.
     #[doc(hidden)]
     pub const fn __from_static(table: &'static [Migration]) -> Migrations {
-        Migrations::__from_static_declared(table, ForeignKeys::Enforced, &[])
+        Migrations::__from_static_declared(table, ForeignKeys::Enforced, &[], Database::Sqlite)
     }
 
     /// Wraps an embedded table with its declaration; used by the code `embed_migrations!`
@@ -35,11 +36,13 @@ impl Migrations {
         table: &'static [Migration],
         foreign_keys: ForeignKeys,
         functions: &'static [AppFunction],
+        database: Database,
     ) -> Migrations {
         Migrations {
             table: Cow::Borrowed(table),
             foreign_keys,
             functions: Cow::Borrowed(functions),
+            database,
         }
     }
 
@@ -53,11 +56,52 @@ impl Migrations {
     /// # Errors
     /// Every problem found in the directory, at once.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrations, Problems> {
-        migrate_core::load_dir(dir.as_ref()).map(|table| Migrations {
+        Migrations::from_dir_for(dir, Database::Sqlite)
+    }
+
+    /// Reads and checks a migrations directory written for `database` at run time, with
+    /// exactly the rules `embed_migrations!("…", database = "…")` applies at compile time.
+    ///
+    /// # Errors
+    /// Every problem found in the directory, at once.
+    ///
+    /// # Example
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("migrate-from-dir-for-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// use migrate_runtime::{Database, Migrations};
+    /// std::fs::write(dir.join("000001_touch.up.sql"), "DO $$ BEGIN PERFORM 1; END $$;")?;
+    /// std::fs::write(dir.join("000001_touch.down.sql"), "DO $$ BEGIN PERFORM 2; END $$;")?;
+    /// let set = Migrations::from_dir_for(&dir, Database::Postgres)?;
+    /// assert_eq!(set.database(), Database::Postgres);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_dir_for(dir: impl AsRef<Path>, database: Database) -> Result<Migrations, Problems> {
+        migrate_core::load_dir_for(dir.as_ref(), database).map(|table| Migrations {
             table: Cow::Owned(table),
             foreign_keys: ForeignKeys::Enforced,
             functions: Cow::Borrowed(&[]),
+            database,
         })
+    }
+
+    /// The database the set is written for, as it declares it
+    /// (`embed_migrations!("…", database = "postgres")`, or
+    /// [`from_dir_for`](Migrations::from_dir_for)); SQLite unless declared.
+    ///
+    /// The SQLite operations ([`Migrations::up`] and the others) refuse a set written for
+    /// another database with [`Error::WrongDatabase`](crate::Error::WrongDatabase), before
+    /// touching the connection.
+    ///
+    /// # Example
+    /// ```
+    /// use migrate_runtime::{embed_migrations, Database, Migrations};
+    /// static PLAIN: Migrations = embed_migrations!("migrations");
+    /// assert_eq!(PLAIN.database(), Database::Sqlite);
+    /// ```
+    pub fn database(&self) -> Database {
+        self.database
     }
 
     /// Declares whether the service enforces foreign keys, as

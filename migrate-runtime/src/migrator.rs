@@ -1,6 +1,6 @@
 //! The public operations: golang-migrate's Up, Migrate, Steps, Version and Force, plus status.
 
-use migrate_core::ForeignKeys;
+use migrate_core::{Database, ForeignKeys, Migration};
 use migrate_engine::{Error, Options, Report, SchemaVersion, Status, Target};
 use rusqlite::Connection;
 
@@ -53,7 +53,9 @@ impl Migrations {
     ///
     /// # Errors
     /// A failing migration ([`Error::Migration`], naming the file and line), a dirty database,
-    /// a database newer than this binary, or a SQLite failure. See [`Error`].
+    /// a database newer than this binary, or a SQLite failure. See [`Error`]. A set written for
+    /// another database ([`Migrations::database`]) is refused with [`Error::WrongDatabase`]
+    /// before the connection is touched, as by every operation here.
     pub fn up(&self, conn: &mut Connection) -> Result<Report, Error> {
         self.with_options(Options::default()).up(conn)
     }
@@ -103,7 +105,8 @@ impl Migrations {
     /// is at "nothing applied".
     ///
     /// # Errors
-    /// A version table in a state no migration tool writes, or a SQLite failure.
+    /// A version table in a state no migration tool writes, or a SQLite failure;
+    /// [`Error::WrongDatabase`] for a set written for another database.
     pub fn version(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
         self.with_options(Options::default()).version(conn)
     }
@@ -112,7 +115,8 @@ impl Migrations {
     /// running anything: recovery from a dirty state, as golang-migrate's `Force`.
     ///
     /// # Errors
-    /// [`Error::TargetOutOfRange`] for an unknown version, or a SQLite failure.
+    /// [`Error::TargetOutOfRange`] for an unknown version, or a SQLite failure;
+    /// [`Error::WrongDatabase`] for a set written for another database.
     pub fn force(&self, conn: &mut Connection, version: u64) -> Result<(), Error> {
         self.with_options(Options::default()).force(conn, version)
     }
@@ -127,9 +131,22 @@ impl Migrations {
 }
 
 impl<'a> Migrator<'a> {
+    /// The migrations, for the engine's SQLite operations: every call into the engine goes
+    /// through here, so a set written for another database is refused before the connection
+    /// is touched.
+    fn sqlite_set(&self) -> Result<&'a [Migration], Error> {
+        match self.migrations.database() {
+            Database::Sqlite => Ok(self.migrations.as_slice()),
+            set => Err(Error::WrongDatabase {
+                set,
+                connection: Database::Sqlite,
+            }),
+        }
+    }
+
     /// The one way the facade changes a database: the engine's run towards `target`.
     fn run(&self, conn: &mut Connection, target: Target) -> Result<Report, Error> {
-        migrate_engine::run(self.migrations.as_slice(), &self.options, conn, target)
+        migrate_engine::run(self.sqlite_set()?, &self.options, conn, target)
     }
 
     /// [`Migrations::up`] with these options.
@@ -169,6 +186,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::version`], plus [`Error::InvalidTableName`].
     pub fn version(&self, conn: &Connection) -> Result<SchemaVersion, Error> {
+        self.sqlite_set()?;
         migrate_engine::version(&self.options, conn)
     }
 
@@ -177,7 +195,7 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::force`], plus [`Error::InvalidTableName`].
     pub fn force(&self, conn: &mut Connection, version: u64) -> Result<(), Error> {
-        migrate_engine::force(self.migrations.as_slice(), &self.options, conn, version)
+        migrate_engine::force(self.sqlite_set()?, &self.options, conn, version)
     }
 
     /// [`Migrations::status`] with these options.
@@ -185,6 +203,6 @@ impl<'a> Migrator<'a> {
     /// # Errors
     /// As [`Migrations::status`], plus [`Error::InvalidTableName`].
     pub fn status(&self, conn: &Connection) -> Result<Status<'a>, Error> {
-        migrate_engine::status(self.migrations.as_slice(), &self.options, conn)
+        migrate_engine::status(self.sqlite_set()?, &self.options, conn)
     }
 }

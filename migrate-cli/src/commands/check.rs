@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::AppFunction;
+use migrate_core::check::Rule;
 use migrate_core::name::format_version;
+use migrate_core::{AppFunction, Database};
 use migrate_runtime::Declaration;
 use serde::Serialize;
 
@@ -16,6 +17,8 @@ use crate::output::{Color, Document, Style};
 pub(crate) struct Checked {
     /// The directory.
     dir: PathBuf,
+    /// The database whose rules it was checked by: `sqlite` or `postgres`.
+    database: &'static str,
     /// Its migrations, in version order.
     migrations: Vec<Summary>,
     /// Whether the migrations were also verified on a fresh in-memory database.
@@ -60,9 +63,14 @@ impl Checked {
 impl Document for Checked {
     fn human(&self, style: Style) -> String {
         let dir = self.dir.display();
+        // SQLite is the default: only another database is named.
+        let database = match Database::from_key(self.database) {
+            Some(Database::Sqlite) | None => String::new(),
+            Some(other) => format!(" by {other}'s rules"),
+        };
         match (self.migrations.first(), self.migrations.last()) {
             (Some(first), Some(last)) => format!(
-                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{}\n",
+                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{database}{}\n",
                 style.paint(Color::Green, "ok"),
                 self.migrations.len(),
                 if self.migrations.len() == 1 { "" } else { "s" },
@@ -87,21 +95,29 @@ pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction
     declaration
 }
 
-/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does, and with a
-/// declaration (`--verify`) runs [`migrate_runtime::verify_declared`], as the macro's `verify`
-/// feature does.
+/// Reads and checks `dir` as a set written for `database` with [`migrate_core::load_dir_for`],
+/// as the macro does, and with a declaration (`--verify`) runs
+/// [`migrate_runtime::verify_declared`], as the macro's `verify` feature does.
 ///
 /// # Errors
 /// Every problem at once, or the verification findings, as a directory failure.
-pub(crate) fn check(dir: &Path, verify: Option<&Declaration>) -> Result<Checked, Failure> {
-    let migrations =
-        migrate_core::load_dir(dir).map_err(|problems| Failure::directory(dir, problems.0))?;
+pub(crate) fn check(
+    dir: &Path,
+    database: Database,
+    verify: Option<&Declaration>,
+) -> Result<Checked, Failure> {
+    let migrations = migrate_core::load_dir_for(dir, database)
+        .map_err(|problems| Failure::directory(dir, problems.0))?;
+    // The in-memory verification runs the set on SQLite: it proves nothing about another
+    // database (`--postgres` conflicts with `--verify` on the command line).
+    let verify = verify.filter(|_| Rule::Verification.applies_to(database));
     if let Some(declaration) = verify {
         migrate_runtime::verify_declared(&migrations, declaration)
             .map_err(|findings| Failure::verification(dir, findings))?;
     }
     Ok(Checked {
         dir: dir.to_path_buf(),
+        database: database.key(),
         verified: verify.is_some(),
         migrations: migrations
             .iter()

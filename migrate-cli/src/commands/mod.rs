@@ -9,6 +9,8 @@ mod inspect;
 mod new;
 mod run;
 
+use migrate_core::Database;
+
 use self::context::Context;
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
@@ -27,12 +29,24 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             *write,
         )?),
         Command::Check {
+            directory,
+            postgres,
             verify,
             foreign_keys,
             functions,
         } => {
             let declaration = check::declaration(*foreign_keys, functions);
-            output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
+            let database = if *postgres {
+                Database::Postgres
+            } else {
+                Database::Sqlite
+            };
+            let dir = directory.as_ref().unwrap_or(&global.dir);
+            output.emit(&check::check(
+                dir,
+                database,
+                verify.then_some(&declaration),
+            )?)
         }
         Command::Completions { shell } => completions(*shell),
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),

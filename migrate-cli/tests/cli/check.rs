@@ -170,3 +170,65 @@ fn check_verify_passes_the_repository_migrations() {
     json.code(0);
     assert!(json.stdout.contains("\"verified\": true"), "{json}");
 }
+
+/// `check --postgres`: the set is checked by PostgreSQL's rules, as
+/// `embed_migrations!("…", database = "postgres")` checks it.
+#[test]
+fn check_postgres_passes_the_postgres_test_set() {
+    let sandbox = Sandbox::new();
+    let dir = workspace_file("tests/sets/postgres_shop");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let run = sandbox.run(&["check", "--postgres", dir]);
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "ok: 8 migrations (000001 to 000008) in `{dir}`, no problems by PostgreSQL's rules\n"
+        ),
+        "{run}"
+    );
+    let json = sandbox.run(&["check", "--postgres", "--json", "--dir", dir]);
+    json.code(0);
+    assert!(json.stdout.contains("\"database\": \"postgres\""), "{json}");
+    // By SQLite's rules, the `END;` of each PL/pgSQL body ends a statement.
+    let sqlite = sandbox.run(&["check", dir]);
+    sqlite.code(3);
+    assert!(
+        sqlite.stderr.contains(
+            "`000004_products_updated_at.up.sql` line 7: `END` would end the transaction"
+        ),
+        "{sqlite}"
+    );
+}
+
+/// The macro's PostgreSQL cases: `check --postgres` prints exactly its compile errors.
+#[test]
+fn check_postgres_says_exactly_what_the_macro_says() {
+    assert_same_errors_as_the_macro(
+        &["postgres-unterminated", "postgres-transaction-control"],
+        &["--postgres"],
+    );
+}
+
+/// Verification runs the set on SQLite, and the SQLite declarations mean nothing on PostgreSQL:
+/// `--postgres` refuses them, as the macro refuses them with `database = "postgres"`.
+#[test]
+fn check_postgres_refuses_the_sqlite_only_options() {
+    let sandbox = Sandbox::new();
+    let dir = workspace_file("tests/sets/postgres_shop");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    for options in [
+        &["--verify"][..],
+        &["--foreign-keys", "unenforced"],
+        &["--function", "normalize/2"],
+    ] {
+        let mut args = vec!["check", "--postgres", dir];
+        args.extend_from_slice(options);
+        let run = sandbox.run(&args);
+        run.code(2);
+        assert!(
+            run.stderr.contains("cannot be used with") && run.stderr.contains("--postgres"),
+            "{options:?}: {run}"
+        );
+    }
+}
