@@ -2,7 +2,7 @@
 //! same plan, values, report and errors as SQLite's side, over a PostgreSQL client.
 //!
 //! ARCHITECTURE.md lists what this side shares with SQLite's and what it does differently.
-//! The entries ([`run`], [`version`], [`force`], [`status`], and [`blocking`]'s) are the
+//! The entries (`run`, `version`, `force`, `status`, and the same in `blocking`) are the
 //! runtime's; services use `migrate-runtime`'s `postgres()` and `tokio_postgres()`.
 
 mod client;
