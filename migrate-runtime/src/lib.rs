@@ -84,6 +84,15 @@
 //!   and later need SQLite 3.45.3 or newer when it is not bundled; with an older system SQLite
 //!   (Debian 12 has 3.40) use rusqlite 0.40.
 //!
+//! - **`postgres`** (off by default): the same migrations on PostgreSQL through the `postgres`
+//!   crate's blocking client, `MIGRATIONS.postgres().up(&mut client)` (`PostgresMigrator`);
+//!   re-exports the `postgres` crate.
+//! - **`tokio-postgres`** (off by default): the same as `async fn`s over `tokio-postgres`,
+//!   `MIGRATIONS.tokio_postgres().up(&mut client).await` (`TokioPostgresMigrator`);
+//!   re-exports the `tokio_postgres` crate. Both keep golang-migrate's PostgreSQL layout and
+//!   advisory-lock key; the repository's README describes locking and no-transaction
+//!   migrations there.
+//!
 //! # In async services
 //!
 //! Every call is blocking: run it before serving, on a blocking thread (tokio's

@@ -149,55 +149,62 @@ pub async fn status<'a, C: Client>(
 /// returns, so the async code is driven to its end on the calling thread.
 #[cfg(feature = "postgres")]
 pub mod blocking {
-    use super::*;
-    use crate::postgres::client::block_on;
+    use migrate_core::Migration;
 
-    /// [`run`](super::run) on a blocking client.
+    use crate::error::Error;
+    use crate::operations::Target;
+    use crate::options::Options;
+    use crate::postgres::client::block_on;
+    use crate::postgres::operations as entries;
+    use crate::report::{Report, Status};
+    use crate::values::SchemaVersion;
+
+    /// [`run`](crate::postgres::run) on a blocking client.
     ///
     /// # Errors
-    /// As [`run`](super::run).
+    /// As [`run`](crate::postgres::run).
     pub fn run(
         table: &[Migration],
         options: &Options,
         client: &mut postgres::Client,
         target: Target,
     ) -> Result<Report, Error> {
-        block_on(super::run(table, options, client, target))
+        block_on(entries::run(table, options, client, target))
     }
 
-    /// [`version`](super::version) on a blocking client.
+    /// [`version`](crate::postgres::version) on a blocking client.
     ///
     /// # Errors
-    /// As [`version`](super::version).
+    /// As [`version`](crate::postgres::version).
     pub fn version(
         options: &Options,
         client: &mut postgres::Client,
     ) -> Result<SchemaVersion, Error> {
-        block_on(super::version(options, client))
+        block_on(entries::version(options, client))
     }
 
-    /// [`force`](super::force) on a blocking client.
+    /// [`force`](crate::postgres::force) on a blocking client.
     ///
     /// # Errors
-    /// As [`force`](super::force).
+    /// As [`force`](crate::postgres::force).
     pub fn force(
         table: &[Migration],
         options: &Options,
         client: &mut postgres::Client,
         version: u64,
     ) -> Result<(), Error> {
-        block_on(super::force(table, options, client, version))
+        block_on(entries::force(table, options, client, version))
     }
 
-    /// [`status`](super::status) on a blocking client.
+    /// [`status`](crate::postgres::status) on a blocking client.
     ///
     /// # Errors
-    /// As [`status`](super::status).
+    /// As [`status`](crate::postgres::status).
     pub fn status<'a>(
         table: &'a [Migration],
         options: &Options,
         client: &mut postgres::Client,
     ) -> Result<Status<'a>, Error> {
-        block_on(super::status(table, options, client))
+        block_on(entries::status(table, options, client))
     }
 }
