@@ -159,10 +159,10 @@ pub mod blocking {
     use crate::report::{Report, Status};
     use crate::values::SchemaVersion;
 
-    /// [`run`](crate::postgres::run) on a blocking client.
+    /// the async `run` on a blocking client.
     ///
     /// # Errors
-    /// As [`run`](crate::postgres::run).
+    /// As the async `run`.
     pub fn run(
         table: &[Migration],
         options: &Options,
@@ -172,10 +172,10 @@ pub mod blocking {
         block_on(entries::run(table, options, client, target))
     }
 
-    /// [`version`](crate::postgres::version) on a blocking client.
+    /// the async `version` on a blocking client.
     ///
     /// # Errors
-    /// As [`version`](crate::postgres::version).
+    /// As the async `version`.
     pub fn version(
         options: &Options,
         client: &mut postgres::Client,
@@ -183,10 +183,10 @@ pub mod blocking {
         block_on(entries::version(options, client))
     }
 
-    /// [`force`](crate::postgres::force) on a blocking client.
+    /// the async `force` on a blocking client.
     ///
     /// # Errors
-    /// As [`force`](crate::postgres::force).
+    /// As the async `force`.
     pub fn force(
         table: &[Migration],
         options: &Options,
@@ -196,10 +196,10 @@ pub mod blocking {
         block_on(entries::force(table, options, client, version))
     }
 
-    /// [`status`](crate::postgres::status) on a blocking client.
+    /// the async `status` on a blocking client.
     ///
     /// # Errors
-    /// As [`status`](crate::postgres::status).
+    /// As the async `status`.
     pub fn status<'a>(
         table: &'a [Migration],
         options: &Options,
