@@ -529,6 +529,68 @@ fn a_no_transaction_migration_after_others_commits_them_first() {
 }
 
 #[test]
+fn a_no_transaction_migration_that_leaves_a_transaction_open_is_rolled_back_and_named() {
+    let db = TestDb::new("leftopen");
+    let (_dir, migrations) = set(&[
+        ("000001_a.up.sql", "CREATE TABLE a (x int);\n"),
+        ("000001_a.down.sql", "DROP TABLE a;\n"),
+        (
+            "000002_b.up.sql",
+            "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE b (y int);\n",
+        ),
+        ("000002_b.down.sql", "DROP TABLE b;\n"),
+    ]);
+    let mut client = db.connect();
+    let error = migrations.postgres().up(&mut client).unwrap_err();
+    assert!(
+        matches!(&error, Error::EndsTransaction { file, left_at: LeftAt::Dirty(Some(2)), .. } if file == "000002_b.up.sql"),
+        "{error:?}"
+    );
+    assert_eq!(error.committed(), ["000001_a.up.sql"]);
+    println!("{error}");
+    // Its transaction was rolled back (no `b`), and the session is usable: `force` works.
+    assert_eq!(
+        scalar_i64(
+            &mut client,
+            "SELECT count(*) FROM pg_class WHERE relname = 'b'"
+        ),
+        0
+    );
+    migrations.postgres().force(&mut client, 1).unwrap();
+    assert_eq!(
+        scalar_i64(
+            &mut client,
+            "SELECT count(*) FROM pg_class WHERE relname = 'b'"
+        ),
+        0
+    );
+    let state = migrations.postgres().version(&mut client).unwrap();
+    assert_eq!((state.version, state.dirty), (Some(1), false));
+}
+
+#[test]
+fn a_run_refuses_the_callers_open_transaction_and_changes_nothing() {
+    let db = TestDb::new("callers");
+    let (_dir, migrations) = set(SHOP);
+    let mut client = db.connect();
+    client
+        .batch_execute("BEGIN; CREATE TABLE mine (x int)")
+        .unwrap();
+    let error = migrations.postgres().up(&mut client).unwrap_err();
+    assert!(matches!(error, Error::CallersTransaction), "{error:?}");
+    println!("{error}");
+    // Still the caller's transaction: rolling it back leaves nothing, of theirs or ours.
+    client.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        scalar_i64(
+            &mut client,
+            "SELECT count(*) FROM pg_class WHERE relname IN ('mine', 'customers', 'schema_migrations')"
+        ),
+        0
+    );
+}
+
+#[test]
 fn an_applied_migration_edited_since_is_refused() {
     let db = TestDb::new("drift");
     let (dir, migrations) = set(SHOP);

@@ -200,6 +200,9 @@ pub enum Error {
         /// client, since when): empty when the holder let go in the meantime.
         holders: Vec<String>,
     },
+    /// The PostgreSQL connection was inside a transaction of the caller's: a run needs
+    /// transactions of its own (and commits them). Nothing was changed.
+    CallersTransaction,
     /// PostgreSQL has no current schema (the session's `search_path` names no schema that
     /// exists), so there is no place for the version table. Nothing was changed.
     NoSchema,
@@ -623,6 +626,12 @@ impl fmt::Display for Error {
                     )
                 }
             }
+            Error::CallersTransaction => f.write_str(
+                "the connection is inside a transaction (a BEGIN of the caller's), and a run \
+                 commits transactions of its own, which would commit the caller's work with \
+                 it; nothing was changed. Commit or roll back first, or migrate on a connection \
+                 of its own",
+            ),
             Error::NoSchema => f.write_str(
                 "PostgreSQL has no current schema (the session's `search_path` names no schema \
                  that exists), so there is nowhere to keep the version table; nothing was \
@@ -934,6 +943,16 @@ mod tests {
              (application `billing`) since 2026-12-01 17:00:00 UTC: let that run finish, or end a \
              session that hangs with `SELECT pg_terminate_backend(pid)`, then run again (or wait \
              longer with a larger busy timeout)"
+        );
+    }
+
+    #[test]
+    fn the_callers_transaction_is_refused_saying_why() {
+        assert_eq!(
+            Error::CallersTransaction.to_string(),
+            "the connection is inside a transaction (a BEGIN of the caller's), and a run commits \
+             transactions of its own, which would commit the caller's work with it; nothing was \
+             changed. Commit or roll back first, or migrate on a connection of its own"
         );
     }
 

@@ -177,7 +177,7 @@ impl<'a> PostgresMigrator<'a> {
 /// [`Client`](tokio_postgres::Client): the operations of [`Migrations`] as `async fn`s, with
 /// the same report and errors. Made by [`Migrations::tokio_postgres`] or
 /// [`Migrator::tokio_postgres`]. A pooled connection of deadpool-postgres or bb8-postgres
-/// dereferences to the client: pass `&mut *object`.
+/// dereferences to the client: pass `&mut object`.
 #[cfg(feature = "tokio-postgres")]
 #[derive(Clone, Debug)]
 pub struct TokioPostgresMigrator<'a> {

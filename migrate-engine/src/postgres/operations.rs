@@ -60,6 +60,9 @@ pub async fn force<C: Client>(
         });
     }
     let tables = Tables::locate(client, &options.table_name).await?;
+    if tables.in_callers_transaction(client).await? {
+        return Err(Error::CallersTransaction);
+    }
     locked(client, &tables, options, async |client: &mut C| {
         client
             .batch("BEGIN")
@@ -159,7 +162,7 @@ pub mod blocking {
     use crate::report::{Report, Status};
     use crate::values::SchemaVersion;
 
-    /// the async `run` on a blocking client.
+    /// The async `run` on a blocking client.
     ///
     /// # Errors
     /// As the async `run`.
@@ -172,7 +175,7 @@ pub mod blocking {
         block_on(entries::run(table, options, client, target))
     }
 
-    /// the async `version` on a blocking client.
+    /// The async `version` on a blocking client.
     ///
     /// # Errors
     /// As the async `version`.
@@ -183,7 +186,7 @@ pub mod blocking {
         block_on(entries::version(options, client))
     }
 
-    /// the async `force` on a blocking client.
+    /// The async `force` on a blocking client.
     ///
     /// # Errors
     /// As the async `force`.
@@ -196,7 +199,7 @@ pub mod blocking {
         block_on(entries::force(table, options, client, version))
     }
 
-    /// the async `status` on a blocking client.
+    /// The async `status` on a blocking client.
     ///
     /// # Errors
     /// As the async `status`.

@@ -30,7 +30,7 @@ use crate::postgres::client::Client;
 use crate::postgres::history;
 use crate::postgres::lock;
 use crate::postgres::script::{ScriptFailure, run_in_transaction, run_one_at_a_time};
-use crate::postgres::tables::Tables;
+use crate::postgres::tables::{self, Tables};
 use crate::report::{Report, Step};
 use crate::values::SchemaVersion;
 
@@ -52,6 +52,10 @@ pub(crate) async fn migrate<C: Client>(
     let tables = Tables::locate(client, &options.table_name).await?;
     if let Some(report) = idle(migrations, options, &tables, client, target).await? {
         return Ok(report);
+    }
+    if tables.in_callers_transaction(client).await? {
+        // Its COMMIT would be ours, and our ROLLBACK would undo the caller's work.
+        return Err(Error::CallersTransaction);
     }
     let keys = lock::keys(&tables);
     lock::acquire(client, &keys, options.busy_timeout).await?;
@@ -390,6 +394,16 @@ impl Run<'_> {
                 )
             })?;
         let duration = started.elapsed();
+        if in_transaction_block(client).await? {
+            client.batch("ROLLBACK").await.map_err(Error::postgres(
+                "rolling back the transaction a no-transaction migration left open",
+            ))?;
+            return Err(Error::EndsTransaction {
+                file: migration.script(direction).file_name().to_owned(),
+                left_at: LeftAt::Dirty(after),
+                committed: self.committed(),
+            });
+        }
         self.options
             .step_done(&step(migration, direction, duration));
         client.batch("BEGIN").await.map_err(Error::postgres(
@@ -585,6 +599,13 @@ impl Run<'_> {
         self.goal = Some(goal);
         Ok(goal)
     }
+}
+
+/// Whether the session is inside a transaction block (one a no-transaction script began and
+/// did not end): there `now()`, the start of the transaction, stays the same from one
+/// statement to the next.
+async fn in_transaction_block<C: Client>(client: &mut C) -> Result<bool, Error> {
+    Ok(tables::now(client).await? == tables::now(client).await?)
 }
 
 /// Who left a database dirty at `version` (read-only).

@@ -36,6 +36,8 @@ pub(crate) struct Tables {
     pub(crate) table_exists: bool,
     /// Whether the history table existed when located.
     pub(crate) history_exists: bool,
+    /// `now()` when located, as text: the start of the transaction the look ran in.
+    pub(crate) located_at: String,
 }
 
 /// Accepts plain identifiers only (as on SQLite), short enough for PostgreSQL with the
@@ -68,7 +70,8 @@ const LOCATE: &str = "SELECT current_database()::text, current_schema()::text, \
      AND c.relkind IN ('r', 'p')), \
      EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
      ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = $2 \
-     AND c.relkind IN ('r', 'p'))";
+     AND c.relkind IN ('r', 'p')), \
+     now()::text";
 
 impl Tables {
     /// Finds the tables for version table `name` (validated first) in the current schema.
@@ -95,11 +98,22 @@ impl Tables {
             history: format!("{}.{}", quote(&schema), quote(&history_name)),
             table_exists: exists(2)?,
             history_exists: exists(3)?,
+            located_at: get(4)?.unwrap_or_default(),
             database,
             schema,
             name: name.to_owned(),
             history_name,
         })
+    }
+
+    /// Whether the session is still in the transaction it was located in: a transaction block
+    /// of the caller's (outside one, each statement is a transaction of its own, and `now()`,
+    /// the start of the transaction, moves on from one statement to the next).
+    pub(crate) async fn in_callers_transaction<C: Client>(
+        &self,
+        client: &mut C,
+    ) -> Result<bool, Error> {
+        Ok(now(client).await? == self.located_at)
     }
 
     /// Creates the version table as golang-migrate's postgres driver does.
@@ -257,6 +271,18 @@ impl Tables {
             .map_or(Ok(false), |row| row.try_get(0))
             .map_err(Error::postgres("looking for the baseline table"))
     }
+}
+
+/// `now()` as text: the start of the current transaction.
+pub(crate) async fn now<C: Client>(client: &mut C) -> Result<String, Error> {
+    let doing = "reading the transaction's start";
+    let rows = client
+        .query("SELECT now()::text", &[])
+        .await
+        .map_err(Error::postgres(doing))?;
+    rows.first()
+        .map_or(Ok(String::new()), |row| row.try_get(0))
+        .map_err(Error::postgres(doing))
 }
 
 #[cfg(test)]
