@@ -407,6 +407,38 @@ fn errors_name_the_line_within_the_file() {
         migrations.postgres().version(&mut client).unwrap().version,
         None
     );
+
+    // A no-transaction script's statements are sent one at a time: positions count from the
+    // failing one's text, lines from the file's start.
+    let (_dir3, migrations) = set(&[
+        ("000001_a.up.sql", "CREATE TABLE a (x int);\n"),
+        ("000001_a.down.sql", "DROP TABLE a;\n"),
+        (
+            "000002_b.up.sql",
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY a_x ON a (x);\n\n  -- next\n  CREATE INDEX CONCURRENTLY a_y ON a (x) WHER x > 0;\n",
+        ),
+        (
+            "000002_b.down.sql",
+            "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY a_x;\n",
+        ),
+    ]);
+    let error = migrations.postgres().up(&mut client).unwrap_err();
+    let Error::Migration {
+        file,
+        line,
+        column,
+        message,
+        left_at,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(file, "000002_b.up.sql");
+    assert_eq!((*line, *column), (5, Some(42)), "{error}");
+    assert_eq!(message, "syntax error at or near \"WHER\"");
+    assert_eq!(*left_at, LeftAt::Dirty(Some(2)));
+    println!("{error}");
 }
 
 const CONCURRENT_INDEX: &[(&str, &str)] = &[
