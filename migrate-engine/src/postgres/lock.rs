@@ -9,7 +9,7 @@
 //! (`postgres.WithInstance`). The run takes both keys, in a fixed order, so it excludes either
 //! kind of Go starter, and other runs of this tool never deadlock on them.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::error::SqlState;
 
@@ -56,15 +56,18 @@ pub(crate) fn keys(tables: &Tables) -> Vec<i64> {
     keys
 }
 
-/// Takes every key, waiting at most `timeout` for each; on failure releases what it took.
+/// Takes every key, waiting at most `timeout` in all; on failure releases what it took.
 pub(crate) async fn acquire<C: Client>(
     client: &mut C,
     keys: &[i64],
     timeout: Duration,
 ) -> Result<(), Error> {
-    // `lock_timeout` is in milliseconds; 0 would mean "wait forever".
-    let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
+    // One deadline for all the keys: the run waits at most `timeout` in all.
+    let deadline = Instant::now() + timeout;
     for (taken, key) in keys.iter().enumerate() {
+        // `lock_timeout` is in milliseconds; 0 would mean "wait forever".
+        let left = deadline.saturating_duration_since(Instant::now());
+        let millis = left.as_millis().clamp(1, i32::MAX as u128);
         let locked = lock_one(client, *key, millis).await;
         if let Err(error) = locked {
             // What was taken before is given back; the error says why the run stops.
