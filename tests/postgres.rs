@@ -653,6 +653,85 @@ fn an_applied_migration_edited_since_is_refused() {
     assert_eq!(report.steps.len(), 2, "{report}");
 }
 
+#[test]
+fn a_migration_merged_late_below_the_version_is_refused() {
+    let db = TestDb::new("skipped");
+    let without: Vec<(&str, &str)> = SHOP
+        .iter()
+        .copied()
+        .filter(|(name, _)| !name.contains("orders"))
+        .collect();
+    let (_dir, first) = set(&without);
+    let mut client = db.connect();
+    first.postgres().up(&mut client).unwrap();
+    let (_dir2, all) = set(SHOP);
+    let error = all.postgres().up(&mut client).unwrap_err();
+    let Error::Skipped {
+        skipped, database, ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        skipped,
+        &[(20240205093000, "20240205093000_orders.up.sql".to_owned())]
+    );
+    assert_eq!(*database, 20240310170000);
+    assert_eq!(
+        all.postgres()
+            .status(&mut client)
+            .unwrap()
+            .pending()
+            .count(),
+        1
+    );
+    println!("{error}");
+}
+
+#[test]
+fn options_apply_as_on_sqlite_baseline_commit_each_and_on_step() {
+    let db = TestDb::new("options");
+    let mut client = db.connect();
+    // A legacy database that already has the first migration's schema.
+    client.batch_execute(SHOP[0].1).unwrap();
+    let (_dir, migrations) = set(SHOP);
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&steps);
+    let report = migrations
+        .with_options(
+            Options::new()
+                .baseline_if_table_exists("customers", 20240101120000)
+                .on_step(move |step| seen.lock().unwrap().push(step.version)),
+        )
+        .postgres()
+        .up(&mut client)
+        .unwrap();
+    assert_eq!(report.from, Some(20240101120000), "{report}");
+    assert_eq!(report.steps.len(), 2, "{report}");
+    assert_eq!(*steps.lock().unwrap(), [20240205093000, 20240310170000]);
+
+    // Each migration committed on its own: a failure keeps the ones before it.
+    let db = TestDb::new("commiteach");
+    let mut client = db.connect();
+    let mut files = SHOP.to_vec();
+    files[4].1 = "INSERT INTO missing VALUES (1);\n";
+    let (_dir2, failing) = set(&files);
+    let error = failing
+        .with_options(Options::new().commit_each_migration(true))
+        .postgres()
+        .up(&mut client)
+        .unwrap_err();
+    assert_eq!(
+        error.committed(),
+        [
+            "20240101120000_customers.up.sql",
+            "20240205093000_orders.up.sql"
+        ]
+    );
+    assert_eq!(error.left_at(), Some(LeftAt::Clean(Some(20240205093000))));
+    println!("{error}");
+}
+
 /// The database of the lock test has a fixed name, so golang-migrate's keys for it are
 /// constants computed outside this code:
 /// `python3 -c 'import zlib; print((zlib.crc32(b"public\x00schema_migrations\x00migrate_lock_key_test") * 1486364155) % 2**32)'`
