@@ -237,7 +237,33 @@ fn the_version_table_is_golang_migrates_to_the_letter() {
         scalar_i64(&mut client, "SELECT count(*) FROM schema_migrations"),
         1
     );
-    // The history beside it, one row per run.
+    // The history beside it, in PostgreSQL's types, one row per run.
+    let columns: Vec<String> = client
+        .query(
+            "SELECT column_name::text || ' ' || data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'schema_migrations_history' \
+             ORDER BY ordinal_position",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "id bigint",
+            "version bigint",
+            "name text",
+            "direction text",
+            "checksum text",
+            "lineage text",
+            "applied_at timestamp with time zone",
+            "duration_ms double precision",
+            "down_checksum text",
+            "finished smallint",
+        ]
+    );
     assert_eq!(
         scalar_i64(
             &mut client,
