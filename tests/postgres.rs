@@ -860,7 +860,11 @@ fn a_client_error_outside_a_migration_says_what_was_being_done() {
     let mut admin = db.connect();
     let pid = scalar_i64(&mut client, "SELECT pg_backend_pid()::bigint");
     admin
-        .query("SELECT pg_terminate_backend($1::bigint::int)", &[&pid])
+        // Waits (up to 5 s) until the session is gone, so the next call meets a closed one.
+        .query(
+            "SELECT pg_terminate_backend($1::bigint::int, 5000)",
+            &[&pid],
+        )
         .unwrap();
     let error = migrations.postgres().up(&mut client).unwrap_err();
     assert!(matches!(error, Error::Postgres { .. }), "{error:?}");
