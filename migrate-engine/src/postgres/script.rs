@@ -136,8 +136,8 @@ fn char_to_byte(text: &str, chars: usize) -> Option<usize> {
 
 /// Splits a script into statements by PostgreSQL's lexical rules: `'…'` strings (`''`
 /// inside; backslash escapes in `E'…'`), `"…"` identifiers, dollar-quoted `$tag$…$tag$`
-/// bodies, `--` and nested `/* … */` comments, and parentheses (a `;` inside them does not
-/// end a statement). White space and comments after the last statement are dropped.
+/// bodies, `--` and nested `/* … */` comments, parentheses and `BEGIN ATOMIC … END` function
+/// bodies (a `;` inside them does not end a statement). White space and comments after the last statement are dropped.
 ///
 /// Where the run needs statements (a `-- migrate:no-transaction` script, or locating an error
 /// without a position), it uses this one function.
@@ -147,6 +147,10 @@ pub(crate) fn statements(sql: &str) -> Vec<Statement<'_>> {
     let mut text_start = 0;
     let mut code_start: Option<usize> = None;
     let mut depth = 0i32;
+    // Inside `BEGIN ATOMIC … END` (an SQL-standard function body), as psql counts it: a
+    // `BEGIN` in `CREATE [OR REPLACE] FUNCTION|PROCEDURE`, and `CASE … END` within it.
+    let mut atomic = 0u32;
+    let mut words: Vec<String> = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -164,7 +168,7 @@ pub(crate) fn statements(sql: &str) -> Vec<Statement<'_>> {
             continue;
         }
         match c {
-            b';' if depth <= 0 => {
+            b';' if depth <= 0 && atomic == 0 => {
                 if let Some(start) = code_start {
                     out.push(Statement {
                         start,
@@ -175,6 +179,7 @@ pub(crate) fn statements(sql: &str) -> Vec<Statement<'_>> {
                 text_start = i + 1;
                 code_start = None;
                 depth = 0;
+                words.clear();
                 i += 1;
                 continue;
             }
@@ -211,6 +216,16 @@ pub(crate) fn statements(sql: &str) -> Vec<Statement<'_>> {
                 while j < b.len() && is_ident(b[j]) {
                     j += 1;
                 }
+                let word = sql[i..j].to_ascii_lowercase();
+                match word.as_str() {
+                    "begin" if creates_routine(&words) => atomic += 1,
+                    "case" if atomic > 0 => atomic += 1,
+                    "end" if atomic > 0 => atomic -= 1,
+                    _ => {}
+                }
+                if words.len() < 4 {
+                    words.push(word);
+                }
                 // `E'…'`: the quote right after the identifier is looked at next.
                 j
             }
@@ -225,6 +240,14 @@ pub(crate) fn statements(sql: &str) -> Vec<Statement<'_>> {
         });
     }
     out
+}
+
+/// Whether a statement's first words are `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+fn creates_routine(words: &[String]) -> bool {
+    let routine = |w: Option<&String>| w.is_some_and(|w| w == "function" || w == "procedure");
+    words.first().is_some_and(|w| w == "create")
+        && (routine(words.get(1))
+            || (words.get(1).is_some_and(|w| w == "or") && routine(words.get(3))))
 }
 
 fn is_ident(c: u8) -> bool {
@@ -312,6 +335,23 @@ mod tests {
                 "SELECT $1 ;",
             ]
         );
+    }
+
+    #[test]
+    fn an_sql_standard_function_body_is_one_statement() {
+        let sql = "CREATE OR REPLACE FUNCTION grade(n int) RETURNS text LANGUAGE sql\n\
+                   BEGIN ATOMIC\n  SELECT CASE WHEN n > 5 THEN 'high' ELSE 'low' END;\n  SELECT 'x';\nEND;\n\
+                   CREATE TABLE begin_end (x int);";
+        assert_eq!(
+            texts(sql),
+            [
+                "CREATE OR REPLACE FUNCTION grade(n int) RETURNS text LANGUAGE sql\n\
+                 BEGIN ATOMIC\n  SELECT CASE WHEN n > 5 THEN 'high' ELSE 'low' END;\n  SELECT 'x';\nEND;",
+                "CREATE TABLE begin_end (x int);",
+            ]
+        );
+        // Outside a routine, BEGIN is a statement of its own.
+        assert_eq!(texts("BEGIN;\nSELECT 1;"), ["BEGIN;", "SELECT 1;"]);
     }
 
     #[test]
