@@ -196,6 +196,32 @@ pub enum Error {
         /// SQLite's error.
         source: Box<rusqlite::Error>,
     },
+    /// Another session held the migration lock (PostgreSQL's advisory lock, with
+    /// golang-migrate's key) for longer than [`Options::busy_timeout`](crate::Options::busy_timeout).
+    /// Nothing was changed.
+    LockTimeout {
+        /// How long the run waited.
+        waited: std::time::Duration,
+        /// The lock's key, as `pg_advisory_lock` takes it.
+        key: i64,
+        /// The sessions holding it, as `pg_stat_activity` describes them (pid, application,
+        /// client, since when): empty when the holder let go in the meantime.
+        holders: Vec<String>,
+    },
+    /// The PostgreSQL connection was inside a transaction of the caller's: a run needs
+    /// transactions of its own (and commits them). Nothing was changed.
+    CallersTransaction,
+    /// PostgreSQL has no current schema (the session's `search_path` names no schema that
+    /// exists), so there is no place for the version table. Nothing was changed.
+    NoSchema,
+    /// PostgreSQL failed outside any migration (taking the lock, reading the version…).
+    #[cfg(feature = "tokio-postgres")]
+    Postgres {
+        /// What the runtime was doing.
+        doing: &'static str,
+        /// The client's error.
+        source: Box<tokio_postgres::Error>,
+    },
 }
 
 /// Where a failed run left the database.
@@ -608,6 +634,49 @@ impl fmt::Display for Error {
             Error::Sqlite { doing, source } => {
                 write!(f, "SQLite failed while {doing}: {}", sqlite_message(source))
             }
+            Error::LockTimeout {
+                waited,
+                key,
+                holders,
+            } => {
+                write!(
+                    f,
+                    "another migration run held the migration lock (PostgreSQL advisory lock {key}, \
+                     golang-migrate's key for this database and version table) for longer than \
+                     the {:.1} s this run waits (`Options::busy_timeout`); nothing was changed. ",
+                    waited.as_secs_f64()
+                )?;
+                if holders.is_empty() {
+                    f.write_str("It was released meanwhile: run again")
+                } else {
+                    write!(
+                        f,
+                        "Held by {}: let that run finish, or end a session that hangs with \
+                         `SELECT pg_terminate_backend(pid)`, then run again (or wait longer with a \
+                         larger busy timeout)",
+                        holders.join("; ")
+                    )
+                }
+            }
+            Error::CallersTransaction => f.write_str(
+                "the connection is inside a transaction (a BEGIN of the caller's), and a run \
+                 commits transactions of its own, which would commit the caller's work with \
+                 it; nothing was changed. Commit or roll back first, or migrate on a connection \
+                 of its own",
+            ),
+            Error::NoSchema => f.write_str(
+                "PostgreSQL has no current schema (the session's `search_path` names no schema \
+                 that exists), so there is nowhere to keep the version table; nothing was \
+                 changed. Create the schema, or set `search_path` on the connection",
+            ),
+            #[cfg(feature = "tokio-postgres")]
+            Error::Postgres { doing, source } => {
+                write!(
+                    f,
+                    "PostgreSQL failed while {doing}: {}",
+                    postgres_message(source)
+                )
+            }
             Error::Stopped {
                 committed,
                 left_at,
@@ -708,6 +777,8 @@ impl std::error::Error for Error {
         match self {
             Error::Migration { source, .. } => Some(&**source),
             Error::Sqlite { source, .. } => Some(&**source),
+            #[cfg(feature = "tokio-postgres")]
+            Error::Postgres { source, .. } => Some(&**source),
             Error::Stopped { error, .. } => Some(&**error),
             _ => None,
         }
@@ -725,6 +796,24 @@ pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         other => other.to_string(),
     }
+}
+
+/// PostgreSQL's own message with its detail and hint when it gives them (`ERROR: … DETAIL: …
+/// HINT: …` as psql shows them, on one line), or the client's text for an error that is not
+/// the server's (a closed connection).
+#[cfg(feature = "tokio-postgres")]
+pub(crate) fn postgres_message(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let mut text = db.message().to_owned();
+    if let Some(detail) = db.detail() {
+        text.push_str(&format!(" (detail: {detail})"));
+    }
+    if let Some(hint) = db.hint() {
+        text.push_str(&format!(" (hint: {hint})"));
+    }
+    text
 }
 
 /// What to do about an error that lies with the database (its file, its connection, another
@@ -780,6 +869,15 @@ impl Error {
             | Error::EndsTransaction { left_at, .. }
             | Error::Stopped { left_at, .. } => Some(*left_at),
             _ => None,
+        }
+    }
+
+    /// Maps a PostgreSQL client's error to [`Error::Postgres`], saying what was being done.
+    #[cfg(feature = "tokio-postgres")]
+    pub(crate) fn postgres(doing: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Error {
+        move |source| Error::Postgres {
+            doing,
+            source: Box::new(source),
         }
     }
 
@@ -857,6 +955,36 @@ mod tests {
                 .to_string()
                 .ends_with("(`force 2` if you finished it, `force 3` if you undid it)"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn a_lock_timeout_names_the_holder_and_what_to_do() {
+        let error = Error::LockTimeout {
+            waited: std::time::Duration::from_millis(1500),
+            key: 1234,
+            holders: vec![
+                "pid 42 (application `billing`) since 2026-12-01 17:00:00 UTC".to_owned(),
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "another migration run held the migration lock (PostgreSQL advisory lock 1234, \
+             golang-migrate's key for this database and version table) for longer than the 1.5 s \
+             this run waits (`Options::busy_timeout`); nothing was changed. Held by pid 42 \
+             (application `billing`) since 2026-12-01 17:00:00 UTC: let that run finish, or end a \
+             session that hangs with `SELECT pg_terminate_backend(pid)`, then run again (or wait \
+             longer with a larger busy timeout)"
+        );
+    }
+
+    #[test]
+    fn the_callers_transaction_is_refused_saying_why() {
+        assert_eq!(
+            Error::CallersTransaction.to_string(),
+            "the connection is inside a transaction (a BEGIN of the caller's), and a run commits \
+             transactions of its own, which would commit the caller's work with it; nothing was \
+             changed. Commit or roll back first, or migrate on a connection of its own"
         );
     }
 

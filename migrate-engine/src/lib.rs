@@ -11,6 +11,10 @@
 //!
 //! Works with rusqlite 0.38 to 0.43. Feature **`bundled`** (off by default) compiles SQLite from
 //! source (rusqlite's `bundled`); the macro's verification turns it on for its own copy.
+//!
+//! Features **`tokio-postgres`** and **`postgres`** add the module `postgres`: the same run on
+//! PostgreSQL (golang-migrate's layout and advisory-lock key, one transaction per run), over
+//! `tokio-postgres`'s client and the `postgres` crate's.
 
 mod drift;
 mod error;

@@ -140,7 +140,9 @@ impl Options {
 
     /// How long to wait for another connection's write lock (default 60 s): concurrent
     /// starters wait for each other instead of failing with "database is locked". The
-    /// connection's own busy timeout is restored afterwards.
+    /// connection's own busy timeout is restored afterwards. On PostgreSQL, how long a run
+    /// waits for the migration lock (the advisory lock another run or golang-migrate holds)
+    /// before failing with [`Error::LockTimeout`](crate::Error::LockTimeout).
     pub fn busy_timeout(mut self, timeout: Duration) -> Options {
         self.busy_timeout = timeout;
         self

@@ -22,8 +22,8 @@ use crate::migrations::Migrations;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Migrator<'a> {
-    migrations: &'a Migrations,
-    options: Options,
+    pub(crate) migrations: &'a Migrations,
+    pub(crate) options: Options,
 }
 
 impl Migrations {

@@ -96,7 +96,7 @@ impl Client for postgres::Client {
 /// Drives `future` to its end on this thread. Meant for futures whose every await is a call on
 /// the blocking `postgres::Client` (ready at once); anything else it polls until ready, yielding
 /// the thread between polls.
-#[allow(dead_code)] // Until the blocking entries use it.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))] // Used by the blocking entries.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut context = Context::from_waker(Waker::noop());

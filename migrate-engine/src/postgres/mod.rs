@@ -2,7 +2,21 @@
 //! same plan, values, report and errors as SQLite's side, over a PostgreSQL client.
 //!
 //! ARCHITECTURE.md lists what this side shares with SQLite's and what it does differently.
+//! The entries (`run`, `version`, `force`, `status`, and the same in `blocking`) are the
+//! runtime's; services use `migrate-runtime`'s `postgres()` and `tokio_postgres()`.
 
 mod client;
+mod history;
+mod lock;
+mod operations;
+mod run;
+mod script;
+mod tables;
 
 pub use client::Client;
+pub use lock::golang_migrate_key;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub use operations::blocking;
+#[doc(hidden)]
+pub use operations::{force, run, status, version};
