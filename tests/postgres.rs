@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use migrate_runtime::postgres::{Client, NoTls};
-use migrate_runtime::{DirtyOrigin, Error, LeftAt, Migrations, Options};
+use migrate_runtime::{Database, DirtyOrigin, Error, LeftAt, Migrations, Options};
 use support::{Output, WorkerProcess};
 use tempfile::TempDir;
 
@@ -115,7 +115,8 @@ impl Drop for TestDb {
 fn set(files: &[(&str, &str)]) -> (TempDir, Migrations) {
     let dir = TempDir::new().expect("a temporary directory");
     write_files(dir.path(), files);
-    let migrations = Migrations::from_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    let migrations =
+        Migrations::from_dir_for(dir.path(), Database::Postgres).unwrap_or_else(|p| panic!("{p}"));
     (dir, migrations)
 }
 
@@ -661,7 +662,7 @@ fn an_applied_migration_edited_since_is_refused() {
             &SHOP[2].1.replace("numeric(12, 2)", "numeric(14, 2)"),
         )],
     );
-    let edited = Migrations::from_dir(dir.path()).unwrap();
+    let edited = Migrations::from_dir_for(dir.path(), Database::Postgres).unwrap();
     let error = edited.postgres().up_by(&mut client, 1).unwrap_err();
     let Error::Changed { changed, table } = &error else {
         panic!("{error:?}")
@@ -1015,7 +1016,8 @@ fn several_processes_starting_at_once_apply_each_migration_exactly_once() {
 fn worker_process() {
     let url = std::env::var("MIGRATE_PG_WORKER_URL").expect("MIGRATE_PG_WORKER_URL");
     let dir = std::env::var("MIGRATE_PG_WORKER_DIR").expect("MIGRATE_PG_WORKER_DIR");
-    let migrations = support::load_migration_set(Path::new(&dir));
+    let migrations = Migrations::from_dir_for(Path::new(&dir), Database::Postgres)
+        .unwrap_or_else(|problems| panic!("{problems}"));
     let mut client = Client::connect(&url, NoTls).expect("connecting");
     support::report("ready");
     support::await_go_ahead();

@@ -604,7 +604,7 @@ impl fmt::Display for Error {
             ),
             Error::WrongDatabase { set, connection } => {
                 let declared = match set {
-                    Database::Sqlite => "declared for no other database".to_owned(),
+                    Database::Sqlite => "the default: it declares no `database = …`".to_owned(),
                     other => format!("declared `database = \"{}\"`", other.key()),
                 };
                 write!(
@@ -1025,7 +1025,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "the migration set is written for SQLite (declared for no other database) and the \
+            "the migration set is written for SQLite (the default: it declares no `database = …`) and the \
              connection is PostgreSQL's, so nothing was run and the connection was not touched: \
              declare the set `database = \"postgres\"` if its SQL is written for PostgreSQL, or \
              apply it to a SQLite connection"

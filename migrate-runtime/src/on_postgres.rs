@@ -12,10 +12,23 @@
 //! every path. `-- migrate:no-transaction` migrations (`CREATE INDEX CONCURRENTLY`) run
 //! statement by statement outside a transaction, with the version marked dirty around them.
 
+use migrate_core::{Database, Migration};
 use migrate_engine::{Error, Options, Report, SchemaVersion, Status, Target};
 
 use crate::migrations::Migrations;
 use crate::migrator::Migrator;
+
+/// The migrations, for the engine's PostgreSQL operations: every call into the engine goes
+/// through here, so a set declared for another database is refused before the client is used.
+fn postgres_set(migrations: &Migrations) -> Result<&[Migration], Error> {
+    match migrations.database() {
+        Database::Postgres => Ok(migrations.as_slice()),
+        set => Err(Error::WrongDatabase {
+            set,
+            connection: Database::Postgres,
+        }),
+    }
+}
 
 impl Migrations {
     /// These migrations on PostgreSQL through the `postgres` crate's blocking client, with
@@ -25,7 +38,7 @@ impl Migrations {
     /// use migrate_runtime::{embed_migrations, Migrations};
     /// use migrate_runtime::postgres::{Client, NoTls};
     ///
-    /// static MIGRATIONS: Migrations = embed_migrations!("migrations");
+    /// static MIGRATIONS: Migrations = embed_migrations!("migrations", database = "postgres");
     ///
     /// let mut client = Client::connect("postgres://app@localhost/shop", NoTls)?;
     /// let report = MIGRATIONS.postgres().up(&mut client)?;
@@ -45,7 +58,7 @@ impl Migrations {
     /// ```no_run
     /// use migrate_runtime::{embed_migrations, Migrations};
     ///
-    /// static MIGRATIONS: Migrations = embed_migrations!("migrations");
+    /// static MIGRATIONS: Migrations = embed_migrations!("migrations", database = "postgres");
     ///
     /// async fn start(client: &mut migrate_runtime::tokio_postgres::Client) -> Result<(), migrate_runtime::Error> {
     ///     let report = MIGRATIONS.tokio_postgres().up(client).await?;
@@ -94,7 +107,7 @@ pub struct PostgresMigrator<'a> {
 impl<'a> PostgresMigrator<'a> {
     fn run(&self, client: &mut postgres::Client, target: Target) -> Result<Report, Error> {
         migrate_engine::postgres::blocking::run(
-            self.migrations.as_slice(),
+            postgres_set(self.migrations)?,
             &self.options,
             client,
             target,
@@ -143,6 +156,7 @@ impl<'a> PostgresMigrator<'a> {
     /// # Errors
     /// A version table in a state no migration tool writes, or [`Error::Postgres`].
     pub fn version(&self, client: &mut postgres::Client) -> Result<SchemaVersion, Error> {
+        postgres_set(self.migrations)?;
         migrate_engine::postgres::blocking::version(&self.options, client)
     }
 
@@ -153,7 +167,7 @@ impl<'a> PostgresMigrator<'a> {
     /// [`Error::TargetOutOfRange`], [`Error::LockTimeout`] or [`Error::Postgres`].
     pub fn force(&self, client: &mut postgres::Client, version: u64) -> Result<(), Error> {
         migrate_engine::postgres::blocking::force(
-            self.migrations.as_slice(),
+            postgres_set(self.migrations)?,
             &self.options,
             client,
             version,
@@ -166,7 +180,7 @@ impl<'a> PostgresMigrator<'a> {
     /// As [`version`](PostgresMigrator::version).
     pub fn status(&self, client: &mut postgres::Client) -> Result<Status<'a>, Error> {
         migrate_engine::postgres::blocking::status(
-            self.migrations.as_slice(),
+            postgres_set(self.migrations)?,
             &self.options,
             client,
         )
@@ -192,8 +206,13 @@ impl<'a> TokioPostgresMigrator<'a> {
         client: &mut tokio_postgres::Client,
         target: Target,
     ) -> Result<Report, Error> {
-        migrate_engine::postgres::run(self.migrations.as_slice(), &self.options, client, target)
-            .await
+        migrate_engine::postgres::run(
+            postgres_set(self.migrations)?,
+            &self.options,
+            client,
+            target,
+        )
+        .await
     }
 
     /// Applies every pending migration (see [`PostgresMigrator::up`]).
@@ -248,6 +267,7 @@ impl<'a> TokioPostgresMigrator<'a> {
         &self,
         client: &mut tokio_postgres::Client,
     ) -> Result<SchemaVersion, Error> {
+        postgres_set(self.migrations)?;
         migrate_engine::postgres::version(&self.options, client).await
     }
 
@@ -260,8 +280,13 @@ impl<'a> TokioPostgresMigrator<'a> {
         client: &mut tokio_postgres::Client,
         version: u64,
     ) -> Result<(), Error> {
-        migrate_engine::postgres::force(self.migrations.as_slice(), &self.options, client, version)
-            .await
+        migrate_engine::postgres::force(
+            postgres_set(self.migrations)?,
+            &self.options,
+            client,
+            version,
+        )
+        .await
     }
 
     /// Every migration and whether it is applied. Read-only.
@@ -269,6 +294,7 @@ impl<'a> TokioPostgresMigrator<'a> {
     /// # Errors
     /// As [`PostgresMigrator::status`].
     pub async fn status(&self, client: &mut tokio_postgres::Client) -> Result<Status<'a>, Error> {
-        migrate_engine::postgres::status(self.migrations.as_slice(), &self.options, client).await
+        migrate_engine::postgres::status(postgres_set(self.migrations)?, &self.options, client)
+            .await
     }
 }

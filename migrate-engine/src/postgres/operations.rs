@@ -5,9 +5,9 @@
 use migrate_core::Migration;
 
 use crate::error::Error;
-use crate::operations::Target;
 use crate::options::Options;
 use crate::plan::Set;
+use crate::plan::Target;
 use crate::postgres::client::Client;
 use crate::postgres::history;
 use crate::postgres::run::{dirty_origin, locked, migrate, skipped};
@@ -155,8 +155,8 @@ pub mod blocking {
     use migrate_core::Migration;
 
     use crate::error::Error;
-    use crate::operations::Target;
     use crate::options::Options;
+    use crate::plan::Target;
     use crate::postgres::client::block_on;
     use crate::postgres::operations as entries;
     use crate::report::{Report, Status};

@@ -23,8 +23,8 @@ use migrate_core::{Direction, Migration};
 
 use crate::drift;
 use crate::error::{DirtyOrigin, Error, LeftAt};
-use crate::operations::Target;
 use crate::options::Options;
+use crate::plan::Target;
 use crate::plan::{Set, plan, version_after};
 use crate::postgres::client::Client;
 use crate::postgres::history;
