@@ -1041,3 +1041,48 @@ fn worker_process() {
         }
     }
 }
+
+#[test]
+fn a_set_declared_for_sqlite_is_refused_before_the_client_is_used() {
+    let db = TestDb::new("wrong_database");
+    let dir = TempDir::new().expect("a temporary directory");
+    write_files(dir.path(), SHOP);
+    // Loaded without a declaration: a SQLite set, checked by SQLite's rules.
+    let migrations = Migrations::from_dir(dir.path()).unwrap_or_else(|p| panic!("{p}"));
+    let mut client = db.connect();
+    let error = migrations.postgres().up(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::WrongDatabase {
+                set: Database::Sqlite,
+                connection: Database::Postgres
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("declare the set `database = \"postgres\"`"),
+        "{error}"
+    );
+    for result in [
+        migrations.postgres().version(&mut client).map(drop),
+        migrations.postgres().status(&mut client).map(drop),
+        migrations.postgres().force(&mut client, 1),
+    ] {
+        assert!(
+            matches!(result, Err(Error::WrongDatabase { .. })),
+            "{result:?}"
+        );
+    }
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .expect("counting tables")
+        .get(0);
+    assert_eq!(tables, 0, "nothing may be created");
+}
