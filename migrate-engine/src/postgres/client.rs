@@ -41,6 +41,28 @@ pub trait Client: sealed::Sealed {
         sql: &str,
         params: Params<'_>,
     ) -> Result<u64, tokio_postgres::Error>;
+    /// Runs `sql` with the simple query protocol and returns its rows as text: one round trip,
+    /// where `query` takes two (it prepares the statement first). For the start-up reads.
+    #[doc(hidden)]
+    async fn text_rows(&mut self, sql: &str) -> Result<TextRows, tokio_postgres::Error>;
+}
+
+/// Rows as the simple query protocol returns them: each column's text, or `None` for NULL.
+pub type TextRows = Vec<Vec<Option<String>>>;
+
+/// The rows among the messages of a simple query.
+fn text_rows(messages: Vec<tokio_postgres::SimpleQueryMessage>) -> TextRows {
+    messages
+        .into_iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
 }
 
 impl sealed::Sealed for tokio_postgres::Client {}
@@ -64,6 +86,10 @@ impl Client for tokio_postgres::Client {
         params: Params<'_>,
     ) -> Result<u64, tokio_postgres::Error> {
         tokio_postgres::Client::execute(self, sql, params).await
+    }
+
+    async fn text_rows(&mut self, sql: &str) -> Result<TextRows, tokio_postgres::Error> {
+        self.simple_query(sql).await.map(text_rows)
     }
 }
 
@@ -90,6 +116,10 @@ impl Client for postgres::Client {
         params: Params<'_>,
     ) -> Result<u64, tokio_postgres::Error> {
         postgres::Client::execute(self, sql, params)
+    }
+
+    async fn text_rows(&mut self, sql: &str) -> Result<TextRows, tokio_postgres::Error> {
+        self.simple_query(sql).map(text_rows)
     }
 }
 

@@ -14,6 +14,8 @@ mod script;
 mod tables;
 
 pub use client::Client;
+#[doc(hidden)]
+pub use client::TextRows;
 pub use lock::golang_migrate_key;
 #[cfg(feature = "postgres")]
 #[doc(hidden)]

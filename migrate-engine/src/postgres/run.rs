@@ -143,26 +143,24 @@ async fn idle<C: Client>(
     let (state, lineage) = if !tables.table_exists {
         (SchemaVersion::default(), None)
     } else if tables.history_exists {
+        // The simple query protocol: one round trip, nothing prepared.
         let Ok(rows) = client
-            .query(
-                &format!(
-                    "SELECT version::bigint, dirty, (SELECT version::text || ' ' || lineage \
-                     FROM {} WHERE version <= v.version AND direction = 'up' \
-                     ORDER BY version DESC, id DESC LIMIT 1) FROM {} v",
-                    tables.history, tables.table
-                ),
-                &[],
-            )
+            .text_rows(&format!(
+                "SELECT version::bigint, dirty, (SELECT version::text || ' ' || lineage \
+                 FROM {} WHERE version <= v.version AND direction = 'up' \
+                 ORDER BY version DESC, id DESC LIMIT 1) FROM {} v",
+                tables.history, tables.table
+            ))
             .await
         else {
             return Ok(None);
         };
-        let Ok(state) = tables.decode(&rows) else {
+        let Ok(state) = tables.decode_text(&rows) else {
             return Ok(None);
         };
         let recorded = rows
             .first()
-            .and_then(|row| row.try_get::<_, Option<String>>(2).ok().flatten())
+            .and_then(|row| row.get(2).cloned().flatten())
             .and_then(|text| {
                 let (version, hex) = text.split_once(' ')?;
                 version
