@@ -50,3 +50,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, Problems> {
     let files = source::read_dir(dir).map_err(|problem| Problems(vec![problem]))?;
     check(&files).map_err(Problems)
 }
+
+/// [`load_dir`] for a PostgreSQL set, with [`check::check_postgres_interim`]'s rules: until
+/// the scanner knows PostgreSQL's lexical rules.
+///
+/// # Errors
+/// Every problem found, at once.
+#[doc(hidden)]
+pub fn load_dir_postgres_interim(dir: &Path) -> Result<Vec<Migration>, Problems> {
+    let files = source::read_dir(dir).map_err(|problem| Problems(vec![problem]))?;
+    check::check_postgres_interim(&files).map_err(Problems)
+}

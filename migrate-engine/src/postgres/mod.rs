@@ -3,6 +3,12 @@
 //!
 //! ARCHITECTURE.md lists what this side shares with SQLite's and what it does differently.
 
+mod catalog;
 mod client;
+mod split;
+mod verify;
 
 pub use client::Client;
+#[cfg(feature = "postgres")]
+pub use verify::verify_blocking;
+pub use verify::{Verified, verify};
