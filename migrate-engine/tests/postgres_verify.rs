@@ -628,3 +628,26 @@ fn the_database_verified_is_never_changed() {
         .get(0);
     assert_eq!(seen, 1, "verification left a transaction open");
 }
+
+#[test]
+fn every_down_back_to_nothing_must_leave_the_database_as_it_was() {
+    // Each round trip passes (a sequence's current value is not compared), but the first
+    // down keeps `t` once the second up has drawn from the sequence.
+    let found = finding(&[
+        (
+            "000001_t.up.sql",
+            "CREATE SEQUENCE s;\nCREATE TABLE t (id int);",
+        ),
+        (
+            "000001_t.down.sql",
+            "DO $$ BEGIN\n  IF (SELECT last_value FROM s) < 2 THEN DROP TABLE t; END IF;\nEND $$;\nDROP SEQUENCE s;",
+        ),
+        ("000002_draw.up.sql", "SELECT nextval('s'), nextval('s');"),
+        ("000002_draw.down.sql", "SELECT 1;"),
+    ]);
+    assert_eq!(
+        found,
+        "running every down from 000002 back to nothing does not leave the database as it was \
+         before the first up: it leaves table `t` behind; make each down remove what its up creates"
+    );
+}

@@ -65,6 +65,15 @@ pub(crate) fn load(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)>
     Ok((dir, migrations))
 }
 
+/// [`load`] for a PostgreSQL set: core's rules without those that read SQL with SQLite's
+/// lexical rules, until core's scanner knows PostgreSQL's.
+pub(crate) fn load_postgres(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)> {
+    let dir = resolve::migrations_dir(path)?;
+    let migrations = migrate_core::load_dir_postgres_interim(&dir)
+        .map_err(|problems| combine(path, &problems.0))?;
+    Ok((dir, migrations))
+}
+
 /// The constant table of checked migrations: an expression of type `migrate_runtime::Migrations`.
 pub(crate) fn table_tokens(
     dir: &Path,

@@ -95,6 +95,8 @@
 
 mod migrations;
 mod migrator;
+#[cfg(feature = "tokio-postgres")]
+pub mod postgres;
 
 pub use migrate_core::{
     AppFunction, Checksum, Direction, ForeignKeys, Migration, Problem, Problems, Script,

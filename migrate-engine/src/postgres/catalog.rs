@@ -537,7 +537,8 @@ impl Queries<'_> {
 }
 
 /// The differences between the catalogue `before` a migration's up and `after` its down, in
-/// plain words ("drops index `…`, which existed before 000003"), in the order of [`Kind`].
+/// plain words ("drops index `…`, which existed before 000003"), in the order of [`Kind`];
+/// `version` 0 compares with the state before the first up.
 /// With `lossy` (the down is `-- migrate:lossy-down`), the order of a table's columns is not
 /// compared: a down that adds back a dropped column appends it, and has lost its values anyway.
 pub(crate) fn differences(
@@ -546,7 +547,12 @@ pub(crate) fn differences(
     version: u64,
     lossy: bool,
 ) -> Vec<String> {
-    let since = format!("before {}", format_version(version));
+    // 0: no migration, for the state before the first up.
+    let since = if version == 0 {
+        "before the first up".to_owned()
+    } else {
+        format!("before {}", format_version(version))
+    };
     let mut out = Vec::new();
     let keys: std::collections::BTreeSet<&(Kind, String)> =
         before.objects.keys().chain(after.objects.keys()).collect();

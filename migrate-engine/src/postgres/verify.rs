@@ -147,6 +147,8 @@ enum Phase {
     Up,
     Down,
     UpAgain,
+    /// Every down, from the last back to nothing.
+    AllDowns,
 }
 
 /// Why the loop stops.
@@ -210,6 +212,35 @@ impl<C: Client> Verifier<'_, C> {
                     .await?;
                 }
             }
+        }
+        if self.findings.is_empty() && self.verified.irreversible == 0 {
+            self.all_downs(table, &start).await?;
+        }
+        Ok(())
+    }
+
+    /// Every down from the last back to nothing leaves the database as verification found it
+    /// (each down was checked on its own; this catches a down that relies on a later up).
+    async fn all_downs(&mut self, table: &[Migration], start: &Catalog) -> Result<(), Stop> {
+        let Some(last) = table.last() else {
+            return Ok(());
+        };
+        for migration in table.iter().rev() {
+            self.script(migration, Phase::AllDowns).await?;
+        }
+        let now = self.catalog().await?;
+        let differences = catalog::differences(start, &now, 0, false);
+        if let Some(first) = differences.first() {
+            return Err(Stop::Finding(Finding {
+                file: last.down().file_name().to_owned(),
+                line: None,
+                message: format!(
+                    "running every down from {} back to nothing does not leave the database as \
+                     it was before the first up: it {first}; make each down remove what its up \
+                     creates",
+                    format_version(last.version())
+                ),
+            }));
         }
         Ok(())
     }
@@ -281,7 +312,7 @@ impl<C: Client> Verifier<'_, C> {
     async fn script(&mut self, migration: &Migration, phase: Phase) -> Result<(), Finding> {
         let script = match phase {
             Phase::Up | Phase::UpAgain => migration.up(),
-            Phase::Down => migration.down(),
+            Phase::Down | Phase::AllDowns => migration.down(),
         };
         let file = script.file_name();
         let sql = script.sql();
@@ -304,7 +335,7 @@ impl<C: Client> Verifier<'_, C> {
                 match adapt(statement.text) {
                     Adapted::AsIs => {}
                     Adapted::Skip(what) => {
-                        if phase != Phase::UpAgain {
+                        if matches!(phase, Phase::Up | Phase::Down) {
                             self.verified.notes.push(format!(
                                 "`{file}` line {line}: `{what}` skipped: it cannot run in \
                                  verification's transaction, and changes neither schema nor rows"
@@ -313,7 +344,7 @@ impl<C: Client> Verifier<'_, C> {
                         continue;
                     }
                     Adapted::Rewritten(sql) => {
-                        if phase != Phase::UpAgain {
+                        if matches!(phase, Phase::Up | Phase::Down) {
                             self.verified.notes.push(format!(
                                 "`{file}` line {line}: run without `CONCURRENTLY`, inside \
                                  verification's transaction (the same index; only the locks \
@@ -365,6 +396,7 @@ impl<C: Client> Verifier<'_, C> {
                 " when run again after its down, so `{}` does not fully undo it",
                 migration.down().file_name()
             ),
+            Phase::AllDowns => " while running every down back to nothing".to_owned(),
             Phase::Up | Phase::Down => String::new(),
         };
         let hint = if error.code() == Some(&SqlState::ACTIVE_SQL_TRANSACTION) {
@@ -473,7 +505,7 @@ impl From<Finding> for Stop {
 fn direction(phase: Phase) -> migrate_core::Direction {
     match phase {
         Phase::Up | Phase::UpAgain => migrate_core::Direction::Up,
-        Phase::Down => migrate_core::Direction::Down,
+        Phase::Down | Phase::AllDowns => migrate_core::Direction::Down,
     }
 }
 
