@@ -37,7 +37,7 @@ fn an_unset_variable_fails_with_what_to_set() {
     let (_dir, migrations) = set(&FORGETS_AN_INDEX);
     let var = "MIGRATE_TEST_POSTGRES_URL_THAT_IS_NEVER_SET";
     assert_eq!(
-        migrate_runtime::postgres::verify_from_env(&migrations, var),
+        migrate_runtime::postgres::verify_from_env(migrations.as_slice(), var),
         Err(format!(
             "{var} is not set: these tests verify the migrations on a PostgreSQL server; set \
              {var} to its URL (postgres://user@host:port/database; verification runs in a \
@@ -50,7 +50,10 @@ fn an_unset_variable_fails_with_what_to_set() {
 fn a_down_that_does_not_undo_its_up_fails_the_test_with_the_finding() {
     let (_dir, migrations) = set(&FORGETS_AN_INDEX);
     assert_eq!(
-        migrate_runtime::postgres::verify_from_env(&migrations, "MIGRATE_TEST_POSTGRES_URL"),
+        migrate_runtime::postgres::verify_from_env(
+            migrations.as_slice(),
+            "MIGRATE_TEST_POSTGRES_URL"
+        ),
         Err(
             "`000002_tag_names.down.sql` does not undo `000002_tag_names.up.sql`: it leaves index \
              `tags_name` on `tags` behind; make the down undo exactly what the up does"

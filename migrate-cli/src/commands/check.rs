@@ -18,8 +18,27 @@ pub(crate) struct Checked {
     dir: PathBuf,
     /// Its migrations, in version order.
     migrations: Vec<Summary>,
-    /// Whether the migrations were also verified on a fresh in-memory database.
+    /// Whether the migrations were also verified (on a fresh in-memory database, or on
+    /// `verified_on`).
     verified: bool,
+    /// The PostgreSQL server verification ran on (its URL without the password), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_on: Option<String>,
+    /// What PostgreSQL verification ran differently from a real run (`CONCURRENTLY` left out),
+    /// one line each, naming the file and line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+/// What `check` verifies on, if anything.
+#[derive(Clone, Copy)]
+pub(crate) enum Verification<'a> {
+    /// Only the rules.
+    None,
+    /// A fresh in-memory SQLite, honouring the declaration (`--verify`).
+    Sqlite(&'a Declaration),
+    /// A PostgreSQL server (`--verify --database postgres://…`), in a transaction rolled back.
+    Postgres(&'a str),
 }
 
 /// One migration of a checked directory.
@@ -40,7 +59,17 @@ impl Checked {
         if !self.verified {
             return String::new();
         }
-        match self
+        let on = self
+            .verified_on
+            .as_ref()
+            .map(|url| {
+                format!(
+                    ", on the PostgreSQL server `{url}` (in a transaction rolled back: the \
+                     database was not changed)"
+                )
+            })
+            .unwrap_or_default();
+        let proved = match self
             .migrations
             .iter()
             .filter(|m| m.irreversible.is_some())
@@ -53,16 +82,22 @@ impl Checked {
             n => format!(
                 "; each runs, and each down undoes its up ({n} irreversible, without a down)"
             ),
-        }
+        };
+        format!("{proved}{on}")
     }
 }
 
 impl Document for Checked {
     fn human(&self, style: Style) -> String {
         let dir = self.dir.display();
+        let notes: String = self
+            .notes
+            .iter()
+            .map(|note| format!("{}: {note}\n", style.paint(Color::Yellow, "note")))
+            .collect();
         match (self.migrations.first(), self.migrations.last()) {
             (Some(first), Some(last)) => format!(
-                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{}\n",
+                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{}\n{notes}",
                 style.paint(Color::Green, "ok"),
                 self.migrations.len(),
                 if self.migrations.len() == 1 { "" } else { "s" },
@@ -87,22 +122,96 @@ pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction
     declaration
 }
 
-/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does, and with a
-/// declaration (`--verify`) runs [`migrate_runtime::verify_declared`], as the macro's `verify`
-/// feature does.
+/// Whether `--database` names a PostgreSQL server (`postgres://` or `postgresql://`): `check`
+/// then applies PostgreSQL's rules, and `--verify` verifies on it.
+pub(crate) fn is_postgres(database: &str) -> bool {
+    let lower = database.to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// `--foreign-keys` and `--function` tell SQLite's in-memory verification what the service
+/// does; a PostgreSQL server has its own functions and always enforces foreign keys.
 ///
 /// # Errors
-/// Every problem at once, or the verification findings, as a directory failure.
-pub(crate) fn check(dir: &Path, verify: Option<&Declaration>) -> Result<Checked, Failure> {
-    let migrations =
-        migrate_core::load_dir(dir).map_err(|problems| Failure::directory(dir, problems.0))?;
-    if let Some(declaration) = verify {
-        migrate_runtime::verify_declared(&migrations, declaration)
-            .map_err(|findings| Failure::verification(dir, findings))?;
+/// A usage failure naming the option to remove.
+pub(crate) fn refuse_sqlite_declarations(
+    foreign_keys: ForeignKeysArg,
+    functions: &[AppFunction],
+) -> Result<(), Failure> {
+    let mut given = Vec::new();
+    if Declaration::new().with_foreign_keys(foreign_keys.into()) != Declaration::new() {
+        given.push("--foreign-keys");
+    }
+    if !functions.is_empty() {
+        given.push("--function");
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::usage(
+        "sqlite_declaration_on_postgres",
+        format!(
+            "{} declare{} what verification on an in-memory SQLite must know; PostgreSQL \
+             verification runs on the server, with its own functions and foreign keys: remove {}",
+            given.join(" and "),
+            if given.len() == 1 { "s" } else { "" },
+            if given.len() == 1 { "it" } else { "them" }
+        ),
+    ))
+}
+
+/// Reads and checks `dir` with [`migrate_core::load_dir`], as the macro does; then verifies
+/// it as `verification` says: [`migrate_runtime::verify_declared`] (the macro's `verify`
+/// feature), or on a PostgreSQL server. With `postgres` (`--database postgres://…`), the
+/// directory is checked as a PostgreSQL set.
+///
+/// # Errors
+/// Every problem at once, or the verification findings, as a directory failure; a server
+/// that cannot be reached, as a failed operation.
+pub(crate) fn check(
+    dir: &Path,
+    verification: Verification<'_>,
+    postgres: bool,
+) -> Result<Checked, Failure> {
+    let verified = !matches!(verification, Verification::None);
+    let loaded = if postgres {
+        migrate_core::load_dir_postgres_interim(dir)
+    } else {
+        migrate_core::load_dir(dir)
+    };
+    let migrations = loaded.map_err(|problems| Failure::directory(dir, problems.0))?;
+    let mut verified_on = None;
+    let mut notes = Vec::new();
+    match verification {
+        Verification::None => {}
+        Verification::Sqlite(declaration) => {
+            migrate_runtime::verify_declared(&migrations, declaration)
+                .map_err(|findings| Failure::verification(dir, findings))?;
+        }
+        Verification::Postgres(url) => {
+            let shown = without_password(url);
+            let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(|error| {
+                Failure::failed(
+                    "postgres_connect",
+                    format!(
+                        "cannot connect to the PostgreSQL server `{shown}` to verify the \
+                         migrations: {}; check the URL given to --database, and that the \
+                         server accepts connections without TLS",
+                        with_causes(&error)
+                    ),
+                )
+            })?;
+            let passed = migrate_runtime::postgres::verify_blocking(&migrations, &mut client)
+                .map_err(|findings| Failure::verification_postgres(dir, &shown, findings))?;
+            notes = passed.notes;
+            verified_on = Some(shown);
+        }
     }
     Ok(Checked {
         dir: dir.to_path_buf(),
-        verified: verify.is_some(),
+        verified,
+        verified_on,
+        notes,
         migrations: migrations
             .iter()
             .map(|m| Summary {
@@ -113,4 +222,55 @@ pub(crate) fn check(dir: &Path, verify: Option<&Declaration>) -> Result<Checked,
             })
             .collect(),
     })
+}
+
+/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
+/// password or other parameters.
+fn without_password(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "(an unreadable URL)".to_owned();
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .map_or(String::new(), |port| format!(":{port}"));
+    let user = config
+        .get_user()
+        .map_or(String::new(), |user| format!("{user}@"));
+    let database = config.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}{port}/{database}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
+            "postgres://app@db.internal:5433/shop"
+        );
+    }
 }

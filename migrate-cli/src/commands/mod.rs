@@ -32,7 +32,20 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             functions,
         } => {
             let declaration = check::declaration(*foreign_keys, functions);
-            output.emit(&check::check(&global.dir, verify.then_some(&declaration))?)
+            let postgres = global.database.as_deref().filter(|d| check::is_postgres(d));
+            let verification = match (verify, postgres) {
+                (false, _) => check::Verification::None,
+                (true, Some(url)) => {
+                    check::refuse_sqlite_declarations(*foreign_keys, functions)?;
+                    check::Verification::Postgres(url)
+                }
+                (true, None) => check::Verification::Sqlite(&declaration),
+            };
+            output.emit(&check::check(
+                &global.dir,
+                verification,
+                postgres.is_some(),
+            )?)
         }
         Command::Completions { shell } => completions(*shell),
         Command::Status => output.emit(&inspect::status(&Context::new(cli)?)?),

@@ -137,7 +137,16 @@ fn describe(error: &tokio_postgres::Error) -> String {
             }
             out
         }
-        None => error.to_string(),
+        None => {
+            // The client's own error: its causes say what happened ("connection closed").
+            let mut out = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                out.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            out
+        }
     }
 }
 

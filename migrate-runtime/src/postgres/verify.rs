@@ -4,9 +4,9 @@
 use migrate_engine::Finding;
 use migrate_engine::postgres::{Client, Verified};
 
-use crate::Migrations;
+use migrate_core::Migration;
 
-/// Runs every migration of `migrations` up, down and up again on the server `client` is
+/// Runs every migration of `migrations` (`MIGRATIONS.as_slice()`) up, down and up again on the server `client` is
 /// connected to, and compares the schema (by meaning, from `pg_catalog`) and the rows before
 /// each up and after its down; all inside one transaction that is rolled back at the end, in a
 /// schema of its own, so the database is never changed. Works with `tokio_postgres::Client`
@@ -24,17 +24,17 @@ use crate::Migrations;
 /// ```no_run
 /// # async fn example<C: migrate_runtime::postgres::Client>(client: &mut C) {
 /// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
-/// match migrate_runtime::postgres::verify(&MIGRATIONS, client).await {
+/// match migrate_runtime::postgres::verify(MIGRATIONS.as_slice(), client).await {
 ///     Ok(verified) => assert!(verified.notes.is_empty()),
 ///     Err(findings) => panic!("{}", findings[0]),
 /// }
 /// # }
 /// ```
 pub async fn verify<C: Client>(
-    migrations: &Migrations,
+    migrations: &[Migration],
     client: &mut C,
 ) -> Result<Verified, Vec<Finding>> {
-    migrate_engine::postgres::verify(migrations.as_slice(), client).await
+    migrate_engine::postgres::verify(migrations, client).await
 }
 
 /// [`verify()`] with the `postgres` crate's blocking client.
@@ -43,10 +43,10 @@ pub async fn verify<C: Client>(
 /// As [`verify()`].
 #[cfg(feature = "postgres")]
 pub fn verify_blocking(
-    migrations: &Migrations,
+    migrations: &[Migration],
     client: &mut postgres::Client,
 ) -> Result<Verified, Vec<Finding>> {
-    migrate_engine::postgres::verify_blocking(migrations.as_slice(), client)
+    migrate_engine::postgres::verify_blocking(migrations, client)
 }
 
 /// What `migration_tests!(…, postgres = "VAR")` runs: connects (without TLS) to the server
@@ -57,7 +57,7 @@ pub fn verify_blocking(
 /// cannot be reached, or every finding, one per line; what verification ran differently
 /// (`CONCURRENTLY` left out) is printed when it passes.
 #[cfg(feature = "postgres")]
-pub fn verify_from_env(migrations: &Migrations, var: &str) -> Result<(), String> {
+pub fn verify_from_env(migrations: &[Migration], var: &str) -> Result<(), String> {
     let url = std::env::var(var).map_err(|_| {
         format!(
             "{var} is not set: these tests verify the migrations on a PostgreSQL server; set \
