@@ -163,7 +163,7 @@ FROM orders GROUP BY customer_id;
     ),
     (
         "20240102090000_seed.down.sql",
-        "DROP VIEW order_totals;\nDELETE FROM orders;\nDELETE FROM customers;\n",
+        "DROP VIEW order_totals;\n-- The seed's own rows only (their orders go with them: ON DELETE CASCADE).\nDELETE FROM customers WHERE email IN ('ada@example.com', 'grace@example.com');\n",
     ),
 ];
 
@@ -386,14 +386,16 @@ fn a_view_restored_with_another_definition_shows_the_difference() {
 
 #[test]
 fn a_down_that_loses_rows() {
+    // Identity values are not rolled back: the seed's rows are 6 and 7 by then (verification
+    // ran the seed's up three times, and made up a customer once).
     assert_eq!(
         finding(&third(
             "ALTER TABLE customers ADD COLUMN given_name text;\nUPDATE customers SET given_name = split_part(full_name, ' ', 1);\nALTER TABLE customers DROP COLUMN full_name;",
             "ALTER TABLE customers ADD COLUMN full_name text NOT NULL DEFAULT '';\nUPDATE customers SET full_name = given_name;\nALTER TABLE customers ALTER COLUMN full_name DROP DEFAULT;\nALTER TABLE customers DROP COLUMN given_name;"
         )),
         "`20240103100000_change.down.sql` does not undo `20240103100000_change.up.sql`: it changes \
-         the rows of `customers`, which existed before 20240103100000: row (id = 3) changed: \
-         full_name 'Ada Lovelace' → 'Ada', row (id = 4) changed: full_name 'Grace Brewster Hopper' \
+         the rows of `customers`, which existed before 20240103100000: row (id = 6) changed: \
+         full_name 'Ada Lovelace' → 'Ada', row (id = 7) changed: full_name 'Grace Brewster Hopper' \
          → 'Grace'; make the down undo exactly what the up does, or, if losing those rows is \
          intended, add `-- migrate:lossy-down <reason>` to it"
     );
@@ -649,5 +651,91 @@ fn every_down_back_to_nothing_must_leave_the_database_as_it_was() {
         found,
         "running every down from 000002 back to nothing does not leave the database as it was \
          before the first up: it leaves table `t` behind; make each down remove what its up creates"
+    );
+}
+
+/// Accounts with a text status, no rows: verification makes one up.
+const ACCOUNTS: [(&str, &str); 2] = [
+    (
+        "000001_accounts.up.sql",
+        "CREATE TABLE accounts (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    status text NOT NULL\n);",
+    ),
+    ("000001_accounts.down.sql", "DROP TABLE accounts;"),
+];
+
+#[test]
+fn a_data_migration_is_checked_on_a_made_up_row_when_the_table_is_empty() {
+    let found = finding(&with(
+        &ACCOUNTS,
+        &[
+            (
+                "000002_active.up.sql",
+                "ALTER TABLE accounts ADD COLUMN active boolean NOT NULL DEFAULT false;\nUPDATE accounts SET active = (status = 'active');\nALTER TABLE accounts DROP COLUMN status;",
+            ),
+            (
+                "000002_active.down.sql",
+                "ALTER TABLE accounts ADD COLUMN status text NOT NULL DEFAULT 'inactive';\nUPDATE accounts SET status = 'active' WHERE active;\nALTER TABLE accounts ALTER COLUMN status DROP DEFAULT;\nALTER TABLE accounts DROP COLUMN active;",
+            ),
+        ],
+    ));
+    assert_eq!(
+        found,
+        "`000002_active.down.sql` does not undo `000002_active.up.sql`: it changes the rows of \
+         `accounts`, which existed before 000002 (it was empty, so verification made up a row for \
+         it from its columns' types): row (id = 1) changed: status 'a' → 'inactive'; make the \
+         down undo exactly what the up does, or, if losing those rows is intended, add \
+         `-- migrate:lossy-down <reason>` to it"
+    );
+}
+
+#[test]
+fn an_up_that_fails_on_a_made_up_row_is_verified_without_it_and_noted() {
+    let verified = verify_files(&with(
+        &ACCOUNTS,
+        &[
+            (
+                "000002_plan.up.sql",
+                "ALTER TABLE accounts ADD COLUMN plan text NOT NULL;",
+            ),
+            (
+                "000002_plan.down.sql",
+                "ALTER TABLE accounts DROP COLUMN plan;",
+            ),
+        ],
+    ))
+    .unwrap_or_else(|f| panic!("{f:#?}"));
+    assert_eq!(
+        verified.unfilled,
+        [
+            "`000002_plan.up.sql` failed on the rows verification made up for `accounts`, so it was \
+          verified on the tables as they were: `000002_plan.up.sql` line 1: column \"plan\" of \
+          relation \"accounts\" contains null values (in `ALTER TABLE accounts ADD COLUMN plan \
+          text NOT NULL`)"
+        ]
+    );
+}
+
+#[test]
+fn a_table_that_refuses_a_made_up_row_is_noted() {
+    let verified = verify_files(&[
+        (
+            "000001_codes.up.sql",
+            "CREATE TABLE codes (code text NOT NULL CHECK (length(code) = 6));",
+        ),
+        ("000001_codes.down.sql", "DROP TABLE codes;"),
+        (
+            "000002_index.up.sql",
+            "CREATE INDEX codes_code ON codes (code);",
+        ),
+        ("000002_index.down.sql", "DROP INDEX codes_code;"),
+    ])
+    .unwrap_or_else(|f| panic!("{f:#?}"));
+    assert_eq!(
+        verified.unfilled,
+        [
+            "before `000002_index.up.sql`: `codes` was left empty: verification could not make up a \
+          row for it: new row for relation \"codes\" violates check constraint \
+          \"codes_code_check\" (Failing row contains (a).)"
+        ]
     );
 }

@@ -24,8 +24,8 @@ pub(crate) struct Checked {
     /// The PostgreSQL server verification ran on (its URL without the password), if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     verified_on: Option<String>,
-    /// What PostgreSQL verification ran differently from a real run (`CONCURRENTLY` left out),
-    /// one line each, naming the file and line.
+    /// What PostgreSQL verification ran differently from a real run (`CONCURRENTLY` left out)
+    /// and where it could not compare rows, one line each, naming the file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
 }
@@ -204,6 +204,7 @@ pub(crate) fn check(
             let passed = migrate_runtime::postgres::verify_blocking(&migrations, &mut client)
                 .map_err(|findings| Failure::verification_postgres(dir, &shown, findings))?;
             notes = passed.notes;
+            notes.extend(passed.unfilled);
             verified_on = Some(shown);
         }
     }

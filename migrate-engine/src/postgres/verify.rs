@@ -3,15 +3,20 @@
 //!
 //! The run: `BEGIN`; a scratch schema, first on the `search_path` (then `public`, where
 //! extensions usually live); then, from nothing, for each migration k: read the catalogue and
-//! the rows, run up k, run down k, read again and compare, run up k again. A savepoint before
+//! the rows, run up k, run down k, read again and compare, run up k again; at the end, every
+//! down back to nothing, compared with the state before the first up. A savepoint before
 //! each down lets verification carry on after a down that fails or does not undo its up, so
 //! every such migration is reported at once; an up that fails stops it (the migrations after
 //! it build on it). Then `ROLLBACK`.
 //!
 //! - Schema: every object of every user schema, by meaning ([`super::catalog`]).
-//! - Rows: of every table the set created before the up (data migrations, seed rows), compared
-//!   as text, by primary key where there is one. Tables are not filled with made-up rows: a
-//!   table the set leaves empty has no rows to lose.
+//! - Rows: of every table the set created before the up, compared as text, by primary key
+//!   where there is one. An empty table gets one made-up row first (values from its columns'
+//!   types, an enum's first label, a referenced table's first key; defaults where there are
+//!   any), so a data migration's down is checked even where the set inserts no rows. An up or a
+//!   down that fails on made-up rows is verified again without them; the made-up rows never
+//!   outlive their migration's check (the up runs again on the tables as they were). Both are
+//!   listed in [`Verified::unfilled`], as are tables that refuse a made-up row.
 //! - `-- migrate:irreversible`: up only. `-- migrate:lossy-down`: schema only, no rows.
 //! - `-- migrate:no-transaction`: verification cannot leave its transaction. `CREATE INDEX
 //!   CONCURRENTLY`, `DROP INDEX CONCURRENTLY` and `REINDEX … CONCURRENTLY` run without
@@ -45,7 +50,32 @@ pub struct Verified {
     /// What verification ran differently from a real run, one line each, naming the file and
     /// line: "`000004_idx.up.sql` line 2: run without `CONCURRENTLY` …".
     pub notes: Vec<String>,
+    /// Where rows could not be compared: empty tables verification could not make up a row
+    /// for, and migrations that failed on made-up rows and were verified without them.
+    pub unfilled: Vec<String>,
 }
+
+/// A foreign-key column's made-up value: the first key of the table it references, as SQL
+/// (`fill_one`'s query, per column `a` of the table).
+const FOREIGN_VALUE: &str = "(SELECT '(SELECT ' || quote_ident(pa.attname) || ' FROM ' \
+     || k.confrelid::regclass::text || ' LIMIT 1)' FROM pg_constraint k \
+     JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = k.confkey[1] \
+     WHERE k.conrelid = a.attrelid AND k.contype = 'f' AND cardinality(k.conkey) = 1 \
+     AND k.conkey[1] = a.attnum LIMIT 1)";
+
+/// A column's made-up value from its type (a domain's: from its base type), as SQL cast to
+/// the column's type; NULL where no value fits every type of its kind.
+const TYPED_VALUE: &str = "(CASE coalesce(b.typcategory, t.typcategory) \
+     WHEN 'N' THEN '''1''' WHEN 'S' THEN '''a''' WHEN 'B' THEN '''true''' \
+     WHEN 'D' THEN CASE WHEN coalesce(b.typname, t.typname) IN ('time', 'timetz') \
+        THEN '''12:00''' ELSE '''2000-01-01 12:00''' END \
+     WHEN 'T' THEN '''1 day''' WHEN 'I' THEN '''127.0.0.1''' WHEN 'A' THEN '''{}''' \
+     WHEN 'E' THEN (SELECT quote_literal(e.enumlabel) FROM pg_enum e \
+        WHERE e.enumtypid = coalesce(b.oid, t.oid) ORDER BY e.enumsortorder LIMIT 1) \
+     WHEN 'U' THEN CASE coalesce(b.typname, t.typname) \
+        WHEN 'uuid' THEN '''00000000-0000-4000-8000-000000000001''' \
+        WHEN 'json' THEN '''{}''' WHEN 'jsonb' THEN '''{}''' WHEN 'bytea' THEN '''\\x00''' END \
+     END || '::' || format_type(a.atttypid, a.atttypmod))";
 
 /// How many row differences to show per table.
 const ROWS_SHOWN: usize = 3;
@@ -166,6 +196,9 @@ enum Stop {
     Finding(Finding),
     /// The server or the connection failed outside a migration's statements.
     Server(Finding),
+    /// The up or the down failed on rows verification made up (the server's message): verify
+    /// the migration again without them.
+    Refill(String),
 }
 
 struct Verifier<'a, C> {
@@ -180,6 +213,12 @@ impl<C: Client> Verifier<'_, C> {
         match self.each(table).await {
             Ok(()) => {}
             Err(Stop::Finding(finding) | Stop::Server(finding)) => self.findings.push(finding),
+            // Only a migration's own loop asks for this, and handles it.
+            Err(Stop::Refill(message)) => self.findings.push(Finding {
+                file: String::new(),
+                line: None,
+                message,
+            }),
         }
         if self.findings.is_empty() {
             Ok(self.verified)
@@ -191,41 +230,200 @@ impl<C: Client> Verifier<'_, C> {
     async fn each(&mut self, table: &[Migration]) -> Result<(), Stop> {
         let start = self.catalog().await?;
         for migration in table {
-            let before = self.catalog().await?;
-            let rows_before = if migration.lossy_down().is_none() {
-                self.rows(&start, &before).await?
-            } else {
-                BTreeMap::new()
-            };
-            self.script(migration, Phase::Up)
-                .await
-                .map_err(Stop::Finding)?;
-            self.verified.migrations += 1;
-            if migration.irreversible().is_some() {
-                self.verified.irreversible += 1;
-                continue;
-            }
-            self.sql("SAVEPOINT migrate_verify_down").await?;
-            match self
-                .round_trip(migration, &start, &before, &rows_before)
-                .await
-            {
-                Ok(()) => self.sql("RELEASE SAVEPOINT migrate_verify_down").await?,
-                Err(finding) => {
-                    self.findings.push(finding);
-                    // Back to the state after the up, which is right: carry on from there.
-                    self.sql(
-                        "ROLLBACK TO SAVEPOINT migrate_verify_down; \
-                         RELEASE SAVEPOINT migrate_verify_down",
-                    )
-                    .await?;
+            // Rows are compared, and so made up for empty tables, only where a down must give
+            // them back, inside verification's transaction.
+            let mut fill = migration.irreversible().is_none()
+                && migration.lossy_down().is_none()
+                && !migration.up().no_transaction()
+                && !migration.down().no_transaction();
+            loop {
+                self.sql("SAVEPOINT migrate_verify_migration").await?;
+                let filled = if fill {
+                    self.fill(&start, migration).await?
+                } else {
+                    Vec::new()
+                };
+                match self.migration(migration, &start, &filled).await {
+                    Ok(()) if filled.is_empty() => {
+                        self.sql("RELEASE SAVEPOINT migrate_verify_migration")
+                            .await?;
+                    }
+                    // The rows verification made up go, and the up runs again on the tables
+                    // as they were: what a deployment finds.
+                    Ok(()) => {
+                        self.sql(
+                            "ROLLBACK TO SAVEPOINT migrate_verify_migration; \
+                             RELEASE SAVEPOINT migrate_verify_migration",
+                        )
+                        .await?;
+                        self.script(migration, Phase::Up).await?;
+                    }
+                    Err(Stop::Refill(error)) => {
+                        self.sql(
+                            "ROLLBACK TO SAVEPOINT migrate_verify_migration; \
+                             RELEASE SAVEPOINT migrate_verify_migration",
+                        )
+                        .await?;
+                        self.verified.unfilled.push(format!(
+                            "`{}` failed on the rows verification made up for {}, so it was \
+                             verified on the tables as they were: {error}",
+                            migration.up().file_name(),
+                            filled
+                                .iter()
+                                .map(|t| format!("`{t}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        fill = false;
+                        continue;
+                    }
+                    Err(stop) => return Err(stop),
                 }
+                break;
             }
         }
         if self.findings.is_empty() && self.verified.irreversible == 0 {
             self.all_downs(table, &start).await?;
         }
         Ok(())
+    }
+
+    /// Up, then (unless irreversible) down, compare, up again. With `filled` tables, a failing
+    /// up or down asks to verify the migration again without them.
+    async fn migration(
+        &mut self,
+        migration: &Migration,
+        start: &Catalog,
+        filled: &[String],
+    ) -> Result<(), Stop> {
+        let before = self.catalog().await?;
+        let rows_before = if migration.lossy_down().is_none() {
+            self.rows(start, &before).await?
+        } else {
+            BTreeMap::new()
+        };
+        if let Err(finding) = self.script(migration, Phase::Up).await {
+            return Err(if filled.is_empty() {
+                Stop::Finding(finding)
+            } else {
+                Stop::Refill(finding.message)
+            });
+        }
+        if migration.irreversible().is_some() {
+            self.verified.migrations += 1;
+            self.verified.irreversible += 1;
+            return Ok(());
+        }
+        self.sql("SAVEPOINT migrate_verify_down").await?;
+        match self
+            .round_trip(migration, start, &before, &rows_before, filled)
+            .await
+        {
+            Ok(()) => self.sql("RELEASE SAVEPOINT migrate_verify_down").await?,
+            Err(Stop::Finding(finding)) => {
+                self.findings.push(finding);
+                // Back to the state after the up, which is right: carry on from there.
+                self.sql(
+                    "ROLLBACK TO SAVEPOINT migrate_verify_down; \
+                     RELEASE SAVEPOINT migrate_verify_down",
+                )
+                .await?;
+            }
+            Err(other) => return Err(other),
+        }
+        self.verified.migrations += 1;
+        Ok(())
+    }
+
+    /// Inserts one made-up row into each empty table the set created, so a down that loses
+    /// or changes rows is seen even where the set inserts none: values from each column's type
+    /// (an enum's first label, a referenced table's first key), defaults where there are any.
+    /// Returns the tables filled; a table that refuses its row stays empty (noted).
+    async fn fill(&mut self, start: &Catalog, migration: &Migration) -> Result<Vec<String>, Stop> {
+        let now = self.catalog().await?;
+        let rows = self.rows(start, &now).await?;
+        let mut empty: Vec<(String, String)> = now
+            .tables()
+            .filter(|t| t.options.starts_with("table") || t.options.starts_with("partitioned"))
+            .filter(|t| rows.get(&t.name).is_some_and(|r| r.rows.is_empty()))
+            .map(|t| (t.name.clone(), t.sql_name.clone()))
+            .collect();
+        let mut filled = Vec::new();
+        let mut refused: BTreeMap<String, String> = BTreeMap::new();
+        // A table whose foreign key needs another's row is filled in a later pass.
+        while !empty.is_empty() {
+            let mut progress = false;
+            let mut left = Vec::new();
+            for (name, sql_name) in empty {
+                match self.fill_one(&sql_name).await? {
+                    Ok(()) => {
+                        progress = true;
+                        refused.remove(&name);
+                        filled.push(name);
+                    }
+                    Err(error) => {
+                        refused.insert(name.clone(), error);
+                        left.push((name, sql_name));
+                    }
+                }
+            }
+            empty = left;
+            if !progress {
+                break;
+            }
+        }
+        for (table, error) in refused {
+            self.verified.unfilled.push(format!(
+                "before `{}`: `{table}` was left empty: verification could not make up a row \
+                 for it: {error}",
+                migration.up().file_name()
+            ));
+        }
+        Ok(filled)
+    }
+
+    /// One made-up row into `table`, in a savepoint of its own; the server's refusal as text.
+    async fn fill_one(&mut self, table: &str) -> Result<Result<(), String>, Stop> {
+        let query = format!(
+            "SELECT coalesce(string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum), ''), \
+             coalesce(string_agg(coalesce({FOREIGN_VALUE}, {TYPED_VALUE}, 'NULL'), ', ' \
+                ORDER BY a.attnum), '') \
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_type b ON b.oid = t.typbasetype \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attrelid = '{}'::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+             AND a.attidentity = '' AND a.attgenerated = '' AND d.adbin IS NULL",
+            table.replace('\'', "''")
+        );
+        let rows = self
+            .client
+            .query(&query, &[])
+            .await
+            .map_err(|error| Stop::Server(server_finding("read a table's columns", &error)))?;
+        let (columns, values): (String, String) = match rows.first() {
+            Some(row) => (row.get(0), row.get(1)),
+            None => (String::new(), String::new()),
+        };
+        let insert = if columns.is_empty() {
+            format!("INSERT INTO {table} DEFAULT VALUES")
+        } else {
+            format!("INSERT INTO {table} ({columns}) VALUES ({values})")
+        };
+        self.sql("SAVEPOINT migrate_verify_fill").await?;
+        match self.client.batch(&insert).await {
+            Ok(()) => {
+                self.sql("RELEASE SAVEPOINT migrate_verify_fill").await?;
+                Ok(Ok(()))
+            }
+            Err(error) => {
+                self.sql(
+                    "ROLLBACK TO SAVEPOINT migrate_verify_fill; \
+                     RELEASE SAVEPOINT migrate_verify_fill",
+                )
+                .await?;
+                Ok(Err(describe(&error)))
+            }
+        }
     }
 
     /// Every down from the last back to nothing leaves the database as verification found it
@@ -261,16 +459,24 @@ impl<C: Client> Verifier<'_, C> {
         start: &Catalog,
         before: &Catalog,
         rows_before: &BTreeMap<String, Rows>,
-    ) -> Result<(), Finding> {
-        self.script(migration, Phase::Down).await?;
-        let after = self.catalog().await.map_err(Stop::into_finding)?;
+        filled: &[String],
+    ) -> Result<(), Stop> {
+        if let Err(finding) = self.script(migration, Phase::Down).await {
+            // A down that fails on made-up rows may not fail on users' data.
+            return Err(if filled.is_empty() {
+                Stop::Finding(finding)
+            } else {
+                Stop::Refill(finding.message)
+            });
+        }
+        let after = self.catalog().await?;
         let mut differences = catalog::differences(
             before,
             &after,
             migration.version(),
             migration.lossy_down().is_some(),
         );
-        let rows_after = self.rows(start, &after).await.map_err(Stop::into_finding)?;
+        let rows_after = self.rows(start, &after).await?;
         let mut rows_differ = false;
         for (name, old) in rows_before {
             // A table dropped or reshaped by the down is the schema comparison's to report.
@@ -288,8 +494,13 @@ impl<C: Client> Verifier<'_, C> {
                 } else {
                     String::new()
                 };
+                let made_up = if filled.contains(name) {
+                    " (it was empty, so verification made up a row for it from its columns' types)"
+                } else {
+                    ""
+                };
                 differences.push(format!(
-                    "changes the rows of `{name}`, which existed before {}: {}{more}",
+                    "changes the rows of `{name}`, which existed before {}{made_up}: {}{more}",
                     format_version(migration.version()),
                     shown.join(", ")
                 ));
@@ -297,7 +508,7 @@ impl<C: Client> Verifier<'_, C> {
         }
         if !differences.is_empty() {
             let down = migration.down().file_name();
-            return Err(Finding {
+            return Err(Stop::Finding(Finding {
                 file: down.to_owned(),
                 line: None,
                 message: format!(
@@ -312,9 +523,11 @@ impl<C: Client> Verifier<'_, C> {
                         ""
                     }
                 ),
-            });
+            }));
         }
-        self.script(migration, Phase::UpAgain).await
+        self.script(migration, Phase::UpAgain)
+            .await
+            .map_err(Stop::Finding)
     }
 
     /// Runs one script statement by statement, so a failure names its line.
@@ -345,7 +558,7 @@ impl<C: Client> Verifier<'_, C> {
                     Adapted::AsIs => {}
                     Adapted::Skip(what) => {
                         if matches!(phase, Phase::Up | Phase::Down) {
-                            self.verified.notes.push(format!(
+                            self.note(format!(
                                 "`{file}` line {line}: `{what}` skipped: it cannot run in \
                                  verification's transaction, and changes neither schema nor rows"
                             ));
@@ -354,7 +567,7 @@ impl<C: Client> Verifier<'_, C> {
                     }
                     Adapted::Rewritten(sql) => {
                         if matches!(phase, Phase::Up | Phase::Down) {
-                            self.verified.notes.push(format!(
+                            self.note(format!(
                                 "`{file}` line {line}: run without `CONCURRENTLY`, inside \
                                  verification's transaction (the same index; only the locks \
                                  taken differ)"
@@ -369,6 +582,13 @@ impl<C: Client> Verifier<'_, C> {
             }
         }
         Ok(())
+    }
+
+    /// Records what verification ran differently, once (an up may run more than once).
+    fn note(&mut self, note: String) {
+        if !self.verified.notes.contains(&note) {
+            self.verified.notes.push(note);
+        }
     }
 
     /// The finding for a statement that failed.
@@ -494,14 +714,6 @@ impl<C: Client> Verifier<'_, C> {
             );
         }
         Ok(out)
-    }
-}
-
-impl Stop {
-    fn into_finding(self) -> Finding {
-        match self {
-            Stop::Finding(finding) | Stop::Server(finding) => finding,
-        }
     }
 }
 

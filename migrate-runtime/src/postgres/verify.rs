@@ -69,7 +69,7 @@ pub fn verify_from_env(migrations: &[Migration], var: &str) -> Result<(), String
         .map_err(|error| format!("cannot connect to the PostgreSQL server in {var}: {error}"))?;
     match verify_blocking(migrations, &mut client) {
         Ok(verified) => {
-            for note in &verified.notes {
+            for note in verified.notes.iter().chain(&verified.unfilled) {
                 println!("note: {note}");
             }
             Ok(())
