@@ -739,3 +739,38 @@ fn a_table_that_refuses_a_made_up_row_is_noted() {
         ]
     );
 }
+
+#[test]
+fn a_label_used_in_the_transaction_that_added_it_is_explained() {
+    let found = finding(&with(
+        &shop(),
+        &[
+            (
+                "20240103100000_refunded.up.sql",
+                "-- migrate:no-transaction\nALTER TYPE order_status ADD VALUE 'refunded';",
+            ),
+            (
+                "20240103100000_refunded.down.sql",
+                "-- migrate:irreversible PostgreSQL cannot drop an enum label",
+            ),
+            (
+                "20240104000000_refund.up.sql",
+                "ALTER TABLE orders ADD COLUMN refunded_at timestamptz;\nUPDATE orders SET status = 'refunded' WHERE false;",
+            ),
+            (
+                "20240104000000_refund.down.sql",
+                "ALTER TABLE orders DROP COLUMN refunded_at;",
+            ),
+        ],
+    ));
+    assert_eq!(
+        found,
+        "`20240104000000_refund.up.sql` line 2, column 28: unsafe use of new value \"refunded\" of \
+         enum type order_status; PostgreSQL's hint: New enum values must be committed before they \
+         can be used. (in `UPDATE orders SET status = 'refunded' WHERE false`); verification runs \
+         the whole set in one transaction, and PostgreSQL refuses a label in the transaction \
+         that added it: a migration that uses a label an earlier one adds cannot be verified (at \
+         deploy time, add the label in a `-- migrate:no-transaction` migration, so that it is \
+         committed before it is used)"
+    );
+}

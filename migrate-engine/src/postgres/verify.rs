@@ -637,6 +637,11 @@ impl<C: Client> Verifier<'_, C> {
                 "; if it must run outside a transaction, add `-- migrate:no-transaction` to the \
                  file (verification then runs `CREATE INDEX CONCURRENTLY` without `CONCURRENTLY`)"
             }
+        } else if error.code() == Some(&SqlState::UNSAFE_NEW_ENUM_VALUE_USAGE) {
+            "; verification runs the whole set in one transaction, and PostgreSQL refuses a \
+             label in the transaction that added it: a migration that uses a label an earlier \
+             one adds cannot be verified (at deploy time, add the label in a \
+             `-- migrate:no-transaction` migration, so that it is committed before it is used)"
         } else {
             ""
         };
