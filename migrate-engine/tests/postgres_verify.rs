@@ -774,3 +774,39 @@ fn a_label_used_in_the_transaction_that_added_it_is_explained() {
          committed before it is used)"
     );
 }
+
+#[test]
+fn an_object_in_a_schema_the_migration_names_is_compared_under_that_name() {
+    assert_eq!(
+        finding(&third(
+            "CREATE TABLE public.audit_log (id bigint, note text);",
+            "SELECT 1;"
+        )),
+        "`20240103100000_change.down.sql` does not undo `20240103100000_change.up.sql`: it leaves \
+         table `public.audit_log` behind; make the down undo exactly what the up does"
+    );
+}
+
+#[test]
+fn a_column_added_back_at_the_end_is_a_difference_unless_the_down_is_lossy() {
+    let up = "ALTER TABLE orders DROP COLUMN status;";
+    let down = "ALTER TABLE orders ADD COLUMN status order_status NOT NULL DEFAULT 'new';";
+    let message = finding(&third(up, down));
+    assert_eq!(
+        message,
+        "`20240103100000_change.down.sql` does not undo `20240103100000_change.up.sql`: it changes \
+         table `orders`: its columns were in the order (id, customer_id, status, total, placed_at) \
+         before 20240103100000 and are (id, customer_id, total, placed_at, status) after the down \
+         (`ADD COLUMN` appends, and `SELECT *` and `INSERT … VALUES` depend on the order; if the \
+         new order is acceptable, add `-- migrate:lossy-down <reason>` to the down); it changes \
+         the rows of `orders`, which existed before 20240103100000: row (id = 4) changed: status \
+         'paid' → 'new'; make the down undo exactly what the up does, or, if losing those rows is \
+         intended, add `-- migrate:lossy-down <reason>` to it"
+    );
+    let lossy = format!("-- migrate:lossy-down the statuses are reset to 'new'\n{down}");
+    let files: Vec<(&str, &str)> = with(&shop(), &[("20240103100000_change.up.sql", up)])
+        .into_iter()
+        .chain([("20240103100000_change.down.sql", lossy.as_str())])
+        .collect();
+    verify_files(&files).unwrap_or_else(|f| panic!("{f:#?}"));
+}
