@@ -650,7 +650,8 @@ impl<C: Client> Verifier<'_, C> {
             line: Some(line),
             message: format!(
                 "`{file}` {place}: {} (in `{}`){context}{hint}",
-                describe(error),
+                // The scratch schema is verification's, not the user's.
+                describe(error).replace(&format!("{}.", self.scratch), ""),
                 excerpt(statement.text, 60)
             ),
         }
