@@ -378,9 +378,9 @@ fn a_view_restored_with_another_definition_shows_the_difference() {
     assert_eq!(
         message,
         "`20240103100000_change.down.sql` does not undo `20240103100000_change.up.sql`: it changes \
-         view `order_totals`: its definition differs from the one before 20240103100000 from its \
-         line 5: it was `GROUP BY orders.customer_id;` and is `WHERE orders.status <> 'new'::order_status` \
-         after the down; make the down undo exactly what the up does"
+         view `order_totals`: line 5 of its definition was `GROUP BY orders.customer_id;` before \
+         20240103100000 and is `WHERE orders.status <> 'new'::order_status` after the down; make \
+         the down undo exactly what the up does"
     );
 }
 
@@ -809,4 +809,19 @@ fn a_column_added_back_at_the_end_is_a_difference_unless_the_down_is_lossy() {
         .chain([("20240103100000_change.down.sql", lossy.as_str())])
         .collect();
     verify_files(&files).unwrap_or_else(|f| panic!("{f:#?}"));
+}
+
+#[test]
+fn a_foreign_key_restored_without_its_action_is_a_difference() {
+    assert_eq!(
+        finding(&third(
+            "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
+            "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey\n    FOREIGN KEY (customer_id) REFERENCES customers (id);"
+        )),
+        "`20240103100000_change.down.sql` does not undo `20240103100000_change.up.sql`: it changes \
+         constraint `orders_customer_id_fkey` on `orders`: it was `FOREIGN KEY (customer_id) \
+         REFERENCES customers(id) ON DELETE CASCADE` before 20240103100000 and is `FOREIGN KEY \
+         (customer_id) REFERENCES customers(id)` after the down; make the down undo exactly what \
+         the up does"
+    );
 }

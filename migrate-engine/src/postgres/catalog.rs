@@ -650,8 +650,8 @@ fn changed(a: &Object, b: &Object, since: &str, lossy: bool) -> Option<String> {
             if old.contains('\n') || new.contains('\n') || old.len() > 160 {
                 let (line, was, is) = first_difference(old, new);
                 Some(format!(
-                    "changes {label}: its definition differs from the one {since} from its \
-                     line {line}: it was `{was}` and is `{is}` after the down"
+                    "changes {label}: line {line} of its definition was `{was}` {since} and is \
+                     `{is}` after the down"
                 ))
             } else {
                 Some(format!(
@@ -870,8 +870,8 @@ mod tests {
         assert_eq!(
             found,
             [
-                "changes function `touch()`: its definition differs from the one before 000002 \
-              from its line 3: it was `NEW.at := now();` and is `NULL;` after the down"
+                "changes function `touch()`: line 3 of its definition was `NEW.at := now();` \
+                 before 000002 and is `NULL;` after the down"
             ]
         );
     }
