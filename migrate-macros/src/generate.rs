@@ -40,7 +40,8 @@ impl Parse for Args {
                 if var.value().is_empty() {
                     return Err(syn::Error::new(
                         var.span(),
-                        "`postgres` names the environment variable that holds the server's URL: \
+                        "the environment variable's name is empty: `postgres` names the variable \
+                         that holds the PostgreSQL server's URL, as in \
                          `postgres = \"DATABASE_URL\"`",
                     ));
                 }
