@@ -825,3 +825,13 @@ fn a_foreign_key_restored_without_its_action_is_a_difference() {
          the up does"
     );
 }
+
+#[test]
+fn a_sql_standard_function_body_runs_whole() {
+    let verified = verify_files(&third(
+        "CREATE FUNCTION total_cents(o orders) RETURNS bigint LANGUAGE sql\nBEGIN ATOMIC\n  SELECT (o.total * 100)::bigint;\nEND;\nCREATE VIEW order_cents AS SELECT id, total_cents(orders) AS cents FROM orders;",
+        "DROP VIEW order_cents;\nDROP FUNCTION total_cents(orders);",
+    ))
+    .unwrap_or_else(|f| panic!("{f:#?}"));
+    assert_eq!(verified.migrations, 3);
+}

@@ -3,9 +3,9 @@
 //!
 //! PostgreSQL's lexical rules, as far as splitting needs them: `--` and nested `/* */` comments,
 //! `'…'` strings (with `''`), `E'…'` strings (with backslash escapes), `"…"` identifiers and
-//! `$tag$…$tag$` dollar quoting (function bodies). Not handled: SQL-standard bodies
-//! (`BEGIN ATOMIC … END`), whose inner semicolons end a statement here. When core's scanner
-//! learns PostgreSQL's rules, this function becomes a call to it.
+//! `$tag$…$tag$` dollar quoting (function bodies), and, as psql does, SQL-standard bodies
+//! (`CREATE FUNCTION … BEGIN ATOMIC …; END`), whose semicolons do not end the statement. When
+//! core's scanner learns PostgreSQL's rules, this function becomes a call to it.
 
 /// One statement of a script: its text (without the closing `;`) and the byte offset of its
 /// first character of code.
@@ -20,6 +20,9 @@ pub(crate) fn statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
     let bytes = sql.as_bytes();
     let mut out = Vec::new();
     let mut code: Option<usize> = None;
+    // The statement's first words, and how deep inside `BEGIN … END` of a routine's body.
+    let mut first: Vec<String> = Vec::new();
+    let mut depth = 0usize;
     let mut i = 0;
     let push = |from: Option<usize>, to: usize, out: &mut Vec<Statement<'a>>| {
         if let Some(from) = from {
@@ -55,8 +58,9 @@ pub(crate) fn statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
                 }
                 continue;
             }
-            b';' => {
+            b';' if depth == 0 => {
                 push(code.take(), i, &mut out);
+                first.clear();
                 i += 1;
                 continue;
             }
@@ -86,6 +90,18 @@ pub(crate) fn statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
                 while j < bytes.len() && (is_ident(bytes[j]) || bytes[j] == b'$') {
                     j += 1;
                 }
+                let word = sql[i..j].to_ascii_uppercase();
+                if is_routine(&first) {
+                    match word.as_str() {
+                        "BEGIN" => depth += 1,
+                        "CASE" if depth > 0 => depth += 1,
+                        "END" if depth > 0 => depth -= 1,
+                        _ => {}
+                    }
+                }
+                if first.len() < 4 {
+                    first.push(word);
+                }
                 j
             }
             _ => i + 1,
@@ -93,6 +109,17 @@ pub(crate) fn statements<'a>(sql: &'a str) -> Vec<Statement<'a>> {
     }
     push(code, bytes.len(), &mut out);
     out
+}
+
+/// Whether a statement starting with `first` creates a function or procedure, whose
+/// `BEGIN ATOMIC … END` body holds semicolons.
+fn is_routine(first: &[String]) -> bool {
+    let words: Vec<&str> = first.iter().map(String::as_str).collect();
+    matches!(
+        words.as_slice(),
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+            | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+    )
 }
 
 fn is_ident(b: u8) -> bool {
@@ -157,6 +184,16 @@ mod tests {
         assert!(found[0].text.ends_with("END;\n$$"), "{:?}", found[0]);
         assert_eq!(found[1].start, sql.find("CREATE FUNCTION g").unwrap());
         assert!(found[1].text.ends_with("$body$ LANGUAGE sql"));
+    }
+
+    #[test]
+    fn keeps_sql_standard_bodies_whole() {
+        let body = "CREATE OR REPLACE FUNCTION grade(score int) RETURNS text LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN score > 50 THEN 'pass' ELSE 'fail' END;\n  SELECT 'x';\nEND";
+        let sql = format!("{body};\nCREATE TABLE after_it (a int);\nBEGIN;\nEND;");
+        assert_eq!(
+            texts(&sql),
+            [body, "CREATE TABLE after_it (a int)", "BEGIN", "END"]
+        );
     }
 
     #[test]

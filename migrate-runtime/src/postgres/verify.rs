@@ -12,6 +12,8 @@ use migrate_core::Migration;
 /// schema of its own, so the database is never changed. Works with `tokio_postgres::Client`
 /// (deadpool-postgres and bb8 hand out objects that dereference to one).
 ///
+/// Call it outside a transaction: it begins its own and rolls it back.
+///
 /// The set is verified from nothing, whatever the database holds: the objects it creates go
 /// to a scratch schema first on the `search_path` (then `public`, where extensions usually
 /// are). Objects a migration creates in a schema it names (`public.orders`) are compared too.
