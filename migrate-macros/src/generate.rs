@@ -91,7 +91,7 @@ fn generate_postgres(args: &Args, var: &syn::LitStr) -> syn::Result<TokenStream>
             #ignore
             pub fn every_down_undoes_its_up_on_postgres() {
                 if let ::core::result::Result::Err(message) =
-                    #runtime::postgres::verify_from_env(__MIGRATE_TESTED.as_slice(), #var)
+                    #runtime::verify_postgres_from_env(__MIGRATE_TESTED.as_slice(), #var)
                 {
                     ::core::panic!("{}", message);
                 }

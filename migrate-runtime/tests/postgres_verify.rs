@@ -1,4 +1,4 @@
-//! `migration_tests!(…, postgres = "VAR")` and `postgres::verify_from_env` on a real server
+//! `migration_tests!(…, postgres = "VAR")` and `verify_postgres_from_env` on a real server
 //! (`MIGRATE_TEST_POSTGRES_URL`; locally: `eval "$(scripts/postgres-test-server start /tmp/pg)"`).
 
 use migrate_runtime::Migrations;
@@ -37,7 +37,7 @@ fn an_unset_variable_fails_with_what_to_set() {
     let (_dir, migrations) = set(&FORGETS_AN_INDEX);
     let var = "MIGRATE_TEST_POSTGRES_URL_THAT_IS_NEVER_SET";
     assert_eq!(
-        migrate_runtime::postgres::verify_from_env(migrations.as_slice(), var),
+        migrate_runtime::verify_postgres_from_env(migrations.as_slice(), var),
         Err(format!(
             "{var} is not set: these tests verify the migrations on a PostgreSQL server; set \
              {var} to its URL (postgres://user@host:port/database; verification runs in a \
@@ -50,7 +50,7 @@ fn an_unset_variable_fails_with_what_to_set() {
 fn a_down_that_does_not_undo_its_up_fails_the_test_with_the_finding() {
     let (_dir, migrations) = set(&FORGETS_AN_INDEX);
     assert_eq!(
-        migrate_runtime::postgres::verify_from_env(
+        migrate_runtime::verify_postgres_from_env(
             migrations.as_slice(),
             "MIGRATE_TEST_POSTGRES_URL"
         ),

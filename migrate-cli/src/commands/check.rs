@@ -201,7 +201,7 @@ pub(crate) fn check(
                     ),
                 )
             })?;
-            let passed = migrate_runtime::postgres::verify_blocking(&migrations, &mut client)
+            let passed = migrate_runtime::verify_postgres_blocking(&migrations, &mut client)
                 .map_err(|findings| Failure::verification_postgres(dir, &shown, findings))?;
             notes = passed.notes;
             notes.extend(passed.unfilled);

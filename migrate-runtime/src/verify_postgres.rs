@@ -1,16 +1,15 @@
 //! Verification on a PostgreSQL server: what `migrate-sqlite check --verify --database
 //! postgres://…` and `migration_tests!(…, postgres = "VAR")` run.
 
-use migrate_engine::Finding;
-use migrate_engine::postgres::{Client, Verified};
-
 use migrate_core::Migration;
+use migrate_engine::Finding;
+use migrate_engine::postgres::Verified;
 
-/// Runs every migration of `migrations` (`MIGRATIONS.as_slice()`) up, down and up again on the server `client` is
-/// connected to, and compares the schema (by meaning, from `pg_catalog`) and the rows before
-/// each up and after its down; all inside one transaction that is rolled back at the end, in a
-/// schema of its own, so the database is never changed. Works with `tokio_postgres::Client`
-/// (deadpool-postgres and bb8 hand out objects that dereference to one).
+/// Runs every migration of `migrations` (`MIGRATIONS.as_slice()`) up, down and up again on the
+/// server `client` is connected to, and compares the schema (by meaning, from `pg_catalog`)
+/// and the rows before each up and after its down; all inside one transaction that is rolled
+/// back at the end, in a schema of its own, so the database is never changed.
+/// deadpool-postgres and bb8 hand out objects that dereference to a `tokio_postgres::Client`.
 ///
 /// Call it outside a transaction: it begins its own and rolls it back.
 ///
@@ -24,27 +23,27 @@ use migrate_core::Migration;
 ///
 /// # Example
 /// ```no_run
-/// # async fn example<C: migrate_runtime::postgres::Client>(client: &mut C) {
+/// # async fn example(client: &mut tokio_postgres::Client) {
 /// static MIGRATIONS: migrate_runtime::Migrations = migrate_runtime::embed_migrations!("migrations");
-/// match migrate_runtime::postgres::verify(MIGRATIONS.as_slice(), client).await {
+/// match migrate_runtime::verify_postgres(MIGRATIONS.as_slice(), client).await {
 ///     Ok(verified) => assert!(verified.notes.is_empty()),
 ///     Err(findings) => panic!("{}", findings[0]),
 /// }
 /// # }
 /// ```
-pub async fn verify<C: Client>(
+pub async fn verify_postgres(
     migrations: &[Migration],
-    client: &mut C,
+    client: &mut tokio_postgres::Client,
 ) -> Result<Verified, Vec<Finding>> {
     migrate_engine::postgres::verify(migrations, client).await
 }
 
-/// [`verify()`] with the `postgres` crate's blocking client.
+/// [`verify_postgres()`] with the `postgres` crate's blocking client.
 ///
 /// # Errors
-/// As [`verify()`].
+/// As [`verify_postgres()`].
 #[cfg(feature = "postgres")]
-pub fn verify_blocking(
+pub fn verify_postgres_blocking(
     migrations: &[Migration],
     client: &mut postgres::Client,
 ) -> Result<Verified, Vec<Finding>> {
@@ -52,14 +51,14 @@ pub fn verify_blocking(
 }
 
 /// What `migration_tests!(…, postgres = "VAR")` runs: connects (without TLS) to the server
-/// whose URL is in the environment variable `var` and runs [`verify_blocking`].
+/// whose URL is in the environment variable `var` and runs [`verify_postgres_blocking`].
 ///
 /// # Errors
 /// The message a failing test shows: the variable is not set (and what to set), the server
-/// cannot be reached, or every finding, one per line; what verification ran differently
-/// (`CONCURRENTLY` left out) is printed when it passes.
+/// cannot be reached, or every finding, one per line. What verification ran differently
+/// (`CONCURRENTLY` left out) and where it could not compare rows is printed when it passes.
 #[cfg(feature = "postgres")]
-pub fn verify_from_env(migrations: &[Migration], var: &str) -> Result<(), String> {
+pub fn verify_postgres_from_env(migrations: &[Migration], var: &str) -> Result<(), String> {
     let url = std::env::var(var).map_err(|_| {
         format!(
             "{var} is not set: these tests verify the migrations on a PostgreSQL server; set \
@@ -69,7 +68,7 @@ pub fn verify_from_env(migrations: &[Migration], var: &str) -> Result<(), String
     })?;
     let mut client = postgres::Client::connect(&url, postgres::NoTls)
         .map_err(|error| format!("cannot connect to the PostgreSQL server in {var}: {error}"))?;
-    match verify_blocking(migrations, &mut client) {
+    match verify_postgres_blocking(migrations, &mut client) {
         Ok(verified) => {
             for note in verified.notes.iter().chain(&verified.unfilled) {
                 println!("note: {note}");
