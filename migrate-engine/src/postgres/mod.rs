@@ -5,6 +5,7 @@
 
 mod catalog;
 mod client;
+mod rows;
 mod split;
 mod verify;
 

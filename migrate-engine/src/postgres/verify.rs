@@ -35,9 +35,9 @@ use tokio_postgres::error::{ErrorPosition, SqlState};
 
 use super::catalog::{self, Catalog};
 use super::client::Client;
+use super::rows::{self, Rows};
 use super::split;
-use crate::schema::{Rows, row_differences};
-use crate::verify::Finding;
+use crate::Finding;
 
 /// What verification proved, and what it adapted to run inside its transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -486,7 +486,7 @@ impl<C: Client> Verifier<'_, C> {
             let Some(new) = new.aligned_to(&old.columns) else {
                 continue;
             };
-            let (shown, total) = row_differences(name, old, &new, ROWS_SHOWN);
+            let (shown, total) = rows::differences(old, &new, ROWS_SHOWN);
             if total > 0 {
                 rows_differ = true;
                 let more = if total > shown.len() {
