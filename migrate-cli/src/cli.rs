@@ -15,6 +15,8 @@ Database:
   parameter is refused by name. Without --database, the DATABASE_URL environment variable
   is used, or else DATABASE_URL in ./.env, with the same forms. Other schemes and
   in-memory databases are refused.
+  `check --database postgres://…` (or postgresql://) checks the directory as a PostgreSQL
+  set and, with --verify, verifies it on that server, inside a transaction it rolls back.
   `status` and `version` only read: they never create the database or write to it.
   `down` and `to 0` never create a missing database.
 
@@ -159,11 +161,13 @@ pub(crate) enum Command {
         directory: Option<PathBuf>,
         /// Check the set as a PostgreSQL set, as `embed_migrations!("…", database = "postgres")`
         /// does: PostgreSQL's lexical rules (dollar quotes, E'' strings, nested comments) and
-        /// its statements that cannot run in a transaction; no SQLite-only rule.
-        #[arg(long, conflicts_with_all = ["verify", "foreign_keys", "functions"])]
+        /// its statements that cannot run in a transaction; no SQLite-only rule. Implied by
+        /// --database postgres://…, which --verify needs for a PostgreSQL set.
+        #[arg(long, conflicts_with_all = ["foreign_keys", "functions"])]
         postgres: bool,
         /// Also run every migration up, down and up again on a fresh in-memory database, as
-        /// the macro's `verify` feature does, and report every failure with its messages.
+        /// the macro's `verify` feature does, and report every failure with its messages; with
+        /// --database postgres://…, on that PostgreSQL server, inside a transaction rolled back.
         #[arg(long)]
         verify: bool,
         /// With --verify: whether the service enforces foreign keys, as the macro's

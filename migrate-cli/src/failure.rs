@@ -114,6 +114,22 @@ impl Failure {
         }
     }
 
+    /// Migrations that fail verification on a PostgreSQL server (`check --verify --database
+    /// postgres://…`).
+    pub(crate) fn verification_postgres(
+        dir: &Path,
+        server: &str,
+        findings: Vec<Finding>,
+    ) -> Failure {
+        let mut failure = Failure::verification(dir, findings);
+        failure.message = format!(
+            "the migrations in `{}` fail verification on the PostgreSQL server `{server}` (in a \
+             transaction rolled back: the database was not changed)",
+            dir.display()
+        );
+        failure
+    }
+
     fn new(exit: Exit, kind: &'static str, message: impl Into<String>) -> Failure {
         Failure {
             exit,

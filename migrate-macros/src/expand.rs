@@ -76,6 +76,11 @@ fn load_for(path: &syn::LitStr, database: Database) -> syn::Result<(PathBuf, Vec
     Ok((dir, migrations))
 }
 
+/// [`load`] for a PostgreSQL set: PostgreSQL's rules (`migration_tests!(…, postgres = …)`).
+pub(crate) fn load_postgres(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)> {
+    load_for(path, Database::Postgres)
+}
+
 /// The constant table of checked migrations: an expression of type `migrate_runtime::Migrations`.
 pub(crate) fn table_tokens(
     dir: &Path,

@@ -8,11 +8,14 @@ use syn::parse::{Parse, ParseStream};
 use crate::args::{self, Runtime};
 use crate::expand;
 
-/// `"dir"`, then the options `ignore` and `crate = <path>`, separated by commas.
+/// `"dir"`, then the options `ignore`, `crate = <path>` and `postgres = "VAR"`, separated by
+/// commas.
 pub(crate) struct Args {
     path: syn::LitStr,
     ignore: bool,
     runtime: Runtime,
+    /// The environment variable holding the URL of the PostgreSQL server to verify on.
+    postgres: Option<syn::LitStr>,
 }
 
 impl Parse for Args {
@@ -20,6 +23,7 @@ impl Parse for Args {
         let path: syn::LitStr = input.parse()?;
         let mut ignore = false;
         let mut runtime = None;
+        let mut postgres = None;
         while !input.is_empty() {
             input.parse::<syn::Token![,]>()?;
             if input.is_empty() {
@@ -30,13 +34,28 @@ impl Parse for Args {
                 continue;
             }
             let option: syn::Ident = input.parse()?;
+            if option == "postgres" {
+                input.parse::<syn::Token![=]>()?;
+                let var: syn::LitStr = input.parse()?;
+                if var.value().is_empty() {
+                    return Err(syn::Error::new(
+                        var.span(),
+                        "the environment variable's name is empty: `postgres` names the variable \
+                         that holds the PostgreSQL server's URL, as in \
+                         `postgres = \"DATABASE_URL\"`",
+                    ));
+                }
+                postgres = Some(var);
+                continue;
+            }
             if option != "ignore" {
                 return Err(syn::Error::new(
                     option.span(),
                     format!(
                         "unknown option `{option}`: the options are `ignore`, which generates the \
-                         tests as #[ignore], and `crate = <path>`, the path of `migrate_runtime` \
-                         when it is re-exported"
+                         tests as #[ignore], `crate = <path>`, the path of `migrate_runtime` \
+                         when it is re-exported, and `postgres = \"VAR\"`, which verifies a \
+                         PostgreSQL set on the server whose URL is in the variable VAR"
                     ),
                 ));
             }
@@ -46,8 +65,39 @@ impl Parse for Args {
             path,
             ignore,
             runtime: runtime.unwrap_or_default(),
+            postgres,
         })
     }
+}
+
+/// `migration_tests!("dir", postgres = "VAR")`: one test that verifies the whole set on the
+/// PostgreSQL server whose URL is in `VAR` (every migration up, down, compared, up again, in
+/// a transaction rolled back), failing with what to set when `VAR` is not set.
+fn generate_postgres(args: &Args, var: &syn::LitStr) -> syn::Result<TokenStream> {
+    let (dir, migrations) = expand::load_postgres(&args.path)?;
+    let runtime = &args.runtime;
+    let table = expand::table_tokens(&dir, &migrations, &args.path, runtime)?;
+    let ignore = args
+        .ignore
+        .then(|| quote!(#[ignore = "generated with `ignore`: run with --ignored"]));
+    Ok(quote! {
+        /// The generated tests.
+        pub mod migrations {
+            /// The migrations under test.
+            const __MIGRATE_TESTED: #runtime::Migrations = #table;
+
+            /// Every migration runs on the PostgreSQL server, and every down undoes its up.
+            #[test]
+            #ignore
+            pub fn every_down_undoes_its_up_on_postgres() {
+                if let ::core::result::Result::Err(message) =
+                    #runtime::verify_postgres_from_env(__MIGRATE_TESTED.as_slice(), #var)
+                {
+                    ::core::panic!("{}", message);
+                }
+            }
+        }
+    })
 }
 
 /// Expands `migration_tests!(…)`.
@@ -59,6 +109,9 @@ pub(crate) fn migration_tests(args: &Args) -> TokenStream {
 }
 
 fn generate(args: &Args) -> syn::Result<TokenStream> {
+    if let Some(var) = &args.postgres {
+        return generate_postgres(args, var);
+    }
     let (dir, migrations) = expand::load(&args.path)?;
     let runtime = &args.runtime;
     let table = expand::table_tokens(&dir, &migrations, &args.path, runtime)?;

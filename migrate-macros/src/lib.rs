@@ -74,6 +74,12 @@ pub fn embed_migrations(input: proc_macro::TokenStream) -> proc_macro::TokenStre
 /// `crate = <path>` says where `migrate_runtime` is, as for [`embed_migrations!`]; the path
 /// must be absolute (`::my_facade::migrate`, `crate::…`), since the tests live in nested
 /// modules.
+///
+/// For a PostgreSQL set, `migration_tests!("migrations", postgres = "DATABASE_URL")` (with
+/// `migrate-runtime`'s feature `postgres`) generates one test that verifies the whole set on
+/// the server whose URL is in the environment variable named: every migration up, down
+/// (compared with the catalogue and rows before the up) and up again, in a transaction rolled
+/// back at the end. It fails, saying what to set, when the variable is not set.
 #[proc_macro]
 pub fn migration_tests(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let args = syn::parse_macro_input!(input as generate::Args);

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::check::Rule;
 use migrate_core::name::format_version;
 use migrate_core::{AppFunction, Database};
 use migrate_runtime::Declaration;
@@ -21,8 +20,27 @@ pub(crate) struct Checked {
     database: &'static str,
     /// Its migrations, in version order.
     migrations: Vec<Summary>,
-    /// Whether the migrations were also verified on a fresh in-memory database.
+    /// Whether the migrations were also verified (on a fresh in-memory database, or on
+    /// `verified_on`).
     verified: bool,
+    /// The PostgreSQL server verification ran on (its URL without the password), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_on: Option<String>,
+    /// What PostgreSQL verification ran differently from a real run (`CONCURRENTLY` left out)
+    /// and where it could not compare rows, one line each, naming the file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+/// What `check` verifies on, if anything.
+#[derive(Clone, Copy)]
+pub(crate) enum Verification<'a> {
+    /// Only the rules.
+    None,
+    /// A fresh in-memory SQLite, honouring the declaration (`--verify`).
+    Sqlite(&'a Declaration),
+    /// A PostgreSQL server (`--verify --database postgres://…`), in a transaction rolled back.
+    Postgres(&'a str),
 }
 
 /// One migration of a checked directory.
@@ -43,7 +61,17 @@ impl Checked {
         if !self.verified {
             return String::new();
         }
-        match self
+        let on = self
+            .verified_on
+            .as_ref()
+            .map(|url| {
+                format!(
+                    ", on the PostgreSQL server `{url}` (in a transaction rolled back: the \
+                     database was not changed)"
+                )
+            })
+            .unwrap_or_default();
+        let proved = match self
             .migrations
             .iter()
             .filter(|m| m.irreversible.is_some())
@@ -56,13 +84,19 @@ impl Checked {
             n => format!(
                 "; each runs, and each down undoes its up ({n} irreversible, without a down)"
             ),
-        }
+        };
+        format!("{proved}{on}")
     }
 }
 
 impl Document for Checked {
     fn human(&self, style: Style) -> String {
         let dir = self.dir.display();
+        let notes: String = self
+            .notes
+            .iter()
+            .map(|note| format!("{}: {note}\n", style.paint(Color::Yellow, "note")))
+            .collect();
         // SQLite is the default: only another database is named.
         let database = match Database::from_key(self.database) {
             Some(Database::Sqlite) | None => String::new(),
@@ -70,7 +104,7 @@ impl Document for Checked {
         };
         match (self.migrations.first(), self.migrations.last()) {
             (Some(first), Some(last)) => format!(
-                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{database}{}\n",
+                "{}: {} migration{} ({} to {}) in `{dir}`, no problems{database}{}\n{notes}",
                 style.paint(Color::Green, "ok"),
                 self.migrations.len(),
                 if self.migrations.len() == 1 { "" } else { "s" },
@@ -95,30 +129,105 @@ pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction
     declaration
 }
 
-/// Reads and checks `dir` as a set written for `database` with [`migrate_core::load_dir_for`],
-/// as the macro does, and with a declaration (`--verify`) runs
-/// [`migrate_runtime::verify_declared`], as the macro's `verify` feature does.
+/// Whether `--database` names a PostgreSQL server (`postgres://` or `postgresql://`): `check`
+/// then applies PostgreSQL's rules, and `--verify` verifies on it.
+pub(crate) fn is_postgres(database: &str) -> bool {
+    let lower = database.to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// `check --postgres --verify` without a server: PostgreSQL verification runs on one.
+pub(crate) fn postgres_verification_needs_a_server() -> Failure {
+    Failure::usage(
+        "postgres_verification_needs_a_server",
+        "--verify on a PostgreSQL set runs every migration on a PostgreSQL server, inside a \
+         transaction rolled back: name one with --database postgres://… (or DATABASE_URL), or \
+         leave out --verify to check the files only"
+            .to_owned(),
+    )
+}
+
+/// `--foreign-keys` and `--function` tell SQLite's in-memory verification what the service
+/// does; a PostgreSQL server has its own functions and always enforces foreign keys.
 ///
 /// # Errors
-/// Every problem at once, or the verification findings, as a directory failure.
+/// A usage failure naming the option to remove.
+pub(crate) fn refuse_sqlite_declarations(
+    foreign_keys: ForeignKeysArg,
+    functions: &[AppFunction],
+) -> Result<(), Failure> {
+    let mut given = Vec::new();
+    if Declaration::new().with_foreign_keys(foreign_keys.into()) != Declaration::new() {
+        given.push("--foreign-keys");
+    }
+    if !functions.is_empty() {
+        given.push("--function");
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::usage(
+        "sqlite_declaration_on_postgres",
+        format!(
+            "{} declare{} what verification on an in-memory SQLite must know; PostgreSQL \
+             verification runs on the server, with its own functions and foreign keys: remove {}",
+            given.join(" and "),
+            if given.len() == 1 { "s" } else { "" },
+            if given.len() == 1 { "it" } else { "them" }
+        ),
+    ))
+}
+
+/// Reads and checks `dir` as a set written for `database` with [`migrate_core::load_dir_for`],
+/// as the macro does; then verifies it as `verification` says:
+/// [`migrate_runtime::verify_declared`] (the macro's `verify` feature) for a SQLite set, or on
+/// a PostgreSQL server for a PostgreSQL set.
+///
+/// # Errors
+/// Every problem at once, or the verification findings, as a directory failure; a server
+/// that cannot be reached, as a failed operation.
 pub(crate) fn check(
     dir: &Path,
     database: Database,
-    verify: Option<&Declaration>,
+    verification: Verification<'_>,
 ) -> Result<Checked, Failure> {
+    let verified = !matches!(verification, Verification::None);
     let migrations = migrate_core::load_dir_for(dir, database)
         .map_err(|problems| Failure::directory(dir, problems.0))?;
-    // The in-memory verification runs the set on SQLite: it proves nothing about another
-    // database (`--postgres` conflicts with `--verify` on the command line).
-    let verify = verify.filter(|_| Rule::Verification.applies_to(database));
-    if let Some(declaration) = verify {
-        migrate_runtime::verify_declared(&migrations, declaration)
-            .map_err(|findings| Failure::verification(dir, findings))?;
+    let mut verified_on = None;
+    let mut notes = Vec::new();
+    match verification {
+        Verification::None => {}
+        Verification::Sqlite(declaration) => {
+            migrate_runtime::verify_declared(&migrations, declaration)
+                .map_err(|findings| Failure::verification(dir, findings))?;
+        }
+        Verification::Postgres(url) => {
+            let shown = without_password(url);
+            let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(|error| {
+                Failure::failed(
+                    "postgres_connect",
+                    format!(
+                        "cannot connect to the PostgreSQL server `{shown}` to verify the \
+                         migrations: {}; check the URL given to --database, and that the \
+                         server accepts connections without TLS",
+                        with_causes(&error)
+                    ),
+                )
+            })?;
+            let passed = migrate_runtime::verify_postgres_blocking(&migrations, &mut client)
+                .map_err(|findings| Failure::verification_postgres(dir, &shown, findings))?;
+            notes = passed.notes;
+            notes.extend(passed.unfilled);
+            verified_on = Some(shown);
+        }
     }
     Ok(Checked {
         dir: dir.to_path_buf(),
         database: database.key(),
-        verified: verify.is_some(),
+        verified,
+        verified_on,
+        notes,
         migrations: migrations
             .iter()
             .map(|m| Summary {
@@ -129,4 +238,55 @@ pub(crate) fn check(
             })
             .collect(),
     })
+}
+
+/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
+/// password or other parameters.
+fn without_password(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "(an unreadable URL)".to_owned();
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .map_or(String::new(), |port| format!(":{port}"));
+    let user = config
+        .get_user()
+        .map_or(String::new(), |user| format!("{user}@"));
+    let database = config.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}{port}/{database}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
+            "postgres://app@db.internal:5433/shop"
+        );
+    }
 }

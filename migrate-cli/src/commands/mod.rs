@@ -36,16 +36,26 @@ pub(crate) fn execute(cli: &Cli, output: &Output) -> Result<(), Failure> {
             functions,
         } => {
             let declaration = check::declaration(*foreign_keys, functions);
-            let database = if *postgres {
+            // A PostgreSQL set: `--postgres`, or a server named by `--database postgres://…`.
+            let server = global.database.as_deref().filter(|d| check::is_postgres(d));
+            let database = if *postgres || server.is_some() {
                 Database::Postgres
             } else {
                 Database::Sqlite
             };
-            let dir = directory.as_ref().unwrap_or(&global.dir);
+            let verification = match (verify, server, database) {
+                (false, _, _) => check::Verification::None,
+                (true, Some(url), _) => {
+                    check::refuse_sqlite_declarations(*foreign_keys, functions)?;
+                    check::Verification::Postgres(url)
+                }
+                (true, None, Database::Sqlite) => check::Verification::Sqlite(&declaration),
+                (true, None, _) => return Err(check::postgres_verification_needs_a_server()),
+            };
             output.emit(&check::check(
-                dir,
+                directory.as_ref().unwrap_or(&global.dir),
                 database,
-                verify.then_some(&declaration),
+                verification,
             )?)
         }
         Command::Completions { shell } => completions(*shell),

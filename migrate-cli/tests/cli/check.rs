@@ -217,10 +217,18 @@ fn check_postgres_refuses_the_sqlite_only_options() {
     let sandbox = Sandbox::new();
     let dir = workspace_file("tests/sets/postgres_shop");
     let dir = dir.to_str().expect("a UTF-8 path");
+    // --verify on a PostgreSQL set needs its server.
+    let run = sandbox.run(&["check", "--postgres", dir, "--verify"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("--verify on a PostgreSQL set runs every migration on a PostgreSQL server")
+            && run.stderr.contains("--database postgres://"),
+        "{run}"
+    );
     for options in [
-        &["--verify"][..],
-        &["--foreign-keys", "unenforced"],
-        &["--function", "normalize/2"],
+        &["--foreign-keys", "unenforced", "--verify"][..],
+        &["--function", "normalize/2", "--verify"],
     ] {
         let mut args = vec!["check", "--postgres", dir];
         args.extend_from_slice(options);

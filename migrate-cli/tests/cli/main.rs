@@ -5,6 +5,7 @@
 mod adopt;
 mod check;
 mod check_declared;
+mod check_postgres;
 mod color;
 mod database;
 mod help;

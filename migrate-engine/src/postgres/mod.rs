@@ -5,13 +5,17 @@
 //! The entries (`run`, `version`, `force`, `status`, and the same in `blocking`) are the
 //! runtime's; services use `migrate-runtime`'s `postgres()` and `tokio_postgres()`.
 
+mod catalog;
 mod client;
 mod history;
 mod lock;
 mod operations;
+mod rows;
 mod run;
 mod script;
+mod split;
 mod tables;
+mod verify;
 
 pub use client::Client;
 #[doc(hidden)]
@@ -22,3 +26,6 @@ pub use lock::golang_migrate_key;
 pub use operations::blocking;
 #[doc(hidden)]
 pub use operations::{force, run, status, version};
+#[cfg(feature = "postgres")]
+pub use verify::verify_blocking;
+pub use verify::{Verified, verify};

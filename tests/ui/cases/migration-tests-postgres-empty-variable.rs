@@ -1,0 +1,3 @@
+migrate_runtime::migration_tests!("gap", postgres = "");
+
+fn main() {}
