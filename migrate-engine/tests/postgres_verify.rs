@@ -527,7 +527,10 @@ fn concurrently_without_no_transaction_is_refused_by_the_check() {
         "CREATE INDEX CONCURRENTLY orders_placed_at_idx ON orders (placed_at);",
         "DROP INDEX orders_placed_at_idx;",
     ));
-    assert!(text.contains("`20240103100000_change.up.sql` line 1"), "{text}");
+    assert!(
+        text.contains("`20240103100000_change.up.sql` line 1"),
+        "{text}"
+    );
     assert!(text.contains("-- migrate:no-transaction"), "{text}");
 }
 
@@ -552,7 +555,10 @@ fn transaction_control_is_refused_by_the_check_before_it_runs() {
         "CREATE TABLE a (x int);\nCOMMIT;\nCREATE TABLE b (x int);",
         "DROP TABLE b;\nDROP TABLE a;",
     ));
-    assert!(text.contains("`20240103100000_change.up.sql` line 2"), "{text}");
+    assert!(
+        text.contains("`20240103100000_change.up.sql` line 2"),
+        "{text}"
+    );
     assert!(text.contains("COMMIT"), "{text}");
 }
 
