@@ -8,7 +8,8 @@ use migrate_core::{Checksum, Direction, Migration};
 
 use crate::error::DirtyOrigin;
 use crate::plan::{Set, version_after};
-use crate::values::Changed;
+use crate::report::{MigrationStatus, Status};
+use crate::values::{Changed, Drift, SchemaVersion};
 
 /// The applied migrations (versions up to `current`) whose up file changed since.
 pub(crate) fn changed(
@@ -92,6 +93,47 @@ pub(crate) fn dirty_origin(
             _ => DirtyOrigin::OtherTool,
         },
         None => DirtyOrigin::OtherTool,
+    }
+}
+
+/// A database's [`Status`] from what its storage read: the version table's state, who left it
+/// dirty, the recorded checksums of applied ups (`recorded`) and of the downs shipped with
+/// them (`downs`), and the migrations that never ran (`skipped`, see [`never_ran`]).
+pub(crate) fn status<'a>(
+    table: &'a [Migration],
+    state: SchemaVersion,
+    dirty_origin: Option<DirtyOrigin>,
+    recorded: &BTreeMap<u64, Checksum>,
+    downs: &BTreeMap<u64, Checksum>,
+    skipped: &[(u64, String)],
+) -> Status<'a> {
+    let current = state.version.unwrap_or(0);
+    Status {
+        version: state.version,
+        dirty: state.dirty,
+        dirty_origin,
+        migrations: table
+            .iter()
+            .map(|migration| {
+                // A migration merged late below the version never ran (`up` refuses it).
+                let applied = migration.version() <= current
+                    && !skipped.iter().any(|(v, _)| *v == migration.version());
+                let down_changed = downs
+                    .get(&migration.version())
+                    .is_some_and(|sum| *sum != migration.down().checksum());
+                let drift = match recorded.get(&migration.version()) {
+                    Some(_) if applied && down_changed => Drift::Changed,
+                    Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
+                    Some(_) if applied => Drift::Changed,
+                    _ => Drift::Unknown,
+                };
+                MigrationStatus {
+                    migration,
+                    applied,
+                    drift,
+                }
+            })
+            .collect(),
     }
 }
 

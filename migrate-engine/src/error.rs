@@ -224,6 +224,47 @@ pub enum Error {
     },
 }
 
+/// Where and why a script failed, as each database's runner finds it (`E`: the client's
+/// error).
+#[derive(Debug)]
+pub(crate) struct ScriptFailure<E> {
+    /// 1-based line within the file.
+    pub(crate) line: usize,
+    /// 1-based column, when the database pointed at a token.
+    pub(crate) column: Option<usize>,
+    /// The start of the failing statement.
+    pub(crate) statement: String,
+    /// The database's message.
+    pub(crate) message: String,
+    /// The client's error.
+    pub(crate) source: E,
+}
+
+impl Error {
+    /// [`Error::Migration`] for `migration`'s script in `direction`, which failed as `failure`
+    /// says, leaving the database at `left_at` after committing `committed`.
+    pub(crate) fn migration<E: std::error::Error + Send + Sync + 'static>(
+        migration: &migrate_core::Migration,
+        direction: Direction,
+        failure: ScriptFailure<E>,
+        left_at: LeftAt,
+        committed: Vec<String>,
+    ) -> Error {
+        Error::Migration {
+            version: migration.version(),
+            file: migration.script(direction).file_name().to_owned(),
+            direction,
+            line: failure.line,
+            column: failure.column,
+            statement: failure.statement,
+            message: failure.message,
+            left_at,
+            committed,
+            source: Box::new(failure.source),
+        }
+    }
+}
+
 /// Where a failed run left the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LeftAt {

@@ -129,6 +129,25 @@ pub(crate) fn version_after(
     }
 }
 
+/// Where a run towards `target` ends, from the version `current` it found the database at:
+/// `down(n)` means n steps from there.
+///
+/// # Errors
+/// [`Error::TooManySteps`] when fewer than `n` migrations are applied.
+pub(crate) fn goal(
+    migrations: Set<'_>,
+    target: Target,
+    current: Option<u64>,
+) -> Result<Option<u64>, Error> {
+    Ok(match target {
+        Target::Latest => migrations.latest(),
+        Target::Version(0) => None,
+        Target::Version(v) => Some(v),
+        Target::DownSteps(steps) => migrations.down_steps(current, steps)?,
+        Target::UpSteps(steps) => migrations.up_steps(current, steps),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use migrate_core::source::SourceFile;

@@ -35,6 +35,18 @@ pub struct Step {
     pub duration: Duration,
 }
 
+impl Step {
+    /// The record of `migration` having run in `direction` for `duration`.
+    pub(crate) fn of(migration: &Migration, direction: Direction, duration: Duration) -> Step {
+        Step {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            direction,
+            duration,
+        }
+    }
+}
+
 impl Report {
     /// Whether nothing ran.
     pub fn is_empty(&self) -> bool {

@@ -12,8 +12,8 @@ use crate::postgres::client::Client;
 use crate::postgres::history;
 use crate::postgres::run::{dirty_origin, locked, migrate, skipped};
 use crate::postgres::tables::Tables;
-use crate::report::{MigrationStatus, Report, Status};
-use crate::values::{Drift, SchemaVersion};
+use crate::report::{Report, Status};
+use crate::values::SchemaVersion;
 
 /// Runs migrations until the database is at `target` (see the SQLite `run`).
 ///
@@ -105,7 +105,6 @@ pub async fn status<'a, C: Client>(
     } else {
         SchemaVersion::default()
     };
-    let current = state.version.unwrap_or(0);
     let (recorded, downs, skipped) = if tables.history_exists {
         (
             history::applied_checksums(client, &tables).await?,
@@ -120,32 +119,14 @@ pub async fn status<'a, C: Client>(
     } else {
         None
     };
-    Ok(Status {
-        version: state.version,
-        dirty: state.dirty,
+    Ok(crate::drift::status(
+        table,
+        state,
         dirty_origin,
-        migrations: table
-            .iter()
-            .map(|migration| {
-                let applied = migration.version() <= current
-                    && !skipped.iter().any(|(v, _)| *v == migration.version());
-                let down_changed = downs
-                    .get(&migration.version())
-                    .is_some_and(|sum| *sum != migration.down().checksum());
-                let drift = match recorded.get(&migration.version()) {
-                    Some(_) if applied && down_changed => Drift::Changed,
-                    Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
-                    Some(_) if applied => Drift::Changed,
-                    _ => Drift::Unknown,
-                };
-                MigrationStatus {
-                    migration,
-                    applied,
-                    drift,
-                }
-            })
-            .collect(),
-    })
+        &recorded,
+        &downs,
+        &skipped,
+    ))
 }
 
 /// The same entries for the `postgres` crate's blocking client: each call completes before it

@@ -29,7 +29,7 @@ use crate::plan::{Set, plan, version_after};
 use crate::postgres::client::Client;
 use crate::postgres::history;
 use crate::postgres::lock;
-use crate::postgres::script::{ScriptFailure, run_in_transaction, run_one_at_a_time};
+use crate::postgres::script::{run_in_transaction, run_one_at_a_time};
 use crate::postgres::tables::{self, Tables};
 use crate::report::{Report, Step};
 use crate::values::SchemaVersion;
@@ -331,7 +331,7 @@ impl Run<'_> {
             run_in_transaction(client, migration.script(*direction).sql())
                 .await
                 .map_err(|failure| {
-                    migration_error(
+                    Error::migration(
                         migration,
                         *direction,
                         failure,
@@ -341,7 +341,7 @@ impl Run<'_> {
                 })?;
             let duration = started.elapsed();
             self.options
-                .step_done(&step(migration, *direction, duration));
+                .step_done(&Step::of(migration, *direction, duration));
             durations.push(duration);
             after = version_after(self.migrations, migration, *direction);
         }
@@ -383,7 +383,7 @@ impl Run<'_> {
         run_one_at_a_time(client, migration.script(direction).sql())
             .await
             .map_err(|failure| {
-                migration_error(
+                Error::migration(
                     migration,
                     direction,
                     failure,
@@ -403,7 +403,7 @@ impl Run<'_> {
             });
         }
         self.options
-            .step_done(&step(migration, direction, duration));
+            .step_done(&Step::of(migration, direction, duration));
         client.batch("BEGIN").await.map_err(Error::postgres(
             "starting the transaction that clears dirty",
         ))?;
@@ -435,7 +435,9 @@ impl Run<'_> {
             migration.name(),
             duration.as_secs_f64() * 1000.0
         );
-        self.report.steps.push(step(migration, direction, duration));
+        self.report
+            .steps
+            .push(Step::of(migration, direction, duration));
     }
 
     /// Reads the state inside the transaction (after the lock), creating the tables (and
@@ -587,13 +589,7 @@ impl Run<'_> {
         if let Some(goal) = self.goal {
             return Ok(goal);
         }
-        let goal = match self.target {
-            Target::Latest => self.migrations.latest(),
-            Target::Version(0) => None,
-            Target::Version(v) => Some(v),
-            Target::DownSteps(steps) => self.migrations.down_steps(current, steps)?,
-            Target::UpSteps(steps) => self.migrations.up_steps(current, steps),
-        };
+        let goal = crate::plan::goal(self.migrations, self.target, current)?;
         self.goal = Some(goal);
         Ok(goal)
     }
@@ -649,35 +645,4 @@ pub(crate) async fn skipped<C: Client>(
     }
     let last_run = history::last_runs(client, tables).await?;
     Ok(drift::never_ran(older, &last_run))
-}
-
-fn migration_error(
-    migration: &Migration,
-    direction: Direction,
-    failure: ScriptFailure,
-    left_at: LeftAt,
-    committed: Vec<String>,
-) -> Error {
-    Error::Migration {
-        version: migration.version(),
-        file: migration.script(direction).file_name().to_owned(),
-        direction,
-        line: failure.line,
-        column: failure.column,
-        statement: failure.statement,
-        message: failure.message,
-        left_at,
-        committed,
-        source: Box::new(failure.source),
-    }
-}
-
-/// The report's record of one migration that ran.
-fn step(migration: &Migration, direction: Direction, duration: Duration) -> Step {
-    Step {
-        version: migration.version(),
-        name: migration.name().to_owned(),
-        direction,
-        duration,
-    }
 }

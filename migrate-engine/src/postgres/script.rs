@@ -14,20 +14,8 @@ use tokio_postgres::error::ErrorPosition;
 use crate::error::postgres_message;
 use crate::postgres::client::Client;
 
-/// Where and why a script failed.
-#[derive(Debug)]
-pub(crate) struct ScriptFailure {
-    /// 1-based line within the file.
-    pub(crate) line: usize,
-    /// 1-based column, when PostgreSQL pointed at a token.
-    pub(crate) column: Option<usize>,
-    /// The start of the failing statement.
-    pub(crate) statement: String,
-    /// PostgreSQL's message, with its detail and hint.
-    pub(crate) message: String,
-    /// The client's error.
-    pub(crate) source: tokio_postgres::Error,
-}
+/// Where and why a script failed on PostgreSQL (the message with its detail and hint).
+pub(crate) type ScriptFailure = crate::error::ScriptFailure<tokio_postgres::Error>;
 
 /// What goes before the script in the text sent, so the script can be rolled back alone.
 const BEFORE: &str = "SAVEPOINT migrate_step;\n";

@@ -36,7 +36,7 @@ use crate::options::{Observer, Options};
 use crate::plan::{Set, Target};
 use crate::plan::{plan, version_after};
 use crate::report::{Report, Step};
-use crate::sqlite::execute::{ScriptFailure, run_script};
+use crate::sqlite::execute::run_script;
 use crate::sqlite::fk_check::{
     CheckFailure, ForeignKeyGraph, Touched, schema_version, tables_to_check, violations_in, without,
 };
@@ -446,7 +446,7 @@ impl Run<'_> {
             ))?;
         }
         ran.map_err(|failure| {
-            migration_error(
+            Error::migration(
                 migration,
                 direction,
                 failure,
@@ -500,7 +500,7 @@ impl Run<'_> {
             self.take_touched();
             let started = Instant::now();
             run_script(&tx, script.sql()).map_err(|failure| {
-                migration_error(
+                Error::migration(
                     migration,
                     *direction,
                     failure,
@@ -613,7 +613,7 @@ impl Run<'_> {
             if violations.is_empty() {
                 self.take_touched();
                 run_script(conn, migration.script(direction).sql()).map_err(|failure| {
-                    migration_error(migration, direction, failure, left_at, self.committed())
+                    Error::migration(migration, direction, failure, left_at, self.committed())
                 })?;
                 self.take_touched();
                 *self.graph.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -643,13 +643,15 @@ impl Run<'_> {
             migration.name(),
             duration.as_secs_f64() * 1000.0
         );
-        self.report.steps.push(step(migration, direction, duration));
+        self.report
+            .steps
+            .push(Step::of(migration, direction, duration));
     }
 
     /// A migration's SQL has just run (not yet committed): tells the `on_step` callback.
     fn ran(&self, migration: &Migration, direction: Direction, duration: std::time::Duration) {
         self.options
-            .step_done(&step(migration, direction, duration));
+            .step_done(&Step::of(migration, direction, duration));
     }
 
     /// Reads the state inside the write transaction, creating the version table (and applying
@@ -799,13 +801,7 @@ impl Run<'_> {
         if let Some(goal) = self.goal {
             return Ok(goal);
         }
-        let goal = match self.target {
-            Target::Latest => self.migrations.latest(),
-            Target::Version(0) => None,
-            Target::Version(v) => Some(v),
-            Target::DownSteps(steps) => self.migrations.down_steps(current, steps)?,
-            Target::UpSteps(steps) => self.migrations.up_steps(current, steps),
-        };
+        let goal = crate::plan::goal(self.migrations, self.target, current)?;
         self.goal = Some(goal);
         Ok(goal)
     }
@@ -896,38 +892,7 @@ pub(crate) fn skipped(
     Ok(drift::never_ran(older, &last_run))
 }
 
-fn migration_error(
-    migration: &Migration,
-    direction: Direction,
-    failure: ScriptFailure,
-    left_at: LeftAt,
-    committed: Vec<String>,
-) -> Error {
-    Error::Migration {
-        version: migration.version(),
-        file: migration.script(direction).file_name().to_owned(),
-        direction,
-        line: failure.line,
-        column: failure.column,
-        statement: failure.statement,
-        message: failure.message,
-        left_at,
-        committed,
-        source: Box::new(failure.source),
-    }
-}
-
 fn set_foreign_keys(conn: &Connection, on: bool) -> Result<(), Error> {
     conn.pragma_update(None, "foreign_keys", on)
         .map_err(Error::sqlite("switching foreign-key enforcement"))
-}
-
-/// The report's record of one migration that ran.
-fn step(migration: &Migration, direction: Direction, duration: std::time::Duration) -> Step {
-    Step {
-        version: migration.version(),
-        name: migration.name().to_owned(),
-        direction,
-        duration,
-    }
 }

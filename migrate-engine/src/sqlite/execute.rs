@@ -6,20 +6,8 @@ use rusqlite::{Batch, Connection};
 
 use crate::error::sqlite_message;
 
-/// Where and why a script failed.
-#[derive(Debug)]
-pub(crate) struct ScriptFailure {
-    /// 1-based line within the file.
-    pub(crate) line: usize,
-    /// 1-based column, when SQLite pointed at a token (syntax errors).
-    pub(crate) column: Option<usize>,
-    /// The start of the failing statement.
-    pub(crate) statement: String,
-    /// SQLite's message.
-    pub(crate) message: String,
-    /// SQLite's error.
-    pub(crate) source: rusqlite::Error,
-}
+/// Where and why a script failed on SQLite.
+pub(crate) type ScriptFailure = crate::error::ScriptFailure<rusqlite::Error>;
 
 /// Runs every statement of `sql` on `conn`, in order, stopping at the first failure.
 ///

@@ -8,12 +8,12 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::Error;
 use crate::options::Options;
 use crate::plan::{Set, Target};
-use crate::report::{MigrationStatus, Report, Status};
+use crate::report::{Report, Status};
 use crate::sqlite::apply;
 use crate::sqlite::apply::{migrate, with_busy_timeout};
 use crate::sqlite::history::History;
 use crate::sqlite::version_table::VersionTable;
-use crate::values::{Drift, SchemaVersion};
+use crate::values::SchemaVersion;
 
 /// Runs migrations until the database is at `target`: every pending one
 /// ([`Target::Latest`], golang-migrate's `Up`), up or down to a version ([`Target::Version`],
@@ -99,7 +99,6 @@ pub fn status<'a>(
     conn: &Connection,
 ) -> Result<Status<'a>, Error> {
     let state = version(options, conn)?;
-    let current = state.version.unwrap_or(0);
     let history = History::of(&options.table_name);
     let (recorded, downs, skipped) = if history.exists(conn)? {
         (
@@ -120,31 +119,12 @@ pub fn status<'a>(
     } else {
         None
     };
-    Ok(Status {
-        version: state.version,
-        dirty: state.dirty,
+    Ok(crate::drift::status(
+        table,
+        state,
         dirty_origin,
-        migrations: table
-            .iter()
-            .map(|migration| {
-                // A migration merged late below the version never ran (`up` refuses it).
-                let applied = migration.version() <= current
-                    && !skipped.iter().any(|(v, _)| *v == migration.version());
-                let down_changed = downs
-                    .get(&migration.version())
-                    .is_some_and(|sum| *sum != migration.down().checksum());
-                let drift = match recorded.get(&migration.version()) {
-                    Some(_) if applied && down_changed => Drift::Changed,
-                    Some(sum) if applied && *sum == migration.up().checksum() => Drift::Unchanged,
-                    Some(_) if applied => Drift::Changed,
-                    _ => Drift::Unknown,
-                };
-                MigrationStatus {
-                    migration,
-                    applied,
-                    drift,
-                }
-            })
-            .collect(),
-    })
+        &recorded,
+        &downs,
+        &skipped,
+    ))
 }
