@@ -107,6 +107,35 @@ pub struct Baseline {
     pub version: u64,
 }
 
+impl Baseline {
+    /// Refuses a baseline version past the set's `latest` migration.
+    pub(crate) fn check(&self, latest: Option<u64>) -> Result<(), crate::error::Error> {
+        if self.version > latest.unwrap_or(0) {
+            return Err(crate::error::Error::TargetOutOfRange {
+                target: self.version,
+                latest,
+            });
+        }
+        Ok(())
+    }
+
+    /// The state a database without a version table starts from, given whether it has the
+    /// baseline's `table` (`legacy`): at the baseline version, or nothing applied.
+    pub(crate) fn state(&self, legacy: bool) -> crate::values::SchemaVersion {
+        if legacy {
+            log::info!(
+                target: "migrate",
+                "baseline: table {} exists, recording version {} without running it",
+                self.table, self.version
+            );
+        }
+        crate::values::SchemaVersion {
+            version: (legacy && self.version > 0).then_some(self.version),
+            dirty: false,
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {

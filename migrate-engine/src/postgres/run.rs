@@ -560,27 +560,12 @@ impl Run<'_> {
         let Some(baseline) = &self.options.baseline else {
             return Ok(SchemaVersion::default());
         };
-        if baseline.version > self.migrations.latest().unwrap_or(0) {
-            return Err(Error::TargetOutOfRange {
-                target: baseline.version,
-                latest: self.migrations.latest(),
-            });
-        }
+        baseline.check(self.migrations.latest())?;
         let legacy = self
             .tables
             .other_table_exists(client, &baseline.table)
             .await?;
-        if legacy {
-            info!(
-                target: "migrate",
-                "baseline: table {} exists, recording version {} without running it",
-                baseline.table, baseline.version
-            );
-        }
-        Ok(SchemaVersion {
-            version: (legacy && baseline.version > 0).then_some(baseline.version),
-            dirty: false,
-        })
+        Ok(baseline.state(legacy))
     }
 
     /// The goal, fixed at the first read so that `down(n)` means n steps from where the run
