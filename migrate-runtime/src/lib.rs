@@ -84,14 +84,17 @@
 //!   and later need SQLite 3.45.3 or newer when it is not bundled; with an older system SQLite
 //!   (Debian 12 has 3.40) use rusqlite 0.40.
 //!
-//! - **`postgres`** (off by default): the same migrations on PostgreSQL through the `postgres`
-//!   crate's blocking client, `MIGRATIONS.postgres().up(&mut client)` (`PostgresMigrator`);
-//!   re-exports the `postgres` crate.
+//! - **`postgres`** (off by default; turns on `tokio-postgres`): the same migrations on
+//!   PostgreSQL through the `postgres` crate's blocking client,
+//!   `MIGRATIONS.postgres().up(&mut client)` (`PostgresMigrator`), verification on a server
+//!   with `verify_postgres_blocking` and `migration_tests!(…, postgres = "VAR")`; re-exports
+//!   the `postgres` crate. A set applied to PostgreSQL is declared
+//!   `embed_migrations!("…", database = "postgres")`.
 //! - **`tokio-postgres`** (off by default): the same as `async fn`s over `tokio-postgres`,
-//!   `MIGRATIONS.tokio_postgres().up(&mut client).await` (`TokioPostgresMigrator`);
-//!   re-exports the `tokio_postgres` crate. Both keep golang-migrate's PostgreSQL layout and
-//!   advisory-lock key; the repository's README describes locking and no-transaction
-//!   migrations there.
+//!   `MIGRATIONS.tokio_postgres().up(&mut client).await` (`TokioPostgresMigrator`), and
+//!   `verify_postgres`; re-exports the `tokio_postgres` crate. Both keep golang-migrate's
+//!   PostgreSQL layout and advisory-lock key; the repository's README describes locking,
+//!   no-transaction migrations and verification there.
 //!
 //! # In async services
 //!
