@@ -132,8 +132,7 @@ pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction
 /// Whether `--database` names a PostgreSQL server (`postgres://` or `postgresql://`): `check`
 /// then applies PostgreSQL's rules, and `--verify` verifies on it.
 pub(crate) fn is_postgres(database: &str) -> bool {
-    let lower = database.to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    crate::database::is_postgres(database)
 }
 
 /// `check --postgres --verify` without a server: PostgreSQL verification runs on one.
@@ -241,7 +240,7 @@ pub(crate) fn check(
 }
 
 /// An error and its causes: "error connecting to server: Connection refused (os error 111)".
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -257,7 +256,7 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 
 /// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
 /// password or other parameters.
-fn without_password(url: &str) -> String {
+pub(super) fn without_password(url: &str) -> String {
     let Ok(config) = url.parse::<postgres::Config>() else {
         return "(an unreadable URL)".to_owned();
     };
