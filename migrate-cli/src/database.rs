@@ -242,8 +242,9 @@ fn located_text(flag: Option<&str>) -> Result<(String, Origin), Failure> {
                 _ => {
                     return Err(Failure::usage(
                         "no_database",
-                        "no database given: pass `--database <path>`, or set \
-                             `DATABASE_URL=sqlite://<path>` (in the environment or in `.env`)",
+                        "no database given: pass `--database <path>` (or a \
+                             `postgres://…` URL), or set `DATABASE_URL=sqlite://<path>` (in the \
+                             environment or in `.env`)",
                     ));
                 }
             },
