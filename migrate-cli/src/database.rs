@@ -208,6 +208,19 @@ impl PostgresUrl {
         } else {
             format!("{base}?{}", kept.join("&"))
         };
+        // Read here so that a URL the `postgres` crate cannot read is a usage error, before
+        // any connection (its messages name the option, not the value).
+        if let Err(error) = url.parse::<postgres::Config>() {
+            return Err(Failure::usage(
+                POSTGRES_URL,
+                format!(
+                    "{} is not a PostgreSQL URL this tool can read ({}): correct it; SQLite's \
+                     parameters (`_busy_timeout`, `mode`, …) do not apply to PostgreSQL",
+                    origin.name(),
+                    with_causes(&error)
+                ),
+            ));
+        }
         Ok(PostgresUrl { url, table })
     }
 }
@@ -256,6 +269,44 @@ fn located_text(flag: Option<&str>) -> Result<(String, Origin), Failure> {
             }
         },
     })
+}
+
+/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
+/// password or other parameters.
+pub(crate) fn without_password(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "(an unreadable URL)".to_owned();
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .map_or(String::new(), |port| format!(":{port}"));
+    let user = config
+        .get_user()
+        .map_or(String::new(), |user| format!("{user}@"));
+    let database = config.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}{port}/{database}")
 }
 
 /// May a command create the database file when it does not exist?
@@ -1138,5 +1189,18 @@ mod tests {
         assert_eq!(plain(Path::new("/var/app.db")), "/var/app.db");
         let uri = uri(Path::new("/var/my app?.db"), "immutable=1").unwrap();
         assert_eq!(uri, "file:/var/my%20app%3F.db?immutable=1");
+    }
+}
+
+#[cfg(test)]
+mod postgres_url_tests {
+    use super::without_password;
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
+            "postgres://app@db.internal:5433/shop"
+        );
     }
 }

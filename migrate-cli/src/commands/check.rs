@@ -8,6 +8,7 @@ use migrate_runtime::Declaration;
 use serde::Serialize;
 
 use crate::cli::ForeignKeysArg;
+use crate::database::{with_causes, without_password};
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
 
@@ -237,55 +238,4 @@ pub(crate) fn check(
             })
             .collect(),
     })
-}
-
-/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
-pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
-}
-
-/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
-/// password or other parameters.
-pub(super) fn without_password(url: &str) -> String {
-    let Ok(config) = url.parse::<postgres::Config>() else {
-        return "(an unreadable URL)".to_owned();
-    };
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
-        None => "localhost".to_owned(),
-    };
-    let port = config
-        .get_ports()
-        .first()
-        .map_or(String::new(), |port| format!(":{port}"));
-    let user = config
-        .get_user()
-        .map_or(String::new(), |user| format!("{user}@"));
-    let database = config.get_dbname().unwrap_or_default();
-    format!("postgres://{user}{host}{port}/{database}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn a_postgres_url_is_shown_without_its_password() {
-        assert_eq!(
-            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
-            "postgres://app@db.internal:5433/shop"
-        );
-    }
 }

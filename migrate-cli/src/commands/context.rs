@@ -7,10 +7,9 @@ use migrate_core::{Database, Problem};
 use migrate_runtime::rusqlite::Connection;
 use migrate_runtime::{Migrations, Migrator, Options, Report, SchemaVersion, Status};
 
-use super::check::{with_causes, without_password};
 use super::dirty::{Origin, dirty_explanation};
 use crate::cli::{Cli, ProgressArg};
-use crate::database::{self, Create, DatabaseUrl, Location};
+use crate::database::{self, Create, DatabaseUrl, Location, with_causes, without_password};
 use crate::failure::Failure;
 
 /// What the database commands work on: the directory and its checked migrations, the

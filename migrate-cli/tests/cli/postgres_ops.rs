@@ -70,7 +70,14 @@ fn up_then_status_then_version_on_postgres() {
 fn up_n_down_and_to_on_postgres() {
     let db = Database::new();
     let sandbox = shop();
-    db.run(&sandbox, &["up", "3"]).code(0);
+    let run = db.run(&sandbox, &["up", "3", "--progress", "always"]);
+    run.code(0);
+    // Progress from the runtime's `on_step`, as on SQLite.
+    assert!(
+        run.stderr
+            .contains("progress: 3/3 ran: up 000003_create_orders"),
+        "{run}"
+    );
     assert_eq!(recorded(&db), vec![(3, false)]);
     assert_eq!(
         tables(&db),
@@ -201,6 +208,22 @@ fn database_url_and_its_migrations_table_reach_postgres() {
     ]);
     run.code(2);
     assert!(run.stderr.contains("`x-multi-statement`"), "{run}");
+    let run = sandbox.run(&[
+        "up",
+        "--database",
+        &format!("{}?_busy_timeout=5000", db.url),
+    ]);
+    run.code(2);
+    assert!(run.stderr.contains("`_busy_timeout`"), "{run}");
+    // Refused before connecting: no default version table was created.
+    let default_table = db
+        .client()
+        .query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_migrations'",
+            &[],
+        )
+        .expect("look for schema_migrations");
+    assert!(default_table.is_empty(), "{run}");
 }
 
 #[test]
