@@ -1,4 +1,5 @@
-//! What a database URL means, once for every command: [`DatabaseUrl`] parses `--database` or
+//! What a database URL means, once for every command: [`locate`] tells a PostgreSQL server's
+//! URL ([`PostgresUrl`]) from a SQLite file's; [`DatabaseUrl`] parses `--database` or
 //! `DATABASE_URL` (sqlx's, golang-migrate's and go-sqlite3's forms, `file:` URIs, plain paths)
 //! into a file path and the settings that have a meaning here, and refuses everything else by
 //! name. Every command opens, reads and asks "does it exist" through it.

@@ -1,7 +1,9 @@
-//! `migrate-sqlite status` and `migrate-sqlite version`: read-only, and a database file that
-//! does not exist is reported as "nothing applied" without being created. A dirty database is
-//! explained by who left it so ([`DirtyOrigin`](migrate_runtime::DirtyOrigin)): this tool's unfinished no-transaction
-//! migration, or golang-migrate's failed migration, which leave different schemas behind.
+//! `migrate-sqlite status` and `migrate-sqlite version`: read-only (on SQLite or PostgreSQL,
+//! through the context's [`Conn`](super::context::Conn)), and a SQLite file that does not
+//! exist is reported as "nothing applied" without being created. A dirty database is explained
+//! by who left it so ([`DirtyOrigin`](migrate_runtime::DirtyOrigin)): this tool's unfinished
+//! no-transaction migration, or golang-migrate's failed migration, which leave different
+//! schemas behind.
 
 use migrate_core::name::format_version;
 use migrate_runtime::Drift;

@@ -1,5 +1,6 @@
 //! `migrate-sqlite up [N]`, `down [N]`, `down --all`, `to <V>` and `force <V>`: the runtime's
-//! operations on a database opened for writing (and created if missing, as SQLite does).
+//! operations on a database opened for writing (a SQLite file is created if missing, as SQLite
+//! does; a PostgreSQL database must exist), through the context's [`Conn`].
 
 use migrate_core::name::format_version;
 use migrate_runtime::{Migrator, Report};

@@ -207,7 +207,11 @@ fn database_url_and_its_migrations_table_reach_postgres() {
         &format!("{}?x-multi-statement=true", db.url),
     ]);
     run.code(2);
-    assert!(run.stderr.contains("`x-multi-statement`"), "{run}");
+    assert!(
+        run.stderr
+            .contains("sets `x-multi-statement`, golang-migrate PostgreSQL parameter"),
+        "{run}"
+    );
     let run = sandbox.run(&[
         "up",
         "--database",
