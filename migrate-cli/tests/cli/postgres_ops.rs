@@ -201,6 +201,11 @@ fn database_url_and_its_migrations_table_reach_postgres() {
         .expect("the URL's version table");
     assert_eq!(rows.len(), 1, "{run}");
     assert_eq!(rows[0].get::<_, i64>(0), 2);
+    // `.env`'s DATABASE_URL, as sqlx-cli reads it, reaches the same database.
+    sandbox.write(".env", &format!("DATABASE_URL={url}\n"));
+    let run = sandbox.run(&["version"]);
+    run.code(0);
+    assert_eq!(run.stdout, "000002\n", "{run}");
     let run = sandbox.run(&[
         "status",
         "--database",
