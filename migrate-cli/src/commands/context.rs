@@ -27,8 +27,10 @@ pub(super) struct Context {
 }
 
 impl Context {
-    /// Reads the directory first, so that a broken directory never opens (let alone creates)
-    /// the database; then locates the database. Each command opens it as it needs.
+    /// Locates the database (without opening it: its URL says which database the set is
+    /// for), then reads the directory, so that a broken directory never opens (let alone
+    /// creates) the database and its problems are reported before a refused URL. Each command
+    /// opens the database as it needs.
     pub(super) fn new(cli: &Cli) -> Result<Context, Failure> {
         // The directory's errors come first: the set is read as the location says (as a
         // SQLite set when no database is given), and a refused location is reported after.
