@@ -15,8 +15,12 @@ Database:
   parameter is refused by name. Without --database, the DATABASE_URL environment variable
   is used, or else DATABASE_URL in ./.env, with the same forms. Other schemes and
   in-memory databases are refused.
-  `check --database postgres://…` (or postgresql://) checks the directory as a PostgreSQL
-  set and, with --verify, verifies it on that server, inside a transaction it rolls back.
+  A postgres:// (or postgresql://) URL names a PostgreSQL server instead: the directory
+  is read as a PostgreSQL set, and up, down, to, force, status and version run on that
+  database (connecting without TLS; of golang-migrate's x- parameters only
+  x-migrations-table is taken, the others are refused). `check --database postgres://…`
+  checks the directory as a PostgreSQL set and, with --verify, verifies it on that
+  server, inside a transaction it rolls back.
   `status` and `version` only read: they never create the database or write to it.
   `down` and `to 0` never create a missing database.
 
@@ -58,8 +62,8 @@ pub(crate) struct Global {
     )]
     pub(crate) dir: PathBuf,
 
-    /// The SQLite database: a path, sqlite://PATH or a file: URI [default: $DATABASE_URL, then
-    /// DATABASE_URL in ./.env]
+    /// The database: a SQLite file's path, sqlite://PATH or a file: URI, or a PostgreSQL
+    /// server's postgres://… URL [default: $DATABASE_URL, then DATABASE_URL in ./.env]
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) database: Option<String>,
 

@@ -1,4 +1,5 @@
-//! What a database URL means, once for every command: [`DatabaseUrl`] parses `--database` or
+//! What a database URL means, once for every command: [`locate`] tells a PostgreSQL server's
+//! URL ([`PostgresUrl`]) from a SQLite file's; [`DatabaseUrl`] parses `--database` or
 //! `DATABASE_URL` (sqlx's, golang-migrate's and go-sqlite3's forms, `file:` URIs, plain paths)
 //! into a file path and the settings that have a meaning here, and refuses everything else by
 //! name. Every command opens, reads and asks "does it exist" through it.
@@ -149,6 +150,166 @@ fn dot_env_value(text: &str, key: &str) -> Option<String> {
     })
 }
 
+/// Where the database is, as `--database`, `DATABASE_URL` or `.env` gives it: a SQLite file,
+/// or a PostgreSQL server (`postgres://…` or `postgresql://…`).
+pub(crate) enum Location {
+    /// A SQLite file and how to open it.
+    Sqlite(DatabaseUrl),
+    /// A PostgreSQL server.
+    Postgres(PostgresUrl),
+}
+
+/// The kind of failure of a PostgreSQL URL that is refused (so the directory is still read
+/// as a PostgreSQL set before the refusal is reported).
+pub(crate) const POSTGRES_URL: &str = "postgres_url";
+
+/// A PostgreSQL server's URL and the golang-migrate parameter that has a meaning here.
+pub(crate) struct PostgresUrl {
+    /// The URL to connect with, without golang-migrate's `x-` parameters (it may hold a
+    /// password: never shown).
+    pub(crate) url: String,
+    /// `x-migrations-table`: the version table's name.
+    pub(crate) table: Option<String>,
+}
+
+impl PostgresUrl {
+    /// Takes golang-migrate's `x-migrations-table` out of the URL's query; refuses its other
+    /// `x-` parameters by name (the `postgres` crate would refuse them as unknown options).
+    fn parse(text: &str, origin: Origin) -> Result<PostgresUrl, Failure> {
+        let (base, query) = text.split_once('?').unwrap_or((text, ""));
+        let mut kept = Vec::new();
+        let mut table = None;
+        let mut refused = Vec::new();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if key == "x-migrations-table" {
+                table = Some(percent_decode(value).ok_or_else(|| bad_escape(origin.name()))?);
+            } else if key.starts_with("x-") {
+                refused.push(format!("`{key}`"));
+            } else {
+                kept.push(pair);
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Failure::usage(
+                POSTGRES_URL,
+                format!(
+                    "{} sets {}, golang-migrate PostgreSQL parameter{} that migrate-sqlite does \
+                     not take (of its `x-` parameters, only x-migrations-table has a meaning \
+                     here): remove {}",
+                    origin.name(),
+                    refused.join(", "),
+                    if refused.len() == 1 { "" } else { "s" },
+                    if refused.len() == 1 { "it" } else { "them" },
+                ),
+            ));
+        }
+        let url = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        // Read here so that a URL the `postgres` crate cannot read is a usage error, before
+        // any connection (its messages name the option, not the value).
+        if let Err(error) = url.parse::<postgres::Config>() {
+            return Err(Failure::usage(
+                POSTGRES_URL,
+                format!(
+                    "{} is not a PostgreSQL URL this tool can read ({}): correct it; SQLite's \
+                     parameters (`_busy_timeout`, `mode`, …) do not apply to PostgreSQL",
+                    origin.name(),
+                    with_causes(&error)
+                ),
+            ));
+        }
+        Ok(PostgresUrl { url, table })
+    }
+}
+
+/// The database of `--database`, `DATABASE_URL` or `.env` (see [`DatabaseUrl::locate`]),
+/// which may also be a PostgreSQL server.
+///
+/// # Errors
+/// As [`DatabaseUrl::locate`].
+pub(crate) fn locate(flag: Option<&str>) -> Result<Location, Failure> {
+    let (text, origin) = located_text(flag)?;
+    if is_postgres(&text) {
+        return PostgresUrl::parse(&text, origin).map(Location::Postgres);
+    }
+    DatabaseUrl::parse(&text, origin).map(Location::Sqlite)
+}
+
+/// Whether a database URL names a PostgreSQL server: `postgres://` or `postgresql://`, any case.
+pub(crate) fn is_postgres(database: &str) -> bool {
+    let lower = database.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The text of `--database`, or else `DATABASE_URL`, or else `.env`'s, and where it came from.
+fn located_text(flag: Option<&str>) -> Result<(String, Origin), Failure> {
+    Ok(match flag {
+        Some(text) => (text.to_owned(), Origin::Flag),
+        None => match std::env::var(DATABASE_URL) {
+            Ok(text) if !text.is_empty() => (text, Origin::Env),
+            Ok(_) | Err(std::env::VarError::NotPresent) => match dot_env_database_url()? {
+                Some(text) if !text.is_empty() => (text, Origin::DotEnv),
+                _ => {
+                    return Err(Failure::usage(
+                        "no_database",
+                        "no database given: pass `--database <path>` (or a \
+                             `postgres://…` URL), or set `DATABASE_URL=sqlite://<path>` (in the \
+                             environment or in `.env`)",
+                    ));
+                }
+            },
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::usage(
+                    "database_url",
+                    "DATABASE_URL is not valid UTF-8: pass `--database <path>` instead",
+                ));
+            }
+        },
+    })
+}
+
+/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
+/// password or other parameters.
+pub(crate) fn without_password(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "(an unreadable URL)".to_owned();
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .map_or(String::new(), |port| format!(":{port}"));
+    let user = config
+        .get_user()
+        .map_or(String::new(), |user| format!("{user}@"));
+    let database = config.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}{port}/{database}")
+}
+
 /// May a command create the database file when it does not exist?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Create {
@@ -166,28 +327,7 @@ impl DatabaseUrl {
     /// # Errors
     /// A usage failure when neither is given, or the URL is refused.
     pub(crate) fn locate(flag: Option<&str>) -> Result<DatabaseUrl, Failure> {
-        let (text, origin) = match flag {
-            Some(text) => (text.to_owned(), Origin::Flag),
-            None => match std::env::var(DATABASE_URL) {
-                Ok(text) if !text.is_empty() => (text, Origin::Env),
-                Ok(_) | Err(std::env::VarError::NotPresent) => match dot_env_database_url()? {
-                    Some(text) if !text.is_empty() => (text, Origin::DotEnv),
-                    _ => {
-                        return Err(Failure::usage(
-                            "no_database",
-                            "no database given: pass `--database <path>`, or set \
-                             `DATABASE_URL=sqlite://<path>` (in the environment or in `.env`)",
-                        ));
-                    }
-                },
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Failure::usage(
-                        "database_url",
-                        "DATABASE_URL is not valid UTF-8: pass `--database <path>` instead",
-                    ));
-                }
-            },
-        };
+        let (text, origin) = located_text(flag)?;
         DatabaseUrl::parse(&text, origin)
     }
 
@@ -250,7 +390,7 @@ impl DatabaseUrl {
     /// explained), or what `read` returns.
     pub(crate) fn read<T>(
         &self,
-        read: impl Fn(&Connection) -> Result<T, Failure>,
+        read: impl Fn(&mut Connection) -> Result<T, Failure>,
     ) -> Result<Option<T>, Failure> {
         if !self.exists()? {
             return Ok(None);
@@ -260,12 +400,12 @@ impl DatabaseUrl {
             if file_len(&wal) == 0 {
                 let before = stamp(&self.path);
                 let result = {
-                    let conn = self.connect(
+                    let mut conn = self.connect(
                         &uri(&self.path, "immutable=1")?,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
                         false,
                     )?;
-                    read(&conn)
+                    read(&mut conn)
                 };
                 if before.is_some() && stamp(&self.path) == before && file_len(&wal) == 0 {
                     return result.map(Some);
@@ -274,8 +414,8 @@ impl DatabaseUrl {
                 return Err(self.wal_recovery());
             }
         }
-        let conn = self.connect(&plain(&self.path), OpenFlags::SQLITE_OPEN_READ_ONLY, false)?;
-        read(&conn).map(Some)
+        let mut conn = self.connect(&plain(&self.path), OpenFlags::SQLITE_OPEN_READ_ONLY, false)?;
+        read(&mut conn).map(Some)
     }
 
     /// Opens the database for `command`, which writes. Returns `None` when the file does not
@@ -443,7 +583,8 @@ impl DatabaseUrl {
                     // Only the scheme is repeated: the rest of a URL may hold a password.
                     return Err(refuse(format!(
                         "{from} uses the scheme `{scheme}`, but migrate-sqlite works on SQLite files \
-                         only: give `sqlite://<path>` or a plain path"
+                         and PostgreSQL servers only: give `sqlite://<path>`, a plain path, or \
+                         `postgres://…`"
                     )));
                 }
                 text
@@ -1049,5 +1190,18 @@ mod tests {
         assert_eq!(plain(Path::new("/var/app.db")), "/var/app.db");
         let uri = uri(Path::new("/var/my app?.db"), "immutable=1").unwrap();
         assert_eq!(uri, "file:/var/my%20app%3F.db?immutable=1");
+    }
+}
+
+#[cfg(test)]
+mod postgres_url_tests {
+    use super::without_password;
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
+            "postgres://app@db.internal:5433/shop"
+        );
     }
 }

@@ -8,6 +8,7 @@ use migrate_runtime::Declaration;
 use serde::Serialize;
 
 use crate::cli::ForeignKeysArg;
+use crate::database::{with_causes, without_password};
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
 
@@ -132,8 +133,7 @@ pub(crate) fn declaration(foreign_keys: ForeignKeysArg, functions: &[AppFunction
 /// Whether `--database` names a PostgreSQL server (`postgres://` or `postgresql://`): `check`
 /// then applies PostgreSQL's rules, and `--verify` verifies on it.
 pub(crate) fn is_postgres(database: &str) -> bool {
-    let lower = database.to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    crate::database::is_postgres(database)
 }
 
 /// `check --postgres --verify` without a server: PostgreSQL verification runs on one.
@@ -238,55 +238,4 @@ pub(crate) fn check(
             })
             .collect(),
     })
-}
-
-/// An error and its causes: "error connecting to server: Connection refused (os error 111)".
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
-}
-
-/// A PostgreSQL URL as messages show it: `postgres://user@host:port/database`, without the
-/// password or other parameters.
-fn without_password(url: &str) -> String {
-    let Ok(config) = url.parse::<postgres::Config>() else {
-        return "(an unreadable URL)".to_owned();
-    };
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
-        None => "localhost".to_owned(),
-    };
-    let port = config
-        .get_ports()
-        .first()
-        .map_or(String::new(), |port| format!(":{port}"));
-    let user = config
-        .get_user()
-        .map_or(String::new(), |user| format!("{user}@"));
-    let database = config.get_dbname().unwrap_or_default();
-    format!("postgres://{user}{host}{port}/{database}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_password;
-
-    #[test]
-    fn a_postgres_url_is_shown_without_its_password() {
-        assert_eq!(
-            without_password("postgresql://app:s3cret@db.internal:5433/shop?sslmode=disable"),
-            "postgres://app@db.internal:5433/shop"
-        );
-    }
 }

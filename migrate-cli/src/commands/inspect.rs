@@ -1,9 +1,9 @@
-//! `migrate-sqlite status` and `migrate-sqlite version`: read-only, and a database file that
-//! does not exist is reported as "nothing applied" without being created. A dirty database is
-//! explained by who left it so ([`DirtyOrigin`](migrate_runtime::DirtyOrigin)): this tool's unfinished no-transaction
-//! migration, or golang-migrate's failed migration, which leave different schemas behind.
-
-use std::path::PathBuf;
+//! `migrate-sqlite status` and `migrate-sqlite version`: read-only (on SQLite or PostgreSQL,
+//! through the context's [`Conn`](super::context::Conn)), and a SQLite file that does not
+//! exist is reported as "nothing applied" without being created. A dirty database is explained
+//! by who left it so ([`DirtyOrigin`](migrate_runtime::DirtyOrigin)): this tool's unfinished
+//! no-transaction migration, or golang-migrate's failed migration, which leave different
+//! schemas behind.
 
 use migrate_core::name::format_version;
 use migrate_runtime::Drift;
@@ -17,8 +17,8 @@ use crate::output::{Color, Document, Style, table};
 /// The database's version and dirty flag.
 #[derive(Debug, Serialize)]
 pub(crate) struct Version {
-    /// The database file.
-    database: PathBuf,
+    /// The database file, or the PostgreSQL server's URL without its password.
+    database: String,
     /// Whether the file exists (a missing file has nothing applied).
     exists: bool,
     /// The version of the last applied migration; `null`: nothing applied.
@@ -40,7 +40,7 @@ impl Document for Version {
             text.push_str(&format!(" {}{why}", style.paint(Color::Red, "(dirty)")));
         }
         if !self.exists {
-            text.push_str(&format!(" (`{}` does not exist)", self.database.display()));
+            text.push_str(&format!(" (`{}` does not exist)", self.database));
         }
         text.push('\n');
         text
@@ -50,8 +50,8 @@ impl Document for Version {
 /// Every migration and where the database stands.
 #[derive(Debug, Serialize)]
 pub(crate) struct Status {
-    /// The database file.
-    database: PathBuf,
+    /// The database file, or the PostgreSQL server's URL without its password.
+    database: String,
     /// Whether the file exists.
     exists: bool,
     /// The database's version; `null`: nothing applied.
@@ -110,7 +110,7 @@ impl State {
 
 impl Document for Status {
     fn human(&self, style: Style) -> String {
-        let mut out = format!("database  {}", self.database.display());
+        let mut out = format!("database  {}", self.database);
         if !self.exists {
             out.push_str(" (does not exist yet)");
         }
@@ -186,11 +186,11 @@ impl Status {
 /// # Errors
 /// The database cannot be opened or its version table is corrupt.
 pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
-    let database = context.database.path.clone();
+    let database = context.database.shown();
     let migrator = context.migrations.with_options(context.options.clone());
     let Some(state) = context
         .database
-        .read(|conn| migrator.version(conn).map_err(|error| context.fail(error)))?
+        .read(|mut conn| conn.version(&migrator).map_err(|error| context.fail(error)))?
     else {
         return Ok(Version {
             database,
@@ -204,7 +204,7 @@ pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
     let origin = if state.dirty {
         context
             .database
-            .read(|conn| migrator.status(conn).map_err(|error| context.fail(error)))?
+            .read(|mut conn| conn.status(&migrator).map_err(|error| context.fail(error)))?
             .and_then(|status| status.dirty_origin)
     } else {
         None
@@ -223,7 +223,7 @@ pub(crate) fn version(context: &Context) -> Result<Version, Failure> {
 /// # Errors
 /// As [`version`].
 pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
-    let database = context.database.path.clone();
+    let database = context.database.shown();
     let latest = context.migrations.latest();
     let row = |m: &migrate_core::Migration, applied: bool, dirty: Option<u64>, drift: Drift| Row {
         version: m.version(),
@@ -241,7 +241,7 @@ pub(crate) fn status(context: &Context) -> Result<Status, Failure> {
     let migrator = context.migrations.with_options(context.options.clone());
     let Some(status) = context
         .database
-        .read(|conn| migrator.status(conn).map_err(|error| context.fail(error)))?
+        .read(|mut conn| conn.status(&migrator).map_err(|error| context.fail(error)))?
     else {
         return Ok(Status {
             database,

@@ -1,14 +1,12 @@
 //! `migrate-sqlite up [N]`, `down [N]`, `down --all`, `to <V>` and `force <V>`: the runtime's
-//! operations on a database opened for writing (and created if missing, as SQLite does).
-
-use std::path::PathBuf;
+//! operations on a database opened for writing (a SQLite file is created if missing, as SQLite
+//! does; a PostgreSQL database must exist), through the context's [`Conn`].
 
 use migrate_core::name::format_version;
-use migrate_runtime::rusqlite::Connection;
 use migrate_runtime::{Migrator, Report};
 use serde::Serialize;
 
-use super::context::Context;
+use super::context::{Conn, Context};
 use crate::database::Create;
 use crate::failure::Failure;
 use crate::output::{Color, Document, Style};
@@ -19,8 +17,8 @@ use crate::progress::{self, Progress};
 pub(crate) struct Ran {
     /// The command: `up`, `down` or `to`.
     command: &'static str,
-    /// The database file.
-    database: PathBuf,
+    /// The database file, or the PostgreSQL server's URL without its password.
+    database: String,
     /// Whether the file exists after the run (`to 0` on a missing file creates nothing).
     exists: bool,
     /// The version before the run; `null`: nothing applied.
@@ -49,10 +47,7 @@ impl Document for Ran {
             let missing = if self.exists {
                 String::new()
             } else {
-                format!(
-                    " (`{}` does not exist, and was not created)",
-                    self.database.display()
-                )
+                format!(" (`{}` does not exist, and was not created)", self.database)
             };
             return match self.command {
                 "up" => format!("up to date at {at}{missing}\n"),
@@ -89,7 +84,7 @@ impl Ran {
     fn new(command: &'static str, context: &Context, report: Report) -> Ran {
         Ran {
             command,
-            database: context.database.path.clone(),
+            database: context.database.shown(),
             exists: true,
             from: report.from,
             to: report.to,
@@ -110,8 +105,8 @@ impl Ran {
 /// What `force` recorded.
 #[derive(Debug, Serialize)]
 pub(crate) struct Forced {
-    /// The database file.
-    database: PathBuf,
+    /// The database file, or the PostgreSQL server's URL without its password.
+    database: String,
     /// The version before, when it could be read; `null`: nothing applied or unreadable.
     from: Option<u64>,
     /// Whether the database was dirty before.
@@ -149,7 +144,7 @@ pub(crate) fn up(context: &Context, n: Option<usize>) -> Result<Ran, Failure> {
         "up",
         context,
         |migrator, conn| {
-            let current = migrator.version(conn).ok()?.version.unwrap_or(0);
+            let current = conn.version(migrator).ok()?.version.unwrap_or(0);
             let pending = context
                 .migrations
                 .iter()
@@ -158,8 +153,8 @@ pub(crate) fn up(context: &Context, n: Option<usize>) -> Result<Ran, Failure> {
             Some(n.map_or(pending, |n| n.min(pending)))
         },
         |migrator, conn| match n {
-            Some(n) => migrator.up_by(conn, n),
-            None => migrator.up(conn),
+            Some(n) => conn.up_by(migrator, n),
+            None => conn.up(migrator),
         },
         Create::Yes,
     )
@@ -175,7 +170,7 @@ pub(crate) fn down(context: &Context, n: usize) -> Result<Ran, Failure> {
         "down",
         context,
         |_, _| Some(n),
-        |migrator, conn| migrator.down(conn, n),
+        |migrator, conn| conn.down(migrator, n),
         Create::No,
     )
 }
@@ -190,7 +185,7 @@ pub(crate) fn down_all(context: &Context) -> Result<Ran, Failure> {
         "down",
         context,
         |migrator, conn| {
-            let current = migrator.version(conn).ok()?.version.unwrap_or(0);
+            let current = conn.version(migrator).ok()?.version.unwrap_or(0);
             Some(
                 context
                     .migrations
@@ -199,7 +194,7 @@ pub(crate) fn down_all(context: &Context) -> Result<Ran, Failure> {
                     .count(),
             )
         },
-        |migrator, conn| migrator.to(conn, 0),
+        |migrator, conn| conn.to(migrator, 0),
         Create::No,
     )
 }
@@ -222,10 +217,10 @@ pub(crate) fn to(context: &Context, version: u64) -> Result<Ran, Failure> {
         "to",
         context,
         |migrator, conn| {
-            let current = migrator.version(conn).ok()?.version.unwrap_or(0);
+            let current = conn.version(migrator).ok()?.version.unwrap_or(0);
             usize::try_from(current.abs_diff(version)).ok()
         },
-        |migrator, conn| migrator.to(conn, version),
+        |migrator, conn| conn.to(migrator, version),
         create,
     )
 }
@@ -239,17 +234,17 @@ pub(crate) fn force(context: &Context, version: u64) -> Result<Forced, Failure> 
     if !existed {
         known(context, version)?;
     }
-    let Some(mut conn) = context.database.open("force", Create::Yes)? else {
+    let Some(mut open) = context.database.open("force", Create::Yes)? else {
         return Err(missing(context, "force"));
     };
+    let mut conn = open.conn();
     let migrator = context.migrations.with_options(context.options.clone());
     // Only for the report: a version table that cannot be read is what `force` repairs.
-    let before = migrator.version(&conn).ok();
-    migrator
-        .force(&mut conn, version)
+    let before = conn.version(&migrator).ok();
+    conn.force(&migrator, version)
         .map_err(|error| created(context, existed, context.fail(error)))?;
     Ok(Forced {
-        database: context.database.path.clone(),
+        database: context.database.shown(),
         from: before.and_then(|state| state.version),
         was_dirty: before.is_some_and(|state| state.dirty),
         version: Some(version).filter(|v| *v > 0),
@@ -260,16 +255,16 @@ pub(crate) fn force(context: &Context, version: u64) -> Result<Forced, Failure> 
 fn run(
     command: &'static str,
     context: &Context,
-    total: impl FnOnce(&Migrator<'_>, &Connection) -> Option<usize>,
-    operation: impl FnOnce(&Migrator<'_>, &mut Connection) -> Result<Report, migrate_runtime::Error>,
+    total: impl FnOnce(&Migrator<'_>, &mut Conn<'_>) -> Option<usize>,
+    operation: impl FnOnce(&Migrator<'_>, &mut Conn<'_>) -> Result<Report, migrate_runtime::Error>,
     create: Create,
 ) -> Result<Ran, Failure> {
     let existed = context.database.exists()?;
-    let Some(mut conn) = context.database.open(command, create)? else {
+    let Some(mut open) = context.database.open(command, create)? else {
         if command == "to" {
             return Ok(Ran {
                 command,
-                database: context.database.path.clone(),
+                database: context.database.shown(),
                 exists: false,
                 from: None,
                 to: None,
@@ -278,10 +273,11 @@ fn run(
         }
         return Err(missing(context, command));
     };
+    let mut conn = open.conn();
     let migrator = context.migrations.with_options(context.options.clone());
     // The total costs one read, so it is only asked for when progress is shown.
     let progress = if progress::wanted(context.progress) {
-        Progress::start(context.progress, total(&migrator, &conn))
+        Progress::start(context.progress, total(&migrator, &mut conn))
     } else {
         None
     };
@@ -311,7 +307,7 @@ fn missing(context: &Context, command: &str) -> Failure {
         format!(
             "the database `{}` does not exist, {why}; nothing was created. Check the path \
              (`--database` or DATABASE_URL)",
-            context.database.path.display()
+            context.database.shown()
         ),
     )
 }
@@ -334,7 +330,7 @@ fn created(context: &Context, existed: bool, mut failure: Failure) -> Failure {
     if !existed {
         failure.message.push_str(&format!(
             " (`{}` did not exist before this command, which created it)",
-            context.database.path.display()
+            context.database.shown()
         ));
     }
     failure

@@ -5,14 +5,17 @@ use crate::snapshot;
 use crate::support::{Run, Sandbox, workspace_file};
 
 /// A database of the test's own, dropped at the end.
-struct Database {
+pub(crate) struct Database {
     config: postgres::Config,
     name: String,
-    url: String,
+    /// The URL of the test's database.
+    pub(crate) url: String,
 }
 
 impl Database {
-    fn new() -> Database {
+    /// Creates a database of its own on `MIGRATE_TEST_POSTGRES_URL`'s server; panics (the
+    /// test fails) when the variable is not set.
+    pub(crate) fn new() -> Database {
         let url = std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
             panic!(
                 "MIGRATE_TEST_POSTGRES_URL is not set: these tests need a PostgreSQL server. \
@@ -46,15 +49,35 @@ impl Database {
 
     /// Runs `check --verify --database <this database>`, with the URL shown as `[server]`.
     fn check(&self, sandbox: &Sandbox, more: &[&str]) -> Run {
-        let mut args = vec!["check", "--verify", "--database", &self.url];
+        let mut args = vec!["check", "--verify"];
         args.extend(more);
+        self.run(sandbox, &args)
+    }
+
+    /// Runs `args --database <this database>`, with the URL shown as `[server]`.
+    pub(crate) fn run(&self, sandbox: &Sandbox, args: &[&str]) -> Run {
+        let mut args = args.to_vec();
+        args.extend(["--database", &self.url]);
         let run = sandbox.run(&args);
+        self.shown(run)
+    }
+
+    /// `run` with this database's URL (as the CLI shows it) replaced by `[server]`.
+    pub(crate) fn shown(&self, run: Run) -> Run {
         let shown = self.url.replace("postgresql://", "postgres://");
         Run {
             stdout: run.stdout.replace(&shown, "[server]"),
             stderr: run.stderr.replace(&shown, "[server]"),
             ..run
         }
+    }
+}
+
+impl Database {
+    /// A client of the test's database, to look at or prepare what the CLI sees.
+    pub(crate) fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls)
+            .expect("connect to the test's database")
     }
 }
 

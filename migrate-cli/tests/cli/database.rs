@@ -46,10 +46,10 @@ fn other_schemes_are_refused_without_repeating_the_url() {
         sandbox
             .command()
             .arg("up")
-            .env("DATABASE_URL", "postgres://app:s3cret@db.internal/app"),
+            .env("DATABASE_URL", "mysql://app:s3cret@db.internal/app"),
     );
     run.code(2);
-    snapshot!("database_url_postgres", run);
+    snapshot!("database_url_mysql", run);
     let run = sandbox.run(&[
         "status",
         "--json",
@@ -351,15 +351,12 @@ fn database_url_is_read_from_dot_env_in_the_current_directory() {
 #[test]
 fn a_dot_env_url_is_refused_by_name_without_its_password() {
     let sandbox = Sandbox::with_migrations();
-    sandbox.write(
-        ".env",
-        "DATABASE_URL=postgres://app:hunter2@db.internal/app\n",
-    );
+    sandbox.write(".env", "DATABASE_URL=mysql://app:hunter2@db.internal/app\n");
     let run = sandbox.run(&["status"]);
     run.code(2);
     assert!(
         run.stderr
-            .contains("DATABASE_URL in .env uses the scheme `postgres`"),
+            .contains("DATABASE_URL in .env uses the scheme `mysql`"),
         "{run}"
     );
     assert!(

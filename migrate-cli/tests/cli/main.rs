@@ -11,6 +11,7 @@ mod database;
 mod help;
 mod inspect;
 mod new;
+mod postgres_ops;
 mod read_only;
 mod run;
 mod support;
