@@ -234,6 +234,43 @@ impl History {
         self.checksums(conn, "down_checksum")
     }
 
+    /// [`History::recorded_downs`] for the given versions only: one indexed lookup each (the
+    /// newest up of the version, whose down checksum counts even when absent), where reading
+    /// every row made each run that takes a step down cost the length of the history, and
+    /// verification, which takes one per migration, quadratic in the number of migrations.
+    pub(crate) fn recorded_downs_of(
+        &self,
+        conn: &Connection,
+        versions: impl Iterator<Item = u64>,
+    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+        let mut out = BTreeMap::new();
+        if !self.has_column(conn, "down_checksum")? {
+            return Ok(out);
+        }
+        let doing = "reading the history table";
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT down_checksum FROM \"{}\" WHERE version = ?1 AND direction = 'up' \
+                 ORDER BY id DESC LIMIT 1",
+                self.name
+            ))
+            .map_err(Error::sqlite(doing))?;
+        for version in versions {
+            let Ok(key) = i64::try_from(version) else {
+                continue;
+            };
+            let mut rows = statement.query([key]).map_err(Error::sqlite(doing))?;
+            let Some(row) = rows.next().map_err(Error::sqlite(doing))? else {
+                continue;
+            };
+            let checksum: Option<String> = row.get(0).map_err(Error::sqlite(doing))?;
+            if let Some(checksum) = checksum.as_deref().and_then(Checksum::from_hex) {
+                out.insert(version, checksum);
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest up recorded at or below `version` (the migration the database's version
     /// was last reached through, however it got there: `force` included) and the lineage
     /// recorded with it; one indexed lookup.
