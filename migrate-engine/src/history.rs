@@ -29,7 +29,7 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 use crate::values::Changed;
-use crate::version_table::table_exists;
+use crate::version_table::{column_exists, table_exists};
 
 /// The history table that goes with a version table: `{version_table}_history`.
 #[derive(Clone, Debug)]
@@ -197,12 +197,8 @@ impl History {
     }
 
     fn has_column(&self, conn: &Connection, column: &str) -> Result<bool, Error> {
-        conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
-            [self.name.as_str(), column],
-            |row| row.get(0),
-        )
-        .map_err(Error::sqlite("reading the history table's columns"))
+        column_exists(conn, &self.name, column)
+            .map_err(Error::sqlite("reading the history table's columns"))
     }
 
     /// Adds the columns a history table written by an earlier release lacks.
