@@ -21,6 +21,7 @@
 //! A history table written by an earlier release lacks the last two columns; the first run
 //! that writes adds them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,14 +35,18 @@ use crate::version_table::{column_exists, table_exists};
 /// The history table that goes with a version table: `{version_table}_history`.
 #[derive(Clone, Debug)]
 pub(crate) struct History {
-    name: String,
+    name: Cow<'static, str>,
 }
 
 impl History {
     pub(crate) fn of(version_table: &str) -> History {
-        History {
-            name: format!("{version_table}_history"),
-        }
+        // The default names (nearly every service) format nothing at start-up.
+        let name = if version_table == "schema_migrations" {
+            Cow::Borrowed("schema_migrations_history")
+        } else {
+            Cow::Owned(format!("{version_table}_history"))
+        };
+        History { name }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -402,4 +407,18 @@ fn row_values(
         down,
         i64::from(finished).into(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::History;
+
+    #[test]
+    fn the_history_table_is_named_after_the_version_table() {
+        assert_eq!(
+            History::of("schema_migrations").name(),
+            "schema_migrations_history"
+        );
+        assert_eq!(History::of("app_versions").name(), "app_versions_history");
+    }
 }
