@@ -430,3 +430,38 @@ fn an_edit_of_a_migration_applied_before_history_keeps_starts_read_only() {
     assert!(report.is_empty());
     drop(lock);
 }
+
+/// The start-up read on a connection that ran it before (compiled once and kept, with the
+/// `statement-cache` feature) sees what another connection committed in between: an applied
+/// migration replaced by an edited one, and everything undone.
+#[test]
+fn a_warm_connection_sees_what_another_connection_did_in_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let original = set(dir.path(), unedited);
+    let edited = set(dir.path(), edit_posts);
+    let mut warm = Connection::open(&path).unwrap();
+    original.up(&mut warm).unwrap();
+    for _ in 0..3 {
+        assert_eq!(original.up(&mut warm).unwrap().steps.len(), 0);
+    }
+
+    // Another connection takes 000002 and 000003 down and applies the edited 000002 again.
+    let mut other = Connection::open(&path).unwrap();
+    let accepting = edited.with_options(Options::new().allow_changed_migrations(true));
+    accepting.down(&mut other, 2).unwrap();
+    accepting.up(&mut other).unwrap();
+    match original.up(&mut warm) {
+        Err(Error::Changed { changed, .. }) => {
+            assert_eq!(changed[0].file, "000002_posts.up.sql");
+        }
+        other => panic!("the warm connection missed the edit: {other:?}"),
+    }
+
+    // Another connection undoes everything: the warm connection applies the set again.
+    accepting.down(&mut other, 3).unwrap();
+    let report = original.up(&mut warm).unwrap();
+    assert_eq!((report.from, report.to), (None, Some(3)));
+    assert_eq!(report.steps.len(), 3);
+    assert_eq!(original.up(&mut warm).unwrap().steps.len(), 0);
+}

@@ -41,9 +41,9 @@ BINARY = TARGET / "release" / "guard"
 
 # name: (workload arguments, bound on ours / raw, measured when the bound was set)
 CHECKS = {
-    "no-op up, warm connection (N = 200, per call)": (["noop", "{tool}", "200", "200"], 3.75, 3.61),
+    "no-op up, warm connection (N = 200, per call)": (["noop", "{tool}", "200", "200"], 0.70, 0.66),
     "apply 200 in memory": (["apply", "{tool}", "200"], 1.135, 1.127),
-    "verify 1000": (["verify", "{tool}", "1000"], 3.35, 3.23),
+    "verify 1000": (["verify", "{tool}", "1000"], 1.98, 1.91),
 }
 
 def count(args: list[str], scratch: str) -> tuple[int, int]:

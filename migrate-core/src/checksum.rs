@@ -53,12 +53,23 @@ impl Checksum {
 
     /// Parses 64 hexadecimal digits, as written by [`Checksum::to_hex`].
     pub fn from_hex(hex: &str) -> Option<Checksum> {
-        if hex.len() != 64 || !hex.is_ascii() {
+        fn nibble(digit: u8) -> Option<u8> {
+            match digit {
+                b'0'..=b'9' => Some(digit - b'0'),
+                b'a'..=b'f' => Some(digit - b'a' + 10),
+                b'A'..=b'F' => Some(digit - b'A' + 10),
+                _ => None,
+            }
+        }
+        // Digit by digit rather than `u8::from_str_radix` on each pair (which also takes a
+        // sign): this runs at every start, on the lineage the idle read returns.
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
             return None;
         }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
         }
         Some(Checksum(out))
     }
@@ -316,6 +327,7 @@ mod tests {
         assert_eq!(Checksum::from_hex(&digits.to_uppercase()), Some(sum));
         assert_eq!(format!("{sum}"), digits);
         assert_eq!(Checksum::from_hex("zz"), None);
+        assert_eq!(Checksum::from_hex(&format!("+{}", &digits[1..])), None);
         assert_eq!(Checksum::from_hex(&digits[..62]), None);
     }
 }

@@ -80,9 +80,14 @@
 //!   change which SQLite your binary links. Off: only the file checks run at compile time.
 //! - **`bundled`** (default): compiles SQLite into your binary (rusqlite's `bundled`). Off:
 //!   your binary links the SQLite that your own rusqlite features choose, such as the system's
-//!   `libsqlite3` or SQLCipher (`default-features = false, features = ["verify"]`). rusqlite 0.41
-//!   and later need SQLite 3.45.3 or newer when it is not bundled; with an older system SQLite
-//!   (Debian 12 has 3.40) use rusqlite 0.40.
+//!   `libsqlite3` or SQLCipher (`default-features = false, features = ["verify",
+//!   "statement-cache"]`). rusqlite 0.41 and later need SQLite 3.45.3 or newer when it is not
+//!   bundled; with an older system SQLite (Debian 12 has 3.40) use rusqlite 0.40.
+//! - **`statement-cache`** (default): keeps the start-up read compiled on each connection
+//!   (rusqlite's statement cache, its `cache` feature: `hashlink`, `hashbrown`, `foldhash`), so
+//!   an `up` on a connection that ran it before does not compile it again. Off: every `up`
+//!   compiles it, and those three packages stay out of your build unless your own rusqlite
+//!   features (its defaults among them) bring them.
 //!
 //! - **`postgres`** (off by default; turns on `tokio-postgres`): the same migrations on
 //!   PostgreSQL through the `postgres` crate's blocking client,

@@ -752,14 +752,16 @@ impl Run<'_> {
         if !steps.iter().any(|(_, d)| *d == Direction::Down) {
             return Ok(());
         }
-        let recorded = self.history.recorded_downs(tx)?;
-        let changed = drift::changed_downs(
+        let downs = || {
             steps
                 .iter()
                 .filter(|(_, d)| *d == Direction::Down)
-                .map(|(m, _)| *m),
-            &recorded,
-        );
+                .map(|(m, _)| *m)
+        };
+        let recorded = self
+            .history
+            .recorded_downs_of(tx, downs().map(Migration::version))?;
+        let changed = drift::changed_downs(downs(), &recorded);
         if changed.is_empty() {
             return Ok(());
         }

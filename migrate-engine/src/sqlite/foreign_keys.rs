@@ -172,7 +172,7 @@ fn reported(child: &str, list: &[Reference], message: &str) -> Malformed {
 
 /// The foreign keys of `table` in the main schema (none if it is not a table).
 fn foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Reference>> {
-    if kind(conn, table)?.as_deref() != Some("table") {
+    if !is_table(conn, table)? {
         return Ok(Vec::new());
     }
     let mut statement = conn.prepare(
@@ -210,14 +210,27 @@ fn foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Referenc
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
-/// `table`, `view`, … for a name in the main schema.
+/// `table`, `view`, … for a name in the main schema. A table is found by one lookup in
+/// SQLite's schema hash (case-insensitive, as the scan); only another name is looked for by
+/// scanning `sqlite_master`, which has no index by name, so that checking each step's foreign
+/// keys does not cost the size of the schema (verification checks after every step).
 fn kind(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    if is_table(conn, name)? {
+        return Ok(Some("table".to_owned()));
+    }
     conn.prepare(
         "SELECT type FROM main.sqlite_master WHERE name = ?1 COLLATE NOCASE \
          AND type IN ('table', 'view')",
     )?
     .query_row([name], |row| row.get(0))
     .optional()
+}
+
+/// Whether `name` is a table (or a virtual table) of the main schema, as this connection's
+/// schema has it: the check runs inside the transaction or on the connection that just ran the
+/// step, where that schema is current.
+fn is_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.table_exists(Some("main"), name)
 }
 
 /// Whether a foreign key of `child` can work, by the rules of SQLite's foreign-key

@@ -21,6 +21,7 @@
 //! A history table written by an earlier release lacks the last two columns; the first run
 //! that writes adds them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -28,19 +29,23 @@ use migrate_core::{Checksum, Direction, Migration};
 use rusqlite::Connection;
 
 use crate::error::Error;
-use crate::sqlite::version_table::table_exists;
+use crate::sqlite::version_table::{column_exists, table_exists};
 
 /// The history table that goes with a version table: `{version_table}_history`.
 #[derive(Clone, Debug)]
 pub(crate) struct History {
-    name: String,
+    name: Cow<'static, str>,
 }
 
 impl History {
     pub(crate) fn of(version_table: &str) -> History {
-        History {
-            name: format!("{version_table}_history"),
-        }
+        // The default names (nearly every service) format nothing at start-up.
+        let name = if version_table == "schema_migrations" {
+            Cow::Borrowed("schema_migrations_history")
+        } else {
+            Cow::Owned(format!("{version_table}_history"))
+        };
+        History { name }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -196,12 +201,8 @@ impl History {
     }
 
     fn has_column(&self, conn: &Connection, column: &str) -> Result<bool, Error> {
-        conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
-            [self.name.as_str(), column],
-            |row| row.get(0),
-        )
-        .map_err(Error::sqlite("reading the history table's columns"))
+        column_exists(conn, &self.name, column)
+            .map_err(Error::sqlite("reading the history table's columns"))
     }
 
     /// Adds the columns a history table written by an earlier release lacks.
@@ -231,6 +232,43 @@ impl History {
             return Ok(BTreeMap::new());
         }
         self.checksums(conn, "down_checksum")
+    }
+
+    /// [`History::recorded_downs`] for the given versions only: one indexed lookup each (the
+    /// newest up of the version, whose down checksum counts even when absent), where reading
+    /// every row made each run that takes a step down cost the length of the history, and
+    /// verification, which takes one per migration, quadratic in the number of migrations.
+    pub(crate) fn recorded_downs_of(
+        &self,
+        conn: &Connection,
+        versions: impl Iterator<Item = u64>,
+    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+        let mut out = BTreeMap::new();
+        if !self.has_column(conn, "down_checksum")? {
+            return Ok(out);
+        }
+        let doing = "reading the history table";
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT down_checksum FROM \"{}\" WHERE version = ?1 AND direction = 'up' \
+                 ORDER BY id DESC LIMIT 1",
+                self.name
+            ))
+            .map_err(Error::sqlite(doing))?;
+        for version in versions {
+            let Ok(key) = i64::try_from(version) else {
+                continue;
+            };
+            let mut rows = statement.query([key]).map_err(Error::sqlite(doing))?;
+            let Some(row) = rows.next().map_err(Error::sqlite(doing))? else {
+                continue;
+            };
+            let checksum: Option<String> = row.get(0).map_err(Error::sqlite(doing))?;
+            if let Some(checksum) = checksum.as_deref().and_then(Checksum::from_hex) {
+                out.insert(version, checksum);
+            }
+        }
+        Ok(out)
     }
 
     /// The newest up recorded at or below `version` (the migration the database's version
@@ -325,4 +363,18 @@ fn row_values(
         down,
         i64::from(finished).into(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::History;
+
+    #[test]
+    fn the_history_table_is_named_after_the_version_table() {
+        assert_eq!(
+            History::of("schema_migrations").name(),
+            "schema_migrations_history"
+        );
+        assert_eq!(History::of("app_versions").name(), "app_versions_history");
+    }
 }
