@@ -1086,3 +1086,40 @@ fn a_set_declared_for_sqlite_is_refused_before_the_client_is_used() {
         .get(0);
     assert_eq!(tables, 0, "nothing may be created");
 }
+
+#[test]
+fn a_run_of_more_than_a_thousand_migrations_records_each_in_order() {
+    let db = TestDb::new("history_chunks");
+    let dir = TempDir::new().expect("a temporary directory");
+    // One more than the rows of one history INSERT.
+    for v in 1..=1001u32 {
+        fs::write(
+            dir.path().join(format!("{v:06}_m{v}.up.sql")),
+            format!("CREATE TABLE t{v} (x int);\n"),
+        )
+        .expect("writing a migration");
+        fs::write(
+            dir.path().join(format!("{v:06}_m{v}.down.sql")),
+            format!("DROP TABLE t{v};\n"),
+        )
+        .expect("writing a migration");
+    }
+    let migrations =
+        Migrations::from_dir_for(dir.path(), Database::Postgres).unwrap_or_else(|p| panic!("{p}"));
+    let mut client = db.connect();
+    let report = migrations.postgres().up(&mut client).expect("up");
+    assert_eq!(report.steps.len(), 1001);
+    let rows = client
+        .query(
+            "SELECT version, name FROM schema_migrations_history ORDER BY id",
+            &[],
+        )
+        .expect("reading the history");
+    assert_eq!(rows.len(), 1001);
+    for (i, row) in rows.iter().enumerate() {
+        let version: i64 = row.get(0);
+        let name: String = row.get(1);
+        assert_eq!(version, i as i64 + 1);
+        assert_eq!(name, format!("m{}", i + 1));
+    }
+}

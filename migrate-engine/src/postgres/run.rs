@@ -345,9 +345,12 @@ impl Run<'_> {
             durations.push(duration);
             after = version_after(self.migrations, migration, *direction);
         }
-        for ((migration, direction), duration) in chunk.iter().zip(&durations) {
-            history::insert(client, &self.tables, migration, *direction, *duration, true).await?;
-        }
+        let runs: Vec<_> = chunk
+            .iter()
+            .zip(&durations)
+            .map(|((migration, direction), duration)| (*migration, *direction, *duration))
+            .collect();
+        history::insert_finished(client, &self.tables, &runs).await?;
         self.tables
             .write(
                 client,
