@@ -23,6 +23,7 @@ mod plan;
 #[cfg(feature = "tokio-postgres")]
 pub mod postgres;
 mod report;
+mod rows;
 mod sqlite;
 mod values;
 

@@ -10,7 +10,6 @@ mod client;
 mod history;
 mod lock;
 mod operations;
-mod rows;
 mod run;
 mod script;
 mod split;

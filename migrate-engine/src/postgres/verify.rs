@@ -35,9 +35,9 @@ use tokio_postgres::error::{ErrorPosition, SqlState};
 
 use super::catalog::{self, Catalog};
 use super::client::Client;
-use super::rows::{self, Rows};
 use super::split;
 use crate::Finding;
+use crate::rows::{self, Rows};
 
 /// What verification proved, and what it adapted to run inside its transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -483,7 +483,7 @@ impl<C: Client> Verifier<'_, C> {
             let Some(new) = rows_after.get(name) else {
                 continue;
             };
-            let Some(new) = new.aligned_to(&old.columns) else {
+            let Some(new) = new.aligned_to(&old.columns, |a, b| a == b) else {
                 continue;
             };
             let (shown, total) = rows::differences(old, &new, ROWS_SHOWN);

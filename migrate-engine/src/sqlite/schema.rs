@@ -6,7 +6,7 @@
 //! SQLite's pragmas, so a table recreated with other formatting, quoting or `IF NOT EXISTS`
 //! is the same table.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use migrate_core::sql::{TokenKind, tokens};
 use rusqlite::Connection;
@@ -60,46 +60,7 @@ pub(crate) fn normalize(sql: &str) -> String {
     out.trim_end_matches(';').trim_end().to_owned()
 }
 
-/// A table's rows, each rendered as SQL literals, with the primary-key columns (if any).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Rows {
-    pub(crate) columns: Vec<String>,
-    pub(crate) key: Vec<usize>,
-    pub(crate) rows: Vec<Vec<String>>,
-}
-
-impl Rows {
-    /// The same rows with their columns in the order of `columns`, when the two have the same
-    /// columns by name (in any order and case); `None` when they do not.
-    pub(crate) fn aligned_to(&self, columns: &[String]) -> Option<Rows> {
-        if self.columns == columns {
-            return Some(self.clone());
-        }
-        if self.columns.len() != columns.len() {
-            return None;
-        }
-        let order: Vec<usize> = columns
-            .iter()
-            .map(|c| self.columns.iter().position(|d| d.eq_ignore_ascii_case(c)))
-            .collect::<Option<_>>()?;
-        let mut rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|row| order.iter().map(|i| row[*i].clone()).collect())
-            .collect();
-        rows.sort();
-        let key = self
-            .key
-            .iter()
-            .filter_map(|k| order.iter().position(|i| i == k))
-            .collect();
-        Some(Rows {
-            columns: columns.to_vec(),
-            key,
-            rows,
-        })
-    }
-}
+pub(crate) use crate::rows::Rows;
 
 /// Reads every row of a table.
 pub(crate) fn rows(conn: &Connection, table: &str) -> rusqlite::Result<Rows> {
@@ -160,52 +121,10 @@ pub(crate) fn row_differences(
     after: &Rows,
     limit: usize,
 ) -> (Vec<String>, usize) {
-    let mut out = Vec::new();
     if before.columns != after.columns {
         return (vec![format!("the columns of `{table}` differ")], 1);
     }
-    let key_of = |row: &Vec<String>| -> String {
-        if before.key.is_empty() {
-            format!("({})", row.join(", "))
-        } else {
-            let parts: Vec<String> = before
-                .key
-                .iter()
-                .map(|i| format!("{} = {}", before.columns[*i], row[*i]))
-                .collect();
-            format!("({})", parts.join(", "))
-        }
-    };
-    let index = |rows: &Rows| -> BTreeMap<String, Vec<Vec<String>>> {
-        let mut map: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
-        for row in &rows.rows {
-            map.entry(key_of(row)).or_default().push(row.clone());
-        }
-        map
-    };
-    let (old, new) = (index(before), index(after));
-    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    for key in keys {
-        match (old.get(key), new.get(key)) {
-            (Some(a), Some(b)) if a == b => {}
-            (Some(a), Some(b)) if a.len() == 1 && b.len() == 1 => {
-                let changes: Vec<String> = before
-                    .columns
-                    .iter()
-                    .zip(a[0].iter().zip(&b[0]))
-                    .filter(|(_, (x, y))| x != y)
-                    .map(|(c, (x, y))| format!("{c} {x} → {y}"))
-                    .collect();
-                out.push(format!("row {key} changed: {}", changes.join(", ")));
-            }
-            (Some(_), None) => out.push(format!("row {key} is missing")),
-            (None, Some(_)) => out.push(format!("row {key} was added")),
-            _ => out.push(format!("rows {key} differ")),
-        }
-    }
-    let total = out.len();
-    out.truncate(limit);
-    (out, total)
+    crate::rows::differences(before, after, limit)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl Snapshot {
             let Some(after) = other.rows.get(table) else {
                 continue;
             };
-            let Some(after) = after.aligned_to(&before.columns) else {
+            let Some(after) = after.aligned_to(&before.columns, str::eq_ignore_ascii_case) else {
                 continue;
             };
             let (shown, total) = schema::row_differences(table, before, &after, 5);

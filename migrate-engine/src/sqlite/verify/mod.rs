@@ -599,7 +599,7 @@ impl Verifier {
                 };
                 // Columns in another order are compared by name; other columns are the
                 // schema comparison's to report.
-                let Some(new) = new.aligned_to(&old.columns) else {
+                let Some(new) = new.aligned_to(&old.columns, str::eq_ignore_ascii_case) else {
                     continue;
                 };
                 let (shown, total) = schema::row_differences(&table, old, &new, ROWS_SHOWN);

@@ -1,6 +1,7 @@
 //! A table's rows as text, and the differences between two readings in plain words, keyed by
 //! primary key where the table has one: "row (id = 1) changed: status 'a' → 'inactive'".
-//! The same words as SQLite's verification.
+//! Each database reads the rows its own way (`sqlite::schema::rows`, PostgreSQL's verifier);
+//! the words are the same for both.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,8 +16,13 @@ pub(crate) struct Rows {
 
 impl Rows {
     /// The same rows with their columns in the order of `columns`, when both have the same
-    /// columns by name; `None` when they do not (the schema comparison reports that).
-    pub(crate) fn aligned_to(&self, columns: &[String]) -> Option<Rows> {
+    /// columns by name, as the database compares names (`same_name`: SQLite's ignore case,
+    /// PostgreSQL's do not); `None` when they do not (the schema comparison reports that).
+    pub(crate) fn aligned_to(
+        &self,
+        columns: &[String],
+        same_name: impl Fn(&str, &str) -> bool,
+    ) -> Option<Rows> {
         if self.columns == columns {
             return Some(self.clone());
         }
@@ -25,7 +31,7 @@ impl Rows {
         }
         let order: Vec<usize> = columns
             .iter()
-            .map(|c| self.columns.iter().position(|d| d == c))
+            .map(|c| self.columns.iter().position(|d| same_name(d, c)))
             .collect::<Option<_>>()?;
         let mut rows: Vec<Vec<String>> = self
             .rows
@@ -132,7 +138,9 @@ mod tests {
     fn rows_without_a_key_are_whole_rows() {
         let before = rows(&["a", "b"], &[], &[&["1", "'x'"]]);
         let after = rows(&["b", "a"], &[], &[&["'x'", "1"]]);
-        let aligned = after.aligned_to(&before.columns).expect("same columns");
+        let aligned = after
+            .aligned_to(&before.columns, |a, b| a == b)
+            .expect("same columns");
         assert_eq!(differences(&before, &aligned, 5), (Vec::new(), 0));
         let other = rows(&["a", "b"], &[], &[&["2", "'x'"]]);
         assert_eq!(
