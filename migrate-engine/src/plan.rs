@@ -6,6 +6,7 @@
 use migrate_core::{Direction, Migration};
 
 use crate::error::Error;
+use crate::report::Step;
 
 /// Where a run should end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,18 @@ pub enum Target {
 pub(crate) struct Set<'a>(pub(crate) &'a [Migration]);
 
 impl<'a> Set<'a> {
+    /// The files of `steps` (migrations of this set that ran), in order: what a run
+    /// committed, for its messages.
+    pub(crate) fn files_of(&self, steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(|step| {
+                let migration = self.get(step.version)?;
+                Some(migration.script(step.direction).file_name().to_owned())
+            })
+            .collect()
+    }
+
     pub(crate) fn latest(self) -> Option<u64> {
         self.0.last().map(Migration::version)
     }

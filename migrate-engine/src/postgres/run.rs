@@ -57,8 +57,7 @@ pub(crate) async fn migrate<C: Client>(
         // Its COMMIT would be ours, and our ROLLBACK would undo the caller's work.
         return Err(Error::CallersTransaction);
     }
-    let keys = lock::keys(&tables);
-    lock::acquire(client, &keys, options.busy_timeout).await?;
+    let held = tables.clone();
     let mut run = Run {
         migrations,
         options,
@@ -69,26 +68,13 @@ pub(crate) async fn migrate<C: Client>(
         goal: None,
         report: Report::default(),
     };
-    let result = run.all(client).await;
-    // A failed statement leaves the transaction aborted: end it before anything else.
-    let rolled_back = if result.is_err() {
-        client
-            .batch("ROLLBACK")
-            .await
-            .map_err(Error::postgres("rolling back the migration transaction"))
-    } else {
-        Ok(())
-    };
-    let released = lock::release(client, &keys).await;
-    // The run's own error matters most; then whatever could not be put back.
-    result?;
-    rolled_back?;
-    released?;
+    locked(client, &held, options, async |client| run.all(client).await).await?;
     Ok(run.report)
 }
 
-/// With the lock held: runs `f` on the client, then releases the lock, on every path (used by
-/// `force`).
+/// With the lock held: runs `f` on the client, then releases the lock, on every path (a run,
+/// and `force`). A failed statement leaves the transaction aborted: it is ended before the
+/// lock is released. The error of `f` matters most; then whatever could not be put back.
 pub(crate) async fn locked<C: Client, T>(
     client: &mut C,
     tables: &Tables,
@@ -102,7 +88,7 @@ pub(crate) async fn locked<C: Client, T>(
         client
             .batch("ROLLBACK")
             .await
-            .map_err(Error::postgres("rolling back"))
+            .map_err(Error::postgres("rolling back the migration transaction"))
     } else {
         Ok(())
     };
@@ -236,14 +222,7 @@ impl Run<'_> {
 
     /// The files this run committed so far, in order.
     fn committed(&self) -> Vec<String> {
-        self.report
-            .steps
-            .iter()
-            .filter_map(|step| {
-                let migration = self.migrations.get(step.version)?;
-                Some(migration.script(step.direction).file_name().to_owned())
-            })
-            .collect()
+        self.migrations.files_of(&self.report.steps)
     }
 
     async fn attempt<C: Client>(&mut self, client: &mut C) -> Result<Attempt, Error> {

@@ -349,14 +349,7 @@ impl Run<'_> {
 
     /// The files this run committed so far, in order.
     fn committed(&self) -> Vec<String> {
-        self.report
-            .steps
-            .iter()
-            .filter_map(|step| {
-                let migration = self.migrations.get(step.version)?;
-                Some(migration.script(step.direction).file_name().to_owned())
-            })
-            .collect()
+        self.migrations.files_of(&self.report.steps)
     }
 
     fn attempt(&mut self, conn: &mut Connection) -> Result<Attempt, Error> {
