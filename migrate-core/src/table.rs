@@ -29,6 +29,30 @@ pub struct Script {
 }
 
 impl Migration {
+    /// Builds a migration from parts a checked set produced earlier (the macro's record of a
+    /// set it checked in an earlier build); not part of the API. The parts are trusted: the
+    /// caller must have them from [`crate::check::check_for`] on the same files.
+    #[doc(hidden)]
+    pub fn __from_checked_parts(
+        version: u64,
+        name: String,
+        up: Script,
+        down: Script,
+        irreversible: Option<String>,
+        lossy_down: Option<String>,
+        lineage: Checksum,
+    ) -> Migration {
+        Migration {
+            version,
+            name: Cow::Owned(name),
+            up,
+            down,
+            irreversible: irreversible.map(Cow::Owned),
+            lossy_down: lossy_down.map(Cow::Owned),
+            lineage,
+        }
+    }
+
     /// The version, from 1.
     pub fn version(&self) -> u64 {
         self.version
@@ -78,6 +102,26 @@ impl Migration {
 }
 
 impl Script {
+    /// Builds a script from parts a checked set produced earlier; not part of the API (see
+    /// [`Migration::__from_checked_parts`]). `sql` is the file's text without a byte-order
+    /// mark.
+    #[doc(hidden)]
+    pub fn __from_checked_parts(
+        file_name: String,
+        sql: String,
+        checksum: Checksum,
+        no_transaction: bool,
+        disables_foreign_keys: bool,
+    ) -> Script {
+        Script {
+            file_name: Cow::Owned(file_name),
+            sql: Cow::Owned(sql),
+            checksum,
+            no_transaction,
+            disables_foreign_keys,
+        }
+    }
+
     /// The file name, relative to the migrations directory: `000001_initial_schema.up.sql`.
     pub fn file_name(&self) -> &str {
         &self.file_name

@@ -8,7 +8,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::args::{Embed, Runtime};
-use crate::resolve;
+use crate::{resolve, reuse};
 
 /// Expands `embed_migrations!(path, …)`.
 pub(crate) fn embed(args: &Embed) -> TokenStream {
@@ -83,8 +83,13 @@ pub(crate) fn load(path: &syn::LitStr) -> syn::Result<(PathBuf, Vec<Migration>)>
 /// [`load`] for a set written for `database`.
 fn load_for(path: &syn::LitStr, database: Database) -> syn::Result<(PathBuf, Vec<Migration>)> {
     let dir = resolve::migrations_dir(path)?;
-    let migrations = migrate_core::load_dir_for(&dir, database)
-        .map_err(|problems| combine(path, &problems.0))?;
+    let files =
+        migrate_core::source::read_dir(&dir).map_err(|problem| combine(path, &[problem]))?;
+    // The checks are skipped when the files are those of the last expansion that passed them
+    // (see `reuse`): most rebuilds of the crate change no migration.
+    let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from);
+    let (checked, _) = reuse::check(out_dir.as_deref(), &dir, &files, database);
+    let migrations = checked.map_err(|problems| combine(path, &problems))?;
     Ok((dir, migrations))
 }
 
