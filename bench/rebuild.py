@@ -49,9 +49,21 @@ EXTRA = [
 ]
 
 
+# The bench/ directory of each contestant's tree: this one, or the one given by --before.
+ROOTS = {}
+
+
+def root(project: str) -> Path:
+    return ROOTS.get(project, BENCH)
+
+
+def project_dir(project: str) -> Path:
+    return root(project) / project.removesuffix("@before")
+
+
 def env_for(project: str) -> dict:
     env = dict(os.environ)
-    env["CARGO_TARGET_DIR"] = str(BENCH / project / "target")
+    env["CARGO_TARGET_DIR"] = str(project_dir(project) / "target")
     env.pop("RUSTFLAGS", None)
     return env
 
@@ -60,7 +72,7 @@ def build(project: str, n: int, flags: list) -> tuple:
     """(wall seconds, CPU seconds) of `cargo build -p set-nN`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    out = subprocess.run(["cargo", "build", "-q", "-p", f"set-n{n}", *flags], cwd=BENCH / project,
+    out = subprocess.run(["cargo", "build", "-q", "-p", f"set-n{n}", *flags], cwd=project_dir(project),
                          env=env_for(project), text=True, capture_output=True)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,12 +84,12 @@ def build(project: str, n: int, flags: list) -> tuple:
 
 
 def touch(project: str, n: int) -> None:
-    os.utime(BENCH / project / "sets" / f"n{n}" / "src" / "lib.rs")
+    os.utime(project_dir(project) / "sets" / f"n{n}" / "src" / "lib.rs")
 
 
 # The last migration's down file in each tool's layout (bench/workload.py).
 def last_down(project: str, n: int) -> Path:
-    mig = BENCH / project / "sets" / f"n{n}" / "migrations"
+    mig = project_dir(project) / "sets" / f"n{n}" / "migrations"
     if project == "rusqlite_migration":
         return mig / f"{n:06}_table_{n}" / "down.sql"
     return mig / f"{n:06}_table_{n}.down.sql"
@@ -98,7 +110,7 @@ def time_passes(project: str, n: int, flags: list) -> None:
     for _ in range(2):
         touch(project, n)
         out = subprocess.run(["cargo", "rustc", "-q", "-p", f"set-n{n}", *flags, "--", "-Ztime-passes"],
-                             cwd=BENCH / project, env=env, text=True, capture_output=True)
+                             cwd=project_dir(project), env=env, text=True, capture_output=True)
     for line in out.stderr.splitlines():
         m = re.match(r"time:\s+([0-9.]+);.*?\s(\S+)$", line)
         if m and float(m.group(1)) >= 0.005:
@@ -110,6 +122,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="migrations in the set (default 1000)")
     parser.add_argument("--reps", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--only", action="append", help="a contestant's label (repeatable)")
+    parser.add_argument("--before", type=Path,
+                        help="another checkout of this repository: its ours (no verification) "
+                        "is measured too, interleaved, as \"ours before\"")
     parser.add_argument("--edit", action="store_true",
                         help="edit a migration before each build instead of only touching src/lib.rs")
     parser.add_argument("--time-passes", action="store_true", help="print rustc's -Ztime-passes")
@@ -118,7 +133,11 @@ def main() -> None:
               if (c in CONTESTANTS and not args.only) or (args.only and c[0] in args.only)]
 
     # Every size: each project's runner depends on all of its set crates.
-    workload.generate(BENCH, tools=sorted({p for _, p, _ in chosen}))
+    if args.before:
+        ROOTS["ours@before"] = args.before.resolve() / "bench"
+        chosen.append(("ours before", "ours@before", ["--no-default-features"]))
+        workload.generate(ROOTS["ours@before"], tools=["ours"])
+    workload.generate(BENCH, tools=sorted({p for _, p, _ in chosen if "@" not in p}))
     for label, project, flags in chosen:  # warm: dependencies built, set built once
         build(project, args.n, flags)
 
