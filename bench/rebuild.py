@@ -102,12 +102,14 @@ def edit(project: str, n: int) -> None:
         f.write(f"-- edited at {time.time_ns()}\n")
 
 
-def time_passes(project: str, n: int, flags: list) -> None:
+def time_passes(project: str, n: int, flags: list, edits: bool) -> None:
     """rustc's own account of the rebuild: the passes that take 10 ms or more. The first
     `cargo rustc` builds afresh (its flags differ from `cargo build`'s), so it runs twice."""
     env = env_for(project)
     env["RUSTC_BOOTSTRAP"] = "1"
     for _ in range(2):
+        if edits:
+            edit(project, n)
         touch(project, n)
         out = subprocess.run(["cargo", "rustc", "-q", "-p", f"set-n{n}", *flags, "--", "-Ztime-passes"],
                              cwd=project_dir(project), env=env, text=True, capture_output=True)
@@ -168,7 +170,7 @@ def main() -> None:
     if args.time_passes:
         for label, project, flags in chosen:
             print(f"\n-Ztime-passes, {label}:")
-            time_passes(project, args.n, flags)
+            time_passes(project, args.n, flags, args.edit)
 
 
 if __name__ == "__main__":
