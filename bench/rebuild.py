@@ -5,6 +5,10 @@ no verification" row measures, without the rest of bench/run.py.
     python3 bench/rebuild.py                  # 5 interleaved rounds, N = 1000
     python3 bench/rebuild.py --reps 9 --n 500
     python3 bench/rebuild.py --time-passes    # also rustc's -Ztime-passes for each contestant
+    python3 bench/rebuild.py --edit           # a migration edited before each build
+    python3 bench/rebuild.py --before /tmp/old  # also the macro of another checkout (made
+                                                # with `git archive <commit> | tar -x -C /tmp/old`)
+    python3 bench/rebuild.py --only include_str --only "ours (verification)"
 
 Contestants (the set crates bench/workload.py writes, each in its tool's own project and
 target directory, as bench/run.py builds them): plain `include_str!` lines (bench/raw), ours
@@ -37,12 +41,13 @@ CONTESTANTS = [
     ("ours (no verification)", "ours", ["--no-default-features"]),
     ("rusqlite_migration", "rusqlite_migration", []),
 ]
-# Not measured unless asked for with --only: the macro with its crates optimised (what the
-# README's `[profile.dev.package.*]` lines give; proc_macro2, quote and syn stay at opt-level 0).
+# Measured only when named with --only.
 EXTRA = [
     # Verification on, no migration changed: the pass recorded in the crate's OUT_DIR is found
     # (with --edit, every build verifies the edited set).
     ("ours (verification)", "ours", []),
+    # The macro with its crates optimised (what the README's `[profile.dev.package.*]` lines
+    # give; proc_macro2, quote and syn stay at opt-level 0).
     ("ours (no verification, opt-level 3 macro)", "ours",
      ["--no-default-features", "--config=profile.dev.package.migrate-core.opt-level=3",
       "--config=profile.dev.package.migrate-macros.opt-level=3"]),
@@ -134,11 +139,11 @@ def main() -> None:
     chosen = [c for c in CONTESTANTS + EXTRA
               if (c in CONTESTANTS and not args.only) or (args.only and c[0] in args.only)]
 
-    # Every size: each project's runner depends on all of its set crates.
     if args.before:
         ROOTS["ours@before"] = args.before.resolve() / "bench"
         chosen.append(("ours before", "ours@before", ["--no-default-features"]))
         workload.generate(ROOTS["ours@before"], tools=["ours"])
+    # Every size: each project's runner depends on all of its set crates.
     workload.generate(BENCH, tools=sorted({p for _, p, _ in chosen if "@" not in p}))
     for label, project, flags in chosen:  # warm: dependencies built, set built once
         build(project, args.n, flags)
