@@ -29,31 +29,27 @@ pub struct Script {
 }
 
 impl Migration {
-    /// Builds a migration from embedded parts; used by the code `embed_migrations!` generates.
+    /// Builds a migration from parts a checked set produced earlier (the macro's record of a
+    /// set it checked in an earlier build); not part of the API. The parts are trusted: the
+    /// caller must have them from [`crate::check::check_for`] on the same files.
     #[doc(hidden)]
-    pub const fn __embedded(
+    pub fn __from_checked_parts(
         version: u64,
-        name: &'static str,
+        name: String,
         up: Script,
         down: Script,
-        irreversible: Option<&'static str>,
-        lossy_down: Option<&'static str>,
-        lineage: [u8; 32],
+        irreversible: Option<String>,
+        lossy_down: Option<String>,
+        lineage: Checksum,
     ) -> Migration {
         Migration {
             version,
-            name: Cow::Borrowed(name),
+            name: Cow::Owned(name),
             up,
             down,
-            irreversible: match irreversible {
-                Some(reason) => Some(Cow::Borrowed(reason)),
-                None => None,
-            },
-            lossy_down: match lossy_down {
-                Some(reason) => Some(Cow::Borrowed(reason)),
-                None => None,
-            },
-            lineage: Checksum(lineage),
+            irreversible: irreversible.map(Cow::Owned),
+            lossy_down: lossy_down.map(Cow::Owned),
+            lineage,
         }
     }
 
@@ -106,20 +102,21 @@ impl Migration {
 }
 
 impl Script {
-    /// Builds a script from embedded parts; used by the code `embed_migrations!` generates.
-    /// A leading byte-order mark is removed here, at compile time.
+    /// Builds a script from parts a checked set produced earlier; not part of the API (see
+    /// [`Migration::__from_checked_parts`]). `sql` is the file's text without a byte-order
+    /// mark.
     #[doc(hidden)]
-    pub const fn __embedded(
-        file_name: &'static str,
-        sql: &'static str,
-        checksum: [u8; 32],
+    pub fn __from_checked_parts(
+        file_name: String,
+        sql: String,
+        checksum: Checksum,
         no_transaction: bool,
         disables_foreign_keys: bool,
     ) -> Script {
         Script {
-            file_name: Cow::Borrowed(file_name),
-            sql: Cow::Borrowed(strip_bom(sql)),
-            checksum: Checksum(checksum),
+            file_name: Cow::Owned(file_name),
+            sql: Cow::Owned(sql),
+            checksum,
             no_transaction,
             disables_foreign_keys,
         }
@@ -151,6 +148,71 @@ impl Script {
     }
 }
 
+/// [`__row`]'s `flags`: the up script carries `-- migrate:no-transaction`.
+#[doc(hidden)]
+pub const UP_NO_TRANSACTION: u8 = 1;
+/// [`__row`]'s `flags`: the up script contains `PRAGMA foreign_keys = OFF`.
+#[doc(hidden)]
+pub const UP_DISABLES_FOREIGN_KEYS: u8 = 2;
+/// [`__row`]'s `flags`: the down script carries `-- migrate:no-transaction`.
+#[doc(hidden)]
+pub const DOWN_NO_TRANSACTION: u8 = 4;
+/// [`__row`]'s `flags`: the down script contains `PRAGMA foreign_keys = OFF`.
+#[doc(hidden)]
+pub const DOWN_DISABLES_FOREIGN_KEYS: u8 = 8;
+
+/// One migration of an embedded table; used by the code `embed_migrations!` generates, not
+/// part of the API.
+///
+/// The parameters are flat and the booleans one bit field (`flags`, the constants above) so
+/// that each of a thousand generated rows is one short call: rustc parses, hashes and, when a
+/// file changed, const-evaluates every token of the table at each rebuild of the crate. A leading
+/// byte-order mark is removed here, at compile time.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub const fn __row(
+    version: u64,
+    name: &'static str,
+    up_file: &'static str,
+    up_sql: &'static str,
+    up_checksum: &[u8; 32],
+    down_file: &'static str,
+    down_sql: &'static str,
+    down_checksum: &[u8; 32],
+    flags: u8,
+    irreversible: Option<&'static str>,
+    lossy_down: Option<&'static str>,
+    lineage: &[u8; 32],
+) -> Migration {
+    Migration {
+        version,
+        name: Cow::Borrowed(name),
+        up: Script {
+            file_name: Cow::Borrowed(up_file),
+            sql: Cow::Borrowed(strip_bom(up_sql)),
+            checksum: Checksum(*up_checksum),
+            no_transaction: flags & UP_NO_TRANSACTION != 0,
+            disables_foreign_keys: flags & UP_DISABLES_FOREIGN_KEYS != 0,
+        },
+        down: Script {
+            file_name: Cow::Borrowed(down_file),
+            sql: Cow::Borrowed(strip_bom(down_sql)),
+            checksum: Checksum(*down_checksum),
+            no_transaction: flags & DOWN_NO_TRANSACTION != 0,
+            disables_foreign_keys: flags & DOWN_DISABLES_FOREIGN_KEYS != 0,
+        },
+        irreversible: match irreversible {
+            Some(reason) => Some(Cow::Borrowed(reason)),
+            None => None,
+        },
+        lossy_down: match lossy_down {
+            Some(reason) => Some(Cow::Borrowed(reason)),
+            None => None,
+        },
+        lineage: Checksum(*lineage),
+    }
+}
+
 /// Removes a leading UTF-8 byte-order mark. A `const fn`, so embedded tables pay nothing at
 /// run time.
 pub const fn strip_bom(text: &str) -> &str {
@@ -166,26 +228,34 @@ pub const fn strip_bom(text: &str) -> &str {
 mod tests {
     use super::*;
 
-    const EMBEDDED: &[Migration] = &[Migration::__embedded(
+    const EMBEDDED: &[Migration] = &[__row(
         1,
         "one",
-        Script::__embedded(
-            "000001_one.up.sql",
-            "\u{feff}SELECT 1;",
-            [0; 32],
-            false,
-            false,
-        ),
-        Script::__embedded("000001_one.down.sql", "", [0; 32], false, false),
+        "000001_one.up.sql",
+        "\u{feff}SELECT 1;",
+        &[1; 32],
+        "000001_one.down.sql",
+        "\u{feff}SELECT 2;",
+        &[2; 32],
+        UP_DISABLES_FOREIGN_KEYS | DOWN_NO_TRANSACTION,
         Some("gone"),
         None,
-        [0; 32],
+        &[3; 32],
     )];
 
     #[test]
     fn embedded_table_is_const_and_strips_bom() {
         let m = &EMBEDDED[0];
+        assert_eq!(m.version(), 1);
+        assert_eq!(m.name(), "one");
         assert_eq!(m.up().sql(), "SELECT 1;");
+        assert_eq!(m.down().sql(), "SELECT 2;");
+        assert_eq!(m.up().checksum(), Checksum([1; 32]));
+        assert_eq!(m.down().checksum(), Checksum([2; 32]));
+        assert_eq!(m.lineage(), Checksum([3; 32]));
+        assert!(m.up().disables_foreign_keys() && !m.up().no_transaction());
+        assert!(m.down().no_transaction() && !m.down().disables_foreign_keys());
+        assert_eq!(m.lossy_down(), None);
         assert_eq!(m.irreversible(), Some("gone"));
         assert_eq!(m.script(Direction::Down).file_name(), "000001_one.down.sql");
     }

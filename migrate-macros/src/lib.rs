@@ -18,6 +18,7 @@ mod cache;
 mod expand;
 mod generate;
 mod resolve;
+mod reuse;
 
 /// Embeds a migrations directory, checked at compile time, as a `migrate_runtime::Migrations`.
 ///
