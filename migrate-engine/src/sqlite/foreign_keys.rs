@@ -9,10 +9,11 @@
 //! stays proportional to what each migration touches: an index from parent to children is
 //! kept up to date from the same touched tables.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use rusqlite::{Connection, OptionalExtension};
+
+use crate::sorted::{Names, SortedMap};
 
 /// One foreign key that cannot work.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,9 +70,9 @@ struct Reference {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     /// Parent (lowercase) → its children (lowercase).
-    children: HashMap<String, BTreeSet<String>>,
+    children: SortedMap<String, Names>,
     /// Child (lowercase) → the parents its foreign keys name (lowercase).
-    parents: HashMap<String, BTreeSet<String>>,
+    parents: SortedMap<String, Names>,
 }
 
 impl Index {
@@ -80,9 +81,9 @@ impl Index {
     pub(crate) fn check(
         &mut self,
         conn: &Connection,
-        touched: &BTreeSet<String>,
+        touched: &Names,
     ) -> rusqlite::Result<Vec<Malformed>> {
-        let mut references: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
+        let mut references: SortedMap<String, Vec<Reference>> = SortedMap::default();
         for table in touched {
             if let Some(old) = self.parents.remove(table) {
                 for parent in old {
@@ -95,12 +96,10 @@ impl Index {
             if list.is_empty() {
                 continue;
             }
-            let parents: BTreeSet<String> =
-                list.iter().map(|r| r.parent.to_ascii_lowercase()).collect();
+            let parents: Names = list.iter().map(|r| r.parent.to_ascii_lowercase()).collect();
             for parent in &parents {
                 self.children
-                    .entry(parent.clone())
-                    .or_default()
+                    .entry_or_default(parent.clone())
                     .insert(table.clone());
             }
             self.parents.insert(table.clone(), parents);
@@ -114,7 +113,7 @@ impl Index {
             }
         }
         let mut out = Vec::new();
-        for (child, list) in &references {
+        for (child, list) in references.iter() {
             let before = out.len();
             for reference in list {
                 if let Some(malformed) = diagnose(conn, child, reference)? {
@@ -142,7 +141,7 @@ pub(crate) fn explain_mismatch(
     message: &str,
 ) -> rusqlite::Result<Vec<Malformed>> {
     let child = child.to_ascii_lowercase();
-    let found = Index::default().check(conn, &BTreeSet::from([child.clone()]))?;
+    let found = Index::default().check(conn, &Names::from_iter([child.clone()]))?;
     if !found.is_empty() {
         return Ok(found);
     }
@@ -298,13 +297,13 @@ fn diagnose(
         }
         return Ok(None);
     };
-    let wanted: BTreeSet<String> = to.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let wanted: Names = to.iter().map(|c| c.to_ascii_lowercase()).collect();
     let same = |columns: &[String]| {
         columns.len() == to.len()
             && columns
                 .iter()
                 .map(|c| c.to_ascii_lowercase())
-                .collect::<BTreeSet<_>>()
+                .collect::<Names>()
                 == wanted
     };
     if same(&primary_key) || unique_indexes(conn, parent)?.iter().any(|c| same(c)) {
