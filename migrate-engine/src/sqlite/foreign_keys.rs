@@ -362,41 +362,71 @@ fn diagnose(
 
 /// The PRIMARY KEY columns of `table`, in key order (empty: none declared).
 fn primary_key(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut statement =
-        conn.prepare("SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
-    let rows = statement.query_map([table], |row| row.get(0))?;
-    rows.collect()
+    texts(
+        conn,
+        "SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk",
+        table,
+    )?
+    .into_iter()
+    .map(required)
+    .collect()
 }
 
 /// The declared columns of `table`.
 fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut statement = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main')")?;
-    let rows = statement.query_map([table], |row| row.get(0))?;
-    rows.collect()
+    texts(
+        conn,
+        "SELECT name FROM pragma_table_info(?1, 'main')",
+        table,
+    )?
+    .into_iter()
+    .map(required)
+    .collect()
 }
 
 /// The key columns of each UNIQUE, non-partial index of `table` (constraints included).
 fn unique_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Vec<String>>> {
-    let names: Vec<String> = {
-        let mut statement = conn.prepare(
-            "SELECT name FROM pragma_index_list(?1, 'main') WHERE \"unique\" = 1 AND partial = 0",
-        )?;
-        let rows = statement.query_map([table], |row| row.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let names = texts(
+        conn,
+        "SELECT name FROM pragma_index_list(?1, 'main') WHERE \"unique\" = 1 AND partial = 0",
+        table,
+    )?;
     let mut out = Vec::new();
     for name in names {
-        let mut statement =
-            conn.prepare("SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno")?;
-        let columns: Vec<Option<String>> = statement
-            .query_map([&name], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let columns = texts(
+            conn,
+            "SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno",
+            &required(name)?,
+        )?;
         // An index on an expression cannot be a parent key.
         if let Some(columns) = columns.into_iter().collect::<Option<Vec<String>>>() {
             out.push(columns);
         }
     }
     Ok(out)
+}
+
+/// The first column of each row `sql` returns for the one parameter `name` (NULL: `None`):
+/// one function for every list the rules read, not a row-reading closure instantiated for
+/// each (`bench/*/size`).
+#[inline(never)]
+fn texts(conn: &Connection, sql: &str, name: &str) -> rusqlite::Result<Vec<Option<String>>> {
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query([name])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(row.get(0)?);
+    }
+    Ok(out)
+}
+
+/// A text read as `String` would be: NULL is an error.
+fn required(text: Option<String>) -> rusqlite::Result<String> {
+    text.ok_or(rusqlite::Error::InvalidColumnType(
+        0,
+        "name".to_owned(),
+        rusqlite::types::Type::Null,
+    ))
 }
 
 /// SQLite's own verdict on the foreign keys of `child`: preparing (never running) an insert
