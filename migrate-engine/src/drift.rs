@@ -2,7 +2,7 @@
 //! (drift), which older migrations never ran (a branch merged late), and who left a database
 //! dirty. Each database's storage reads the rows; these functions decide.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 
 use migrate_core::{Checksum, Direction, Migration};
 
@@ -15,7 +15,7 @@ use crate::values::{Changed, Drift, SchemaVersion};
 pub(crate) fn changed(
     table: &[Migration],
     current: Option<u64>,
-    recorded: &BTreeMap<u64, Checksum>,
+    recorded: &SortedMap<u64, Checksum>,
 ) -> Vec<Changed> {
     let current = current.unwrap_or(0);
     table
@@ -38,7 +38,7 @@ pub(crate) fn changed(
 /// is recorded.
 pub(crate) fn changed_downs<'a>(
     downs: impl Iterator<Item = &'a Migration>,
-    recorded: &BTreeMap<u64, Checksum>,
+    recorded: &SortedMap<u64, Checksum>,
 ) -> Vec<Changed> {
     downs
         .filter_map(|m| {
@@ -60,8 +60,11 @@ pub(crate) fn changed_downs<'a>(
 /// history was there when it should have); one older than every recorded run was there before
 /// the history (applied by golang-migrate, an older release, or `force`) and is taken as
 /// applied: nothing can tell.
-pub(crate) fn never_ran(older: &[Migration], last_run: &BTreeMap<u64, bool>) -> Vec<(u64, String)> {
-    let Some(oldest_run) = last_run.keys().next().copied() else {
+pub(crate) fn never_ran(
+    older: &[Migration],
+    last_run: &SortedMap<u64, bool>,
+) -> Vec<(u64, String)> {
+    let Some(oldest_run) = last_run.first_key().copied() else {
         return Vec::new();
     };
     older
@@ -103,8 +106,8 @@ pub(crate) fn status<'a>(
     table: &'a [Migration],
     state: SchemaVersion,
     dirty_origin: Option<DirtyOrigin>,
-    recorded: &BTreeMap<u64, Checksum>,
-    downs: &BTreeMap<u64, Checksum>,
+    recorded: &SortedMap<u64, Checksum>,
+    downs: &SortedMap<u64, Checksum>,
     skipped: &[(u64, String)],
 ) -> Status<'a> {
     let current = state.version.unwrap_or(0);
@@ -166,7 +169,7 @@ mod tests {
         migrate_core::check(&files).unwrap()
     }
 
-    fn recorded(table: &[Migration], direction: Direction) -> BTreeMap<u64, Checksum> {
+    fn recorded(table: &[Migration], direction: Direction) -> SortedMap<u64, Checksum> {
         table
             .iter()
             .map(|m| (m.version(), m.script(direction).checksum()))
@@ -219,13 +222,13 @@ mod tests {
     fn a_migration_never_run_after_the_history_began_is_reported() {
         let table = set(4);
         // The history records runs of 1, 2 and 4 (up): 3 was merged late and never ran.
-        let runs = BTreeMap::from([(1, true), (2, true), (4, true)]);
+        let runs = SortedMap::from_iter([(1, true), (2, true), (4, true)]);
         assert_eq!(
             never_ran(&table[..3], &runs),
             vec![(3, "000003_m3.up.sql".to_owned())]
         );
         // A migration whose last run was a down is not applied either.
-        let runs = BTreeMap::from([(1, true), (2, false), (3, true), (4, true)]);
+        let runs = SortedMap::from_iter([(1, true), (2, false), (3, true), (4, true)]);
         assert_eq!(
             never_ran(&table[..3], &runs),
             vec![(2, "000002_m2.up.sql".to_owned())]
@@ -236,9 +239,9 @@ mod tests {
     fn migrations_older_than_the_history_are_taken_as_applied() {
         let table = set(4);
         // The history began at 3 (golang-migrate applied 1 and 2): nothing can tell.
-        let runs = BTreeMap::from([(3, true), (4, true)]);
+        let runs = SortedMap::from_iter([(3, true), (4, true)]);
         assert!(never_ran(&table[..3], &runs).is_empty());
-        assert!(never_ran(&table[..3], &BTreeMap::new()).is_empty());
+        assert!(never_ran(&table[..3], &SortedMap::default()).is_empty());
     }
 
     #[test]

@@ -923,7 +923,15 @@ impl Error {
     }
 
     pub(crate) fn sqlite(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
-        move |source| Error::Sqlite {
+        move |source| Error::from_sqlite(doing, source)
+    }
+
+    /// [`Error::sqlite`]'s error, built out of line: one call at each of the many places a
+    /// statement can fail, instead of the boxing inlined at each (`bench/*/size`).
+    #[cold]
+    #[inline(never)]
+    fn from_sqlite(doing: &'static str, source: rusqlite::Error) -> Error {
+        Error::Sqlite {
             doing,
             source: Box::new(source),
         }

@@ -24,6 +24,7 @@ mod plan;
 pub mod postgres;
 mod report;
 mod rows;
+mod sorted;
 mod sqlite;
 mod values;
 

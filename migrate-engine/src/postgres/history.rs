@@ -16,7 +16,7 @@
 //! );
 //! ```
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 use std::time::Duration;
 
 use migrate_core::{Checksum, Direction, Migration};
@@ -267,7 +267,7 @@ pub(crate) async fn recorded_lineage<C: Client>(
 pub(crate) async fn applied_checksums<C: Client>(
     client: &mut C,
     tables: &Tables,
-) -> Result<BTreeMap<u64, Checksum>, Error> {
+) -> Result<SortedMap<u64, Checksum>, Error> {
     checksums(client, tables, "checksum").await
 }
 
@@ -275,7 +275,7 @@ pub(crate) async fn applied_checksums<C: Client>(
 pub(crate) async fn recorded_downs<C: Client>(
     client: &mut C,
     tables: &Tables,
-) -> Result<BTreeMap<u64, Checksum>, Error> {
+) -> Result<SortedMap<u64, Checksum>, Error> {
     checksums(client, tables, "down_checksum").await
 }
 
@@ -283,7 +283,7 @@ async fn checksums<C: Client>(
     client: &mut C,
     tables: &Tables,
     column: &str,
-) -> Result<BTreeMap<u64, Checksum>, Error> {
+) -> Result<SortedMap<u64, Checksum>, Error> {
     let rows = client
         .query(
             &format!(
@@ -294,7 +294,7 @@ async fn checksums<C: Client>(
         )
         .await
         .map_err(Error::postgres("reading the history table"))?;
-    let mut out = BTreeMap::new();
+    let mut out = SortedMap::default();
     for row in rows {
         let version: i64 = row
             .try_get(0)
@@ -318,7 +318,7 @@ async fn checksums<C: Client>(
 pub(crate) async fn last_runs<C: Client>(
     client: &mut C,
     tables: &Tables,
-) -> Result<BTreeMap<u64, bool>, Error> {
+) -> Result<SortedMap<u64, bool>, Error> {
     let rows = client
         .query(
             &format!(
@@ -329,7 +329,7 @@ pub(crate) async fn last_runs<C: Client>(
         )
         .await
         .map_err(Error::postgres("reading the history table"))?;
-    let mut last_run = BTreeMap::new();
+    let mut last_run = SortedMap::default();
     for row in rows {
         let version: i64 = row
             .try_get(0)

@@ -128,7 +128,7 @@ pub(crate) fn with_busy_timeout<T>(
     f: impl FnOnce(&mut Connection) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let previous: i64 = conn
-        .pragma_query_value(None, "busy_timeout", |row| row.get(0))
+        .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
         .map_err(Error::sqlite("reading the busy timeout"))?;
     conn.busy_timeout(timeout)
         .map_err(Error::sqlite("setting the busy timeout"))?;
@@ -152,7 +152,7 @@ fn prepared<T>(
     // `BEGIN IMMEDIATE` then fails and says so).
     let callers_transaction = !conn.is_autocommit();
     let enforced: bool = conn
-        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
         .map_err(Error::sqlite("reading the foreign-key setting"))?;
     if enforced {
         set_foreign_keys(conn, false)?;
@@ -861,7 +861,7 @@ pub(crate) fn skipped(
         ))
         .map_err(Error::sqlite(doing))?;
     let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
-    let mut last_run = std::collections::BTreeMap::new();
+    let mut last_run = crate::sorted::SortedMap::default();
     while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
         let version: i64 = row.get(0).map_err(Error::sqlite(doing))?;
         let direction: String = row.get(1).map_err(Error::sqlite(doing))?;
@@ -873,6 +873,10 @@ pub(crate) fn skipped(
 }
 
 fn set_foreign_keys(conn: &Connection, on: bool) -> Result<(), Error> {
-    conn.pragma_update(None, "foreign_keys", on)
-        .map_err(Error::sqlite("switching foreign-key enforcement"))
+    conn.execute_batch(if on {
+        "PRAGMA foreign_keys = ON"
+    } else {
+        "PRAGMA foreign_keys = OFF"
+    })
+    .map_err(Error::sqlite("switching foreign-key enforcement"))
 }

@@ -2,23 +2,22 @@
 //! touched (as the run's authorizer saw them), which tables reference which (kept up to date
 //! across a run), and the rows `PRAGMA foreign_key_check` finds dangling in those tables.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rusqlite::Connection;
 
 use crate::error::{Error, Violation};
+use crate::sorted::{Names, SortedMap};
 
 /// The tables a migration touched, as the authorizer saw its statements (and the statements
 /// of the triggers they fire) being prepared. Names are lower-cased; only the main database.
 #[derive(Default, Debug)]
 pub(crate) struct Touched {
     /// Tables whose rows may now point at a missing parent: written, created or altered.
-    pub(crate) children: BTreeSet<String>,
+    pub(crate) children: Names,
     /// Tables whose rows may have stopped being a parent: deleted from, updated, dropped or
     /// altered.
-    pub(crate) parents: BTreeSet<String>,
+    pub(crate) parents: Names,
     /// Tables created or dropped: their own foreign keys came or went.
-    pub(crate) created_or_dropped: BTreeSet<String>,
+    pub(crate) created_or_dropped: Names,
     /// Whether an `ALTER TABLE` ran (a rename rewrites other tables' foreign keys).
     pub(crate) altered: bool,
 }
@@ -32,7 +31,7 @@ pub(crate) struct ForeignKeyGraph {
     /// `PRAGMA schema_version` when the graph was last brought up to date.
     schema_version: Option<i64>,
     /// Each table with foreign keys (lower-cased) and the parents it references.
-    parents_of: BTreeMap<String, BTreeSet<String>>,
+    parents_of: SortedMap<String, Names>,
 }
 
 impl ForeignKeyGraph {
@@ -56,8 +55,9 @@ impl ForeignKeyGraph {
         }
         for table in &touched.created_or_dropped {
             self.parents_of.remove(table);
-            self.parents_of
-                .extend(foreign_key_parents(conn, Some(table))?);
+            for (child, parents) in foreign_key_parents(conn, Some(table))? {
+                self.parents_of.insert(child, parents);
+            }
         }
         self.schema_version = Some(schema_version(conn)?);
         Ok(())
@@ -67,8 +67,8 @@ impl ForeignKeyGraph {
     pub(crate) fn children_of(
         &mut self,
         conn: &Connection,
-        parents: &BTreeSet<String>,
-    ) -> rusqlite::Result<BTreeSet<String>> {
+        parents: &Names,
+    ) -> rusqlite::Result<Names> {
         if self.schema_version.is_none() {
             self.parents_of = foreign_key_parents(conn, None)?;
             self.schema_version = Some(schema_version(conn)?);
@@ -83,7 +83,7 @@ impl ForeignKeyGraph {
 }
 
 pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "schema_version", |row| row.get(0))
+    conn.query_row("PRAGMA schema_version", [], |row| row.get(0))
 }
 
 /// The parents referenced by the foreign keys of `table` (a lookup, no scan), or of every
@@ -91,7 +91,7 @@ pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
 pub(crate) fn foreign_key_parents(
     conn: &Connection,
     table: Option<&str>,
-) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
+) -> rusqlite::Result<SortedMap<String, Names>> {
     let mut statement = match table {
         Some(_) => conn.prepare(
             "SELECT lower(?1), lower(f.\"table\") FROM pragma_foreign_key_list(?1) AS f",
@@ -105,9 +105,9 @@ pub(crate) fn foreign_key_parents(
         )?,
     };
     let mut rows = statement.query([table])?;
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut out: SortedMap<String, Names> = SortedMap::default();
     while let Some(row) = rows.next()? {
-        out.entry(row.get(0)?).or_default().insert(row.get(1)?);
+        out.entry_or_default(row.get(0)?).insert(row.get(1)?);
     }
     Ok(out)
 }
@@ -128,7 +128,7 @@ pub(crate) fn tables_to_check(
     conn: &Connection,
     touched: Touched,
     graph: &mut ForeignKeyGraph,
-) -> Result<BTreeSet<String>, CheckFailure> {
+) -> Result<Names, CheckFailure> {
     let mut tables = touched.children;
     if !touched.parents.is_empty() {
         tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
@@ -142,7 +142,7 @@ pub(crate) fn tables_to_check(
 /// `PRAGMA foreign_key_check` reports it.
 pub(crate) fn violations_in(
     conn: &Connection,
-    tables: &BTreeSet<String>,
+    tables: &Names,
 ) -> Result<Vec<Violation>, CheckFailure> {
     let doing = "checking foreign keys";
     let sqlite = |error| CheckFailure::Sqlite(Error::sqlite(doing)(error));
@@ -182,18 +182,27 @@ pub(crate) fn violations_in(
     Ok(violations)
 }
 
+/// A violation's identity, to compare and sort by.
+fn key(v: &Violation) -> (&str, Option<i64>, &str) {
+    (&v.table, v.rowid, &v.parent)
+}
+
 /// `after` without the rows also in `before` (each counted as often as it occurs).
 pub(crate) fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Violation> {
-    let mut seen: BTreeMap<(String, Option<i64>, String), usize> = BTreeMap::new();
+    // Sorted by identity, with how many times each occurs (no sort is instantiated for it).
+    let mut seen: Vec<(Violation, usize)> = Vec::new();
     for v in before {
-        *seen.entry((v.table, v.rowid, v.parent)).or_default() += 1;
+        match seen.binary_search_by(|(s, _)| key(s).cmp(&key(&v))) {
+            Ok(at) => seen[at].1 += 1,
+            Err(at) => seen.insert(at, (v, 1)),
+        }
     }
     after
         .into_iter()
         .filter(
-            |v| match seen.get_mut(&(v.table.clone(), v.rowid, v.parent.clone())) {
-                Some(count) if *count > 0 => {
-                    *count -= 1;
+            |v| match seen.binary_search_by(|(s, _)| key(s).cmp(&key(v))) {
+                Ok(at) if seen[at].1 > 0 => {
+                    seen[at].1 -= 1;
                     false
                 }
                 _ => true,

@@ -9,10 +9,11 @@
 //! stays proportional to what each migration touches: an index from parent to children is
 //! kept up to date from the same touched tables.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use rusqlite::{Connection, OptionalExtension};
+
+use crate::sorted::{Names, SortedMap};
 
 /// One foreign key that cannot work.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,9 +70,9 @@ struct Reference {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     /// Parent (lowercase) → its children (lowercase).
-    children: HashMap<String, BTreeSet<String>>,
+    children: SortedMap<String, Names>,
     /// Child (lowercase) → the parents its foreign keys name (lowercase).
-    parents: HashMap<String, BTreeSet<String>>,
+    parents: SortedMap<String, Names>,
 }
 
 impl Index {
@@ -80,9 +81,9 @@ impl Index {
     pub(crate) fn check(
         &mut self,
         conn: &Connection,
-        touched: &BTreeSet<String>,
+        touched: &Names,
     ) -> rusqlite::Result<Vec<Malformed>> {
-        let mut references: BTreeMap<String, Vec<Reference>> = BTreeMap::new();
+        let mut references: SortedMap<String, Vec<Reference>> = SortedMap::default();
         for table in touched {
             if let Some(old) = self.parents.remove(table) {
                 for parent in old {
@@ -95,12 +96,10 @@ impl Index {
             if list.is_empty() {
                 continue;
             }
-            let parents: BTreeSet<String> =
-                list.iter().map(|r| r.parent.to_ascii_lowercase()).collect();
+            let parents: Names = list.iter().map(|r| r.parent.to_ascii_lowercase()).collect();
             for parent in &parents {
                 self.children
-                    .entry(parent.clone())
-                    .or_default()
+                    .entry_or_default(parent.clone())
                     .insert(table.clone());
             }
             self.parents.insert(table.clone(), parents);
@@ -114,7 +113,7 @@ impl Index {
             }
         }
         let mut out = Vec::new();
-        for (child, list) in &references {
+        for (child, list) in references.iter() {
             let before = out.len();
             for reference in list {
                 if let Some(malformed) = diagnose(conn, child, reference)? {
@@ -142,7 +141,7 @@ pub(crate) fn explain_mismatch(
     message: &str,
 ) -> rusqlite::Result<Vec<Malformed>> {
     let child = child.to_ascii_lowercase();
-    let found = Index::default().check(conn, &BTreeSet::from([child.clone()]))?;
+    let found = Index::default().check(conn, &Names::from_iter([child.clone()]))?;
     if !found.is_empty() {
         return Ok(found);
     }
@@ -298,13 +297,13 @@ fn diagnose(
         }
         return Ok(None);
     };
-    let wanted: BTreeSet<String> = to.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let wanted: Names = to.iter().map(|c| c.to_ascii_lowercase()).collect();
     let same = |columns: &[String]| {
         columns.len() == to.len()
             && columns
                 .iter()
                 .map(|c| c.to_ascii_lowercase())
-                .collect::<BTreeSet<_>>()
+                .collect::<Names>()
                 == wanted
     };
     if same(&primary_key) || unique_indexes(conn, parent)?.iter().any(|c| same(c)) {
@@ -363,41 +362,71 @@ fn diagnose(
 
 /// The PRIMARY KEY columns of `table`, in key order (empty: none declared).
 fn primary_key(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut statement =
-        conn.prepare("SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
-    let rows = statement.query_map([table], |row| row.get(0))?;
-    rows.collect()
+    texts(
+        conn,
+        "SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk",
+        table,
+    )?
+    .into_iter()
+    .map(required)
+    .collect()
 }
 
 /// The declared columns of `table`.
 fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut statement = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main')")?;
-    let rows = statement.query_map([table], |row| row.get(0))?;
-    rows.collect()
+    texts(
+        conn,
+        "SELECT name FROM pragma_table_info(?1, 'main')",
+        table,
+    )?
+    .into_iter()
+    .map(required)
+    .collect()
 }
 
 /// The key columns of each UNIQUE, non-partial index of `table` (constraints included).
 fn unique_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Vec<String>>> {
-    let names: Vec<String> = {
-        let mut statement = conn.prepare(
-            "SELECT name FROM pragma_index_list(?1, 'main') WHERE \"unique\" = 1 AND partial = 0",
-        )?;
-        let rows = statement.query_map([table], |row| row.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let names = texts(
+        conn,
+        "SELECT name FROM pragma_index_list(?1, 'main') WHERE \"unique\" = 1 AND partial = 0",
+        table,
+    )?;
     let mut out = Vec::new();
     for name in names {
-        let mut statement =
-            conn.prepare("SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno")?;
-        let columns: Vec<Option<String>> = statement
-            .query_map([&name], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let columns = texts(
+            conn,
+            "SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno",
+            &required(name)?,
+        )?;
         // An index on an expression cannot be a parent key.
         if let Some(columns) = columns.into_iter().collect::<Option<Vec<String>>>() {
             out.push(columns);
         }
     }
     Ok(out)
+}
+
+/// The first column of each row `sql` returns for the one parameter `name` (NULL: `None`):
+/// one function for every list the rules read, not a row-reading closure instantiated for
+/// each (`bench/*/size`).
+#[inline(never)]
+fn texts(conn: &Connection, sql: &str, name: &str) -> rusqlite::Result<Vec<Option<String>>> {
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query([name])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(row.get(0)?);
+    }
+    Ok(out)
+}
+
+/// A text read as `String` would be: NULL is an error.
+fn required(text: Option<String>) -> rusqlite::Result<String> {
+    text.ok_or(rusqlite::Error::InvalidColumnType(
+        0,
+        "name".to_owned(),
+        rusqlite::types::Type::Null,
+    ))
 }
 
 /// SQLite's own verdict on the foreign keys of `child`: preparing (never running) an insert

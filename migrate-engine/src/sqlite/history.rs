@@ -21,8 +21,8 @@
 //! A history table written by an earlier release lacks the last two columns; the first run
 //! that writes adds them.
 
+use crate::sorted::SortedMap;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use migrate_core::{Checksum, Direction, Migration};
@@ -227,9 +227,9 @@ impl History {
     pub(crate) fn recorded_downs(
         &self,
         conn: &Connection,
-    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+    ) -> Result<SortedMap<u64, Checksum>, Error> {
         if !self.has_column(conn, "down_checksum")? {
-            return Ok(BTreeMap::new());
+            return Ok(SortedMap::default());
         }
         self.checksums(conn, "down_checksum")
     }
@@ -242,8 +242,8 @@ impl History {
         &self,
         conn: &Connection,
         versions: impl Iterator<Item = u64>,
-    ) -> Result<BTreeMap<u64, Checksum>, Error> {
-        let mut out = BTreeMap::new();
+    ) -> Result<SortedMap<u64, Checksum>, Error> {
+        let mut out = SortedMap::default();
         if !self.has_column(conn, "down_checksum")? {
             return Ok(out);
         }
@@ -306,11 +306,15 @@ impl History {
     pub(crate) fn applied_checksums(
         &self,
         conn: &Connection,
-    ) -> Result<BTreeMap<u64, Checksum>, Error> {
+    ) -> Result<SortedMap<u64, Checksum>, Error> {
         self.checksums(conn, "checksum")
     }
 
-    fn checksums(&self, conn: &Connection, column: &str) -> Result<BTreeMap<u64, Checksum>, Error> {
+    fn checksums(
+        &self,
+        conn: &Connection,
+        column: &str,
+    ) -> Result<SortedMap<u64, Checksum>, Error> {
         let doing = "reading the history table";
         let mut statement = conn
             .prepare(&format!(
@@ -319,7 +323,7 @@ impl History {
             ))
             .map_err(Error::sqlite(doing))?;
         let mut rows = statement.query([]).map_err(Error::sqlite(doing))?;
-        let mut out = BTreeMap::new();
+        let mut out = SortedMap::default();
         while let Some(row) = rows.next().map_err(Error::sqlite(doing))? {
             let version: i64 = row.get(0).map_err(Error::sqlite(doing))?;
             let checksum: Option<String> = row.get(1).map_err(Error::sqlite(doing))?;

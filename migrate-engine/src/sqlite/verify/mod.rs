@@ -375,7 +375,7 @@ impl Verifier {
         if self.foreign_keys == ForeignKeys::Unenforced {
             return Ok(());
         }
-        let mut touched = BTreeSet::new();
+        let mut touched = crate::sorted::Names::default();
         for ((kind, name), old) in changes {
             let now = self.mirror.entries.get(&(kind.clone(), name.clone()));
             for entry in old.iter().chain(now) {
