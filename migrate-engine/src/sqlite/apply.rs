@@ -583,12 +583,13 @@ impl Run<'_> {
             },
             CheckFailure::Sqlite(error) => error,
         };
+        let plain = touched.created_plain(migration.script(direction).sql());
         let tables = {
             let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
             graph
-                .update(conn, &touched)
+                .update(conn, &touched, plain)
                 .map_err(Error::sqlite("reading the schema's foreign keys"))?;
-            tables_to_check(conn, touched, &mut graph).map_err(mismatch)?
+            tables_to_check(conn, touched, &mut graph, plain).map_err(mismatch)?
         };
         let mut violations = violations_in(conn, &tables).map_err(mismatch)?;
         if violations.is_empty() {
