@@ -107,14 +107,32 @@ impl Touched {
 /// with whatever foreign keys it has). In code, a string or a comment alike: saying so too
 /// often only costs a check.
 fn may_create_foreign_keys(script: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let bytes = script.as_bytes();
-    // One pass, looking closer only at an `r` or an `e` (`| 0x20` lower-cases a letter, and
-    // turns no other byte into one of these two).
-    (0..bytes.len()).any(|i| match bytes[i] | 0x20 {
-        b'r' => starts_with_ignoring_case(&bytes[i..], b"references"),
-        b'e' => starts_with_ignoring_case(&bytes[i..], b"exists"),
+    // Each word has a letter that is rare in SQL: the `f` of `references`, the `x` of
+    // `exists` (`| 0x20` lower-cases a letter, and turns no other byte into either).
+    let found_at = |i: usize| match bytes[i] | 0x20 {
+        b'f' => i >= 2 && starts_with_ignoring_case(&bytes[i - 2..], b"references"),
+        b'x' => i >= 1 && starts_with_ignoring_case(&bytes[i - 1..], b"exists"),
         _ => false,
-    })
+    };
+    // Eight bytes at a time: a byte of `word` is zero where the text has the letter (the
+    // test can also flag a byte after one that is, never miss one).
+    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGH;
+    let chunks = bytes.chunks_exact(8);
+    let rest = bytes.len() - chunks.remainder().len();
+    for (n, chunk) in chunks.enumerate() {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(eight) | (ONES * 0x20);
+        let flagged =
+            zero_byte(word ^ (ONES * u64::from(b'f'))) | zero_byte(word ^ (ONES * u64::from(b'x')));
+        if flagged != 0 && (n * 8..n * 8 + 8).any(found_at) {
+            return true;
+        }
+    }
+    (rest..bytes.len()).any(found_at)
 }
 
 /// Whether `bytes` starts with `word` (lower-case ASCII) in any case.
@@ -307,6 +325,16 @@ mod tests {
         assert!(may_create_foreign_keys("CREATE TABLE t (x) -- REFERENCES"));
         assert!(!may_create_foreign_keys(""));
         assert!(!may_create_foreign_keys("reference"));
+        // At every place relative to the eight-byte steps, and at the very end.
+        for pad in 0..9 {
+            let spaces = " ".repeat(pad);
+            assert!(may_create_foreign_keys(&format!("{spaces}REFERENCES")));
+            assert!(may_create_foreign_keys(&format!("{spaces}eXiStS {spaces}")));
+            assert!(!may_create_foreign_keys(&format!(
+                "{spaces}REFERENCE{spaces}XIST"
+            )));
+            assert!(!may_create_foreign_keys(&format!("{spaces}FF xx ff FX")));
+        }
     }
 
     #[test]
