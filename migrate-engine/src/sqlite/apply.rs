@@ -250,11 +250,13 @@ fn authorize(touched: &Mutex<Touched>, context: &AuthContext<'_>) -> Option<Auth
         AuthAction::CreateTable { table_name } | AuthAction::DropTable { table_name } => {
             let created = matches!(context.action, AuthAction::CreateTable { .. });
             if main {
-                touched
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .created_or_dropped
-                    .insert(table_name.to_ascii_lowercase());
+                note(
+                    &mut touched
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .created_or_dropped,
+                    table_name,
+                );
             }
             (created, !created, table_name)
         }
@@ -267,16 +269,29 @@ fn authorize(touched: &Mutex<Touched>, context: &AuthContext<'_>) -> Option<Auth
         }
         _ => return None,
     };
-    if main && !table.to_ascii_lowercase().starts_with("sqlite_") {
+    let internal = table
+        .get(..7)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"));
+    if main && !internal {
         let mut touched = touched.lock().unwrap_or_else(PoisonError::into_inner);
         if child {
-            touched.children.insert(table.to_ascii_lowercase());
+            note(&mut touched.children, table);
         }
         if parent {
-            touched.parents.insert(table.to_ascii_lowercase());
+            note(&mut touched.parents, table);
         }
     }
     None
+}
+
+/// Adds `table`, lower-cased, to `tables`; allocates only for a name not there yet (the
+/// authorizer sees the same tables again and again).
+fn note(tables: &mut std::collections::BTreeSet<String>, table: &str) {
+    if table.bytes().any(|b| b.is_ascii_uppercase()) {
+        tables.insert(table.to_ascii_lowercase());
+    } else if !tables.contains(table) {
+        tables.insert(table.to_owned());
+    }
 }
 
 /// The start-up fast path: one statement reads the version and the lineage recorded for the
