@@ -32,6 +32,18 @@ impl Names {
         }
     }
 
+    /// Whether `name` is in the set.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    /// Removes every name of `other`.
+    pub(crate) fn remove_all(&mut self, other: &Names) {
+        if !other.is_empty() {
+            self.0.retain(|name| !other.contains(name));
+        }
+    }
+
     /// Whether the set is empty.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()

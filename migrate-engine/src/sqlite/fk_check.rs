@@ -45,7 +45,14 @@ impl ForeignKeyGraph {
 
     /// Keeps a loaded graph up to date after a migration that touched `touched`: the tables
     /// it created or dropped are read again; after an `ALTER TABLE` the graph is forgotten.
-    pub(crate) fn update(&mut self, conn: &Connection, touched: &Touched) -> rusqlite::Result<()> {
+    /// `plain`: the migration's script cannot have given the tables it created foreign keys
+    /// (see [`Touched::created_plain`]), so they need not be read.
+    pub(crate) fn update(
+        &mut self,
+        conn: &Connection,
+        touched: &Touched,
+        plain: bool,
+    ) -> rusqlite::Result<()> {
         if self.schema_version.is_none() {
             return Ok(());
         }
@@ -55,8 +62,10 @@ impl ForeignKeyGraph {
         }
         for table in &touched.created_or_dropped {
             self.parents_of.remove(table);
-            for (child, parents) in foreign_key_parents(conn, Some(table))? {
-                self.parents_of.insert(child, parents);
+            if !plain {
+                for (child, parents) in foreign_key_parents(conn, Some(table))? {
+                    self.parents_of.insert(child, parents);
+                }
             }
         }
         self.schema_version = Some(schema_version(conn)?);
@@ -80,6 +89,57 @@ impl ForeignKeyGraph {
             .map(|(child, _)| child.clone())
             .collect())
     }
+}
+
+impl Touched {
+    /// Whether the tables this migration created have no foreign keys for certain: nothing
+    /// was altered, and its script cannot have given them any (see
+    /// [`may_create_foreign_keys`]). Their rows then cannot point nowhere, and the check
+    /// leaves them out.
+    pub(crate) fn created_plain(&self, script: &str) -> bool {
+        !self.altered && !self.created_or_dropped.is_empty() && !may_create_foreign_keys(script)
+    }
+}
+
+/// Whether a table that `script` reports as created (the authorizer's `CREATE TABLE`) may
+/// have foreign keys: if the script says `REFERENCES` (a foreign-key clause cannot be written
+/// without it), or `EXISTS` (`CREATE TABLE IF NOT EXISTS` reports a table that already existed,
+/// with whatever foreign keys it has). In code, a string or a comment alike: saying so too
+/// often only costs a check.
+fn may_create_foreign_keys(script: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bytes = script.as_bytes();
+    // Each word has a letter that is rare in SQL: the `f` of `references`, the `x` of
+    // `exists` (`| 0x20` lower-cases a letter, and turns no other byte into either).
+    let found_at = |i: usize| match bytes[i] | 0x20 {
+        b'f' => i >= 2 && starts_with_ignoring_case(&bytes[i - 2..], b"references"),
+        b'x' => i >= 1 && starts_with_ignoring_case(&bytes[i - 1..], b"exists"),
+        _ => false,
+    };
+    // Eight bytes at a time: a byte of `word` is zero where the text has the letter (the
+    // test can also flag a byte after one that is, never miss one).
+    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGH;
+    let chunks = bytes.chunks_exact(8);
+    let rest = bytes.len() - chunks.remainder().len();
+    for (n, chunk) in chunks.enumerate() {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(eight) | (ONES * 0x20);
+        let flagged =
+            zero_byte(word ^ (ONES * u64::from(b'f'))) | zero_byte(word ^ (ONES * u64::from(b'x')));
+        if flagged != 0 && (n * 8..n * 8 + 8).any(found_at) {
+            return true;
+        }
+    }
+    (rest..bytes.len()).any(found_at)
+}
+
+/// Whether `bytes` starts with `word` (lower-case ASCII) in any case.
+fn starts_with_ignoring_case(bytes: &[u8], word: &[u8]) -> bool {
+    bytes
+        .get(..word.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(word))
 }
 
 pub(crate) fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -124,12 +184,20 @@ pub(crate) enum CheckFailure {
 
 /// The tables to check after a migration: those it touched as a child, and the children of
 /// those it touched as a parent.
+///
+/// `plain`: the tables the migration created have no foreign keys (see
+/// [`Touched::created_plain`]); a table without foreign keys has no row that can point nowhere,
+/// so they are left out.
 pub(crate) fn tables_to_check(
     conn: &Connection,
     touched: Touched,
     graph: &mut ForeignKeyGraph,
+    plain: bool,
 ) -> Result<Names, CheckFailure> {
     let mut tables = touched.children;
+    if plain {
+        tables.remove_all(&touched.created_or_dropped);
+    }
     if !touched.parents.is_empty() {
         tables.extend(graph.children_of(conn, &touched.parents).map_err(|error| {
             CheckFailure::Sqlite(Error::sqlite("checking foreign keys")(error))
@@ -209,4 +277,137 @@ pub(crate) fn without(after: Vec<Violation>, before: Vec<Violation>) -> Vec<Viol
             },
         )
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use migrate_core::source::SourceFile;
+    use rusqlite::Connection;
+
+    use super::may_create_foreign_keys;
+    use crate::error::Error;
+    use crate::options::Options;
+    use crate::plan::Target;
+    use crate::sqlite::operations::run;
+
+    /// Applies `files` (name, SQL; downs are added) on `conn`, which enforces foreign keys.
+    fn apply(conn: &mut Connection, files: &[(&str, &str)]) -> Result<(), Error> {
+        let mut sources = Vec::new();
+        for (name, sql) in files {
+            sources.push(SourceFile {
+                file_name: (*name).to_owned(),
+                contents: Ok(sql.as_bytes().to_vec()),
+            });
+            sources.push(SourceFile {
+                file_name: name.replace(".up.", ".down.").to_owned(),
+                contents: Ok(b"SELECT 1;".to_vec()),
+            });
+        }
+        let table = migrate_core::check(&sources).expect("a valid set");
+        run(&table, &Options::new(), conn, Target::Latest).map(|_| ())
+    }
+
+    fn enforcing() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn dangling(result: &Result<(), Error>) -> bool {
+        matches!(result, Err(Error::ForeignKeyViolation { .. }))
+    }
+
+    #[test]
+    fn the_words_that_may_give_a_created_table_foreign_keys() {
+        assert!(!may_create_foreign_keys(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT REFERENCE);"
+        ));
+        assert!(may_create_foreign_keys(
+            "create table t (p int rEfErEnCeS p);"
+        ));
+        assert!(may_create_foreign_keys("CREATE TABLE IF NOT EXISTS t (x);"));
+        assert!(may_create_foreign_keys("CREATE TABLE t (x) -- REFERENCES"));
+        assert!(!may_create_foreign_keys(""));
+        assert!(!may_create_foreign_keys("reference"));
+        // At every place relative to the eight-byte steps, and at the very end.
+        for pad in 0..9 {
+            let spaces = " ".repeat(pad);
+            assert!(may_create_foreign_keys(&format!("{spaces}REFERENCES")));
+            assert!(may_create_foreign_keys(&format!("{spaces}eXiStS {spaces}")));
+            assert!(!may_create_foreign_keys(&format!(
+                "{spaces}REFERENCE{spaces}XIST"
+            )));
+            assert!(!may_create_foreign_keys(&format!("{spaces}FF xx ff FX")));
+        }
+    }
+
+    #[test]
+    fn a_table_created_with_a_foreign_key_in_any_case_is_checked() {
+        let mut conn = enforcing();
+        let result = apply(
+            &mut conn,
+            &[(
+                "000001_a.up.sql",
+                "create table c (p integer ReFeReNcEs parent (id));\ninsert into c values (7);",
+            )],
+        );
+        assert!(dangling(&result), "{result:?}");
+    }
+
+    #[test]
+    fn a_table_that_already_existed_is_checked_after_create_if_not_exists() {
+        // SQLite reports `CREATE TABLE IF NOT EXISTS child` as creating `child`, which already
+        // existed, with its foreign key.
+        let mut conn = enforcing();
+        let result = apply(
+            &mut conn,
+            &[(
+                "000001_a.up.sql",
+                "CREATE TABLE IF NOT EXISTS child (parent_id INTEGER);\n\
+                 INSERT INTO child VALUES (7);",
+            )],
+        );
+        assert!(dangling(&result), "{result:?}");
+    }
+
+    #[test]
+    fn a_table_renamed_in_place_of_a_created_one_is_checked() {
+        let mut conn = enforcing();
+        let result = apply(
+            &mut conn,
+            &[(
+                "000001_a.up.sql",
+                "CREATE TABLE fresh (x INTEGER);\nDROP TABLE fresh;\n\
+                 ALTER TABLE child RENAME TO fresh;\nINSERT INTO fresh VALUES (7);",
+            )],
+        );
+        assert!(dangling(&result), "{result:?}");
+    }
+
+    #[test]
+    fn a_plain_created_table_beside_a_dangling_write_is_still_checked() {
+        let mut conn = enforcing();
+        let result = apply(
+            &mut conn,
+            &[(
+                "000001_a.up.sql",
+                "CREATE TABLE plain (x INTEGER);\nINSERT INTO plain VALUES (1);\n\
+                 INSERT INTO child VALUES (7);",
+            )],
+        );
+        assert!(dangling(&result), "{result:?}");
+        let result = apply(
+            &mut conn,
+            &[(
+                "000001_a.up.sql",
+                "CREATE TABLE plain (x INTEGER);\nINSERT INTO plain VALUES (1);",
+            )],
+        );
+        assert!(result.is_ok(), "{result:?}");
+    }
 }

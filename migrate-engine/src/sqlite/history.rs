@@ -103,12 +103,33 @@ impl History {
                 self.name
             ))
             .map_err(Error::sqlite(doing))?;
+        // Bound from borrowed text (the checksums written into buffers on the stack): nothing
+        // is allocated per row.
+        let mut buffers = [[0; 64]; 3];
         for (migration, direction, duration) in runs {
-            let values = row_values(migration, *direction, *duration, true);
-            let at = rusqlite::types::Value::Text(applied_at.clone());
-            statement
-                .execute(rusqlite::params_from_iter(values.into_iter().chain([at])))
-                .map_err(Error::sqlite(doing))?;
+            let [checksum, lineage, down] = &mut buffers;
+            let version = i64::try_from(migration.version()).unwrap_or(i64::MAX);
+            let checksum = hex(migration.script(*direction).checksum(), checksum);
+            let (lineage, down) = match direction {
+                Direction::Up => (
+                    Some(hex(migration.lineage(), lineage)),
+                    Some(hex(migration.down().checksum(), down)),
+                ),
+                Direction::Down => (None, None),
+            };
+            let bind = |statement: &mut rusqlite::Statement<'_>| -> rusqlite::Result<usize> {
+                statement.raw_bind_parameter(1, version)?;
+                statement.raw_bind_parameter(2, migration.name())?;
+                statement.raw_bind_parameter(3, direction.as_str())?;
+                statement.raw_bind_parameter(4, checksum)?;
+                statement.raw_bind_parameter(5, lineage)?;
+                statement.raw_bind_parameter(6, duration.as_secs_f64() * 1000.0)?;
+                statement.raw_bind_parameter(7, down)?;
+                statement.raw_bind_parameter(8, 1_i64)?;
+                statement.raw_bind_parameter(9, applied_at.as_str())?;
+                statement.raw_execute()
+            };
+            bind(&mut statement).map_err(Error::sqlite(doing))?;
         }
         Ok(())
     }
@@ -340,7 +361,17 @@ impl History {
     }
 }
 
-/// One history row's values, in the column order `record` and `start` insert them.
+/// `checksum` in hexadecimal, as [`Checksum::to_hex`] writes it, in `buffer`.
+fn hex(checksum: Checksum, buffer: &mut [u8; 64]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in buffer.chunks_exact_mut(2).zip(checksum.0) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    std::str::from_utf8(buffer).unwrap_or_default()
+}
+
+/// One history row's values, in the column order `start` inserts them.
 fn row_values(
     migration: &Migration,
     direction: Direction,
@@ -371,7 +402,20 @@ fn row_values(
 
 #[cfg(test)]
 mod tests {
-    use super::History;
+    use migrate_core::Checksum;
+
+    use super::{History, hex};
+
+    #[test]
+    fn checksums_are_written_as_to_hex_writes_them() {
+        for checksum in [
+            Checksum::of("SELECT 1;"),
+            Checksum([0; 32]),
+            Checksum([0xff; 32]),
+        ] {
+            assert_eq!(hex(checksum, &mut [0; 64]), checksum.to_hex());
+        }
+    }
 
     #[test]
     fn the_history_table_is_named_after_the_version_table() {

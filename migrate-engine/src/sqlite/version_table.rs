@@ -37,17 +37,55 @@ fn idle_read(table: &str, history: &str) -> String {
     )
 }
 
+/// The lineage the history table records with an up, as its 64 hexadecimal digits: at every
+/// start it is compared with the embedded lineage digit by digit, without being decoded.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordedLineage([u8; 64]);
+
+impl RecordedLineage {
+    /// `version lineage`, as the idle read gives it; `None` unless the version is a number and
+    /// the lineage 64 bytes long.
+    fn parse(text: &[u8]) -> Option<(u64, RecordedLineage)> {
+        let space = text.iter().position(|b| *b == b' ')?;
+        let version = std::str::from_utf8(&text[..space]).ok()?.parse().ok()?;
+        let digits = <[u8; 64]>::try_from(&text[space + 1..]).ok()?;
+        Some((version, RecordedLineage(digits)))
+    }
+
+    /// Whether the digits are `lineage`'s, in either case. Text that is not hexadecimal may
+    /// also pass; [`RecordedLineage::checksum`] would read it as no lineage at all, which the
+    /// idle path treats alike (nothing to compare).
+    pub(crate) fn is(&self, lineage: Checksum) -> bool {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        self.0.chunks_exact(2).zip(lineage.0).all(|(pair, byte)| {
+            pair[0] | 0x20 == DIGITS[usize::from(byte >> 4)]
+                && pair[1] | 0x20 == DIGITS[usize::from(byte & 0x0f)]
+        })
+    }
+
+    /// The recorded lineage decoded; `None` if its digits are not hexadecimal.
+    pub(crate) fn checksum(&self) -> Option<Checksum> {
+        Checksum::from_hex(std::str::from_utf8(&self.0).ok()?)
+    }
+}
+
 impl<'a> VersionTable<'a> {
     /// Accepts plain identifiers only, so the name can be put into SQL safely, and refuses
     /// SQLite's reserved `sqlite_` prefix.
     pub(crate) fn new(name: &'a str) -> Result<VersionTable<'a>, Error> {
+        // The default name (nearly every service) is checked at every start.
+        if name == "schema_migrations" {
+            return Ok(VersionTable { name });
+        }
         let mut chars = name.chars();
         let valid = chars
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
             && name.len() <= 128
-            && !name.to_ascii_lowercase().starts_with("sqlite_");
+            && !name
+                .get(..7)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"));
         if valid {
             Ok(VersionTable { name })
         } else {
@@ -121,7 +159,7 @@ impl<'a> VersionTable<'a> {
         &self,
         conn: &Connection,
         history: &str,
-    ) -> Result<(SchemaVersion, Option<(u64, Checksum)>), Error> {
+    ) -> Result<(SchemaVersion, Option<(u64, RecordedLineage)>), Error> {
         let doing = "reading the version";
         // With the default names (nearly every service) the text is a constant: nothing is
         // formatted at start-up.
@@ -152,12 +190,7 @@ impl<'a> VersionTable<'a> {
         // `version lineage` of the history row, as one text (one scalar subquery compiles
         // faster than a join on one).
         let recorded = match row.get_ref(2).map_err(Error::sqlite(doing))? {
-            ValueRef::Text(text) => std::str::from_utf8(text)
-                .ok()
-                .and_then(|text| text.split_once(' '))
-                .and_then(|(version, hex)| {
-                    version.parse::<u64>().ok().zip(Checksum::from_hex(hex))
-                }),
+            ValueRef::Text(text) => RecordedLineage::parse(text),
             _ => None,
         };
         if rows.next().map_err(Error::sqlite(doing))?.is_some() {
@@ -368,7 +401,7 @@ fn describe(value: ValueRef<'_>) -> String {
 
 #[cfg(test)]
 mod idle_read_tests {
-    use super::{IDLE_READ_DEFAULT, idle_read};
+    use super::{IDLE_READ_DEFAULT, VersionTable, idle_read};
 
     #[test]
     fn the_constant_idle_read_is_the_formatted_one_for_the_default_names() {
@@ -376,5 +409,51 @@ mod idle_read_tests {
             IDLE_READ_DEFAULT,
             idle_read("schema_migrations", "schema_migrations_history")
         );
+    }
+
+    #[test]
+    fn a_recorded_lineage_is_compared_digit_by_digit() {
+        use super::RecordedLineage;
+        use migrate_core::Checksum;
+        let lineage = Checksum::of("CREATE TABLE t (x);");
+        let hex = lineage.to_hex();
+        let (version, recorded) = RecordedLineage::parse(format!("12 {hex}").as_bytes()).unwrap();
+        assert_eq!(version, 12);
+        assert!(recorded.is(lineage));
+        assert_eq!(recorded.checksum(), Some(lineage));
+        let (_, upper) =
+            RecordedLineage::parse(format!("12 {}", hex.to_uppercase()).as_bytes()).unwrap();
+        assert!(upper.is(lineage));
+        // One digit off, at either end.
+        for at in [0, 63] {
+            let mut digits = hex.clone().into_bytes();
+            digits[at] = if digits[at] == b'0' { b'1' } else { b'0' };
+            let text = [b"12 ".as_slice(), &digits].concat();
+            let (_, other) = RecordedLineage::parse(&text).unwrap();
+            assert!(!other.is(lineage));
+            assert!(other.checksum().is_some_and(|c| c != lineage));
+        }
+        assert!(RecordedLineage::parse(format!("x12 {hex}").as_bytes()).is_none());
+        assert!(RecordedLineage::parse(format!("12 {hex}0").as_bytes()).is_none());
+        assert!(RecordedLineage::parse(hex.as_bytes()).is_none());
+        let (_, junk) =
+            RecordedLineage::parse(format!("12 {}", "z".repeat(64)).as_bytes()).unwrap();
+        assert!(!junk.is(lineage));
+        assert_eq!(junk.checksum(), None);
+    }
+
+    #[test]
+    fn names_starting_with_sqlite_are_refused_in_any_case() {
+        for name in ["sqlite_x", "SQLite_versions", "sqlite_"] {
+            assert!(VersionTable::new(name).is_err(), "{name}");
+        }
+        for name in [
+            "sqlite",
+            "sqlitex",
+            "my_sqlite_versions",
+            "schema_migrations",
+        ] {
+            assert!(VersionTable::new(name).is_ok(), "{name}");
+        }
     }
 }
