@@ -684,8 +684,8 @@ impl fmt::Display for Error {
                     f,
                     "another migration run held the migration lock (PostgreSQL advisory lock {key}, \
                      golang-migrate's key for this database and version table) for longer than \
-                     the {:.1} s this run waits (`Options::busy_timeout`); nothing was changed. ",
-                    waited.as_secs_f64()
+                     the {} s this run waits (`Options::busy_timeout`); nothing was changed. ",
+                    crate::decimal::OneDecimal::seconds(*waited)
                 )?;
                 if holders.is_empty() {
                     f.write_str("It was released meanwhile: run again")
