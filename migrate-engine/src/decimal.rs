@@ -51,7 +51,7 @@ impl fmt::Display for OneDecimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tenths = self.tenths();
         let whole = tenths / 10;
-        let fraction = tenths % 10;
+        let fraction = u8::try_from(tenths % 10).unwrap_or(0);
         // `u64` rather than `u128` digits: the latter's printer is 1.4 KiB more.
         const E19: u128 = 10_000_000_000_000_000_000;
         match (u64::try_from(whole / E19), u64::try_from(whole % E19)) {
@@ -139,25 +139,9 @@ fn shortest_digits(value: f64) -> (Vec<u8>, i64) {
     };
     let power = power - 2;
     let inclusive = mantissa % 2 == 0;
-    let exact = |n: u64| -> Vec<u8> {
-        let mut big = Big(vec![
-            u32::try_from(n & 0xffff_ffff).unwrap_or(0),
-            u32::try_from(n >> 32).unwrap_or(0),
-        ]);
-        if power >= 0 {
-            for _ in 0..power {
-                big.mul_small(2);
-            }
-        } else {
-            for _ in 0..power.unsigned_abs() {
-                big.mul_small(5);
-            }
-        }
-        big.decimal()
-    };
-    let value_digits = exact(scaled);
-    let low = exact(scaled - below_gap);
-    let high = exact(scaled + 2);
+    let value_digits = exact(scaled, power);
+    let low = exact(scaled - below_gap, power);
+    let high = exact(scaled + 2, power);
     // value = value_digits × 10^scale.
     let scale = i64::from(power.min(0));
     let inside = |candidate: &[u8]| {
@@ -188,6 +172,16 @@ fn shortest_digits(value: f64) -> (Vec<u8>, i64) {
     }
     let point = i64::try_from(value_digits.len()).unwrap_or(i64::MAX) + scale;
     (value_digits, point)
+}
+
+/// The decimal digits of `n × 2^power`, times 10^-power where `power` is negative.
+fn exact(n: u64, power: i32) -> Vec<u8> {
+    let mut big = Big(vec![n as u32, (n >> 32) as u32]);
+    let factor = if power >= 0 { 2 } else { 5 };
+    for _ in 0..power.unsigned_abs() {
+        big.mul_small(factor);
+    }
+    big.decimal()
 }
 
 /// How [`round_to`] rounds.
@@ -243,11 +237,11 @@ impl Big {
         let mut carry = 0u64;
         for limb in &mut self.0 {
             let product = u64::from(*limb) * u64::from(factor) + carry;
-            *limb = u32::try_from(product & 0xffff_ffff).unwrap_or(0);
+            *limb = product as u32;
             carry = product >> 32;
         }
         if carry > 0 {
-            self.0.push(u32::try_from(carry).unwrap_or(0));
+            self.0.push(carry as u32);
         }
     }
 
@@ -258,7 +252,7 @@ impl Big {
             let mut rest = 0u64;
             for limb in self.0.iter_mut().rev() {
                 let current = (rest << 32) | u64::from(*limb);
-                *limb = u32::try_from(current / 1_000_000_000).unwrap_or(0);
+                *limb = (current / 1_000_000_000) as u32;
                 rest = current % 1_000_000_000;
             }
             groups.push(rest);
@@ -271,7 +265,7 @@ impl Big {
             let mut chunk = [b'0'; 9];
             let mut n = *group;
             for slot in chunk.iter_mut().rev() {
-                *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
+                *slot = b'0' + (n % 10) as u8;
                 n /= 10;
             }
             let start = if i == 0 {
