@@ -19,6 +19,7 @@ impl OneDecimal {
     }
 
     /// `duration` in seconds: `duration.as_secs_f64()`.
+    #[cfg(any(test, feature = "tokio-postgres"))]
     pub(crate) fn seconds(duration: Duration) -> OneDecimal {
         OneDecimal(duration.as_secs_f64())
     }
