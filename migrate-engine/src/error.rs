@@ -199,6 +199,7 @@ pub enum Error {
     /// Another session held the migration lock (PostgreSQL's advisory lock, with
     /// golang-migrate's key) for longer than [`Options::busy_timeout`](crate::Options::busy_timeout).
     /// Nothing was changed.
+    #[cfg(feature = "tokio-postgres")]
     LockTimeout {
         /// How long the run waited.
         waited: std::time::Duration,
@@ -210,9 +211,11 @@ pub enum Error {
     },
     /// The PostgreSQL connection was inside a transaction of the caller's: a run needs
     /// transactions of its own (and commits them). Nothing was changed.
+    #[cfg(feature = "tokio-postgres")]
     CallersTransaction,
     /// PostgreSQL has no current schema (the session's `search_path` names no schema that
     /// exists), so there is no place for the version table. Nothing was changed.
+    #[cfg(feature = "tokio-postgres")]
     NoSchema,
     /// PostgreSQL failed outside any migration (taking the lock, reading the version…).
     #[cfg(feature = "tokio-postgres")]
@@ -675,6 +678,7 @@ impl fmt::Display for Error {
             Error::Sqlite { doing, source } => {
                 write!(f, "SQLite failed while {doing}: {}", sqlite_message(source))
             }
+            #[cfg(feature = "tokio-postgres")]
             Error::LockTimeout {
                 waited,
                 key,
@@ -684,8 +688,8 @@ impl fmt::Display for Error {
                     f,
                     "another migration run held the migration lock (PostgreSQL advisory lock {key}, \
                      golang-migrate's key for this database and version table) for longer than \
-                     the {:.1} s this run waits (`Options::busy_timeout`); nothing was changed. ",
-                    waited.as_secs_f64()
+                     the {} s this run waits (`Options::busy_timeout`); nothing was changed. ",
+                    crate::decimal::OneDecimal::seconds(*waited)
                 )?;
                 if holders.is_empty() {
                     f.write_str("It was released meanwhile: run again")
@@ -699,12 +703,14 @@ impl fmt::Display for Error {
                     )
                 }
             }
+            #[cfg(feature = "tokio-postgres")]
             Error::CallersTransaction => f.write_str(
                 "the connection is inside a transaction (a BEGIN of the caller's), and a run \
                  commits transactions of its own, which would commit the caller's work with \
                  it; nothing was changed. Commit or roll back first, or migrate on a connection \
                  of its own",
             ),
+            #[cfg(feature = "tokio-postgres")]
             Error::NoSchema => f.write_str(
                 "PostgreSQL has no current schema (the session's `search_path` names no schema \
                  that exists), so there is nowhere to keep the version table; nothing was \
@@ -1007,6 +1013,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tokio-postgres")]
     #[test]
     fn a_lock_timeout_names_the_holder_and_what_to_do() {
         let error = Error::LockTimeout {
@@ -1027,6 +1034,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tokio-postgres")]
     #[test]
     fn the_callers_transaction_is_refused_saying_why() {
         assert_eq!(

@@ -16,6 +16,7 @@
 //! PostgreSQL (golang-migrate's layout and advisory-lock key, one transaction per run), over
 //! `tokio-postgres`'s client and the `postgres` crate's.
 
+mod decimal;
 mod drift;
 mod error;
 mod options;

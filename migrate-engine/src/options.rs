@@ -171,7 +171,7 @@ impl Options {
     /// starters wait for each other instead of failing with "database is locked". The
     /// connection's own busy timeout is restored afterwards. On PostgreSQL, how long a run
     /// waits for the migration lock (the advisory lock another run or golang-migrate holds)
-    /// before failing with [`Error::LockTimeout`](crate::Error::LockTimeout).
+    /// before failing with `Error::LockTimeout` (a variant of the `tokio-postgres` feature).
     pub fn busy_timeout(mut self, timeout: Duration) -> Options {
         self.busy_timeout = timeout;
         self

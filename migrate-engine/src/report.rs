@@ -6,6 +6,7 @@ use std::time::Duration;
 use migrate_core::name::format_version;
 use migrate_core::{Direction, Migration};
 
+use crate::decimal::OneDecimal;
 use crate::error::DirtyOrigin;
 use crate::values::Drift;
 
@@ -74,11 +75,11 @@ impl fmt::Display for Report {
         for step in &self.steps {
             write!(
                 f,
-                "\n  {:<4} {}_{} ({:.1} ms)",
+                "\n  {:<4} {}_{} ({} ms)",
                 step.direction.as_str(),
                 format_version(step.version),
                 step.name,
-                step.duration.as_secs_f64() * 1000.0
+                OneDecimal::millis(step.duration)
             )?;
         }
         Ok(())

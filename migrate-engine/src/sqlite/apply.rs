@@ -724,11 +724,11 @@ impl Run<'_> {
     fn record(&mut self, migration: &Migration, direction: Direction, duration: Duration) {
         info!(
             target: "migrate",
-            "{} {} {} in {:.1} ms",
+            "{} {} {} in {} ms",
             direction.as_str(),
             migration.version(),
             migration.name(),
-            duration.as_secs_f64() * 1000.0
+            crate::decimal::OneDecimal::millis(duration)
         );
         self.report
             .steps

@@ -389,11 +389,17 @@ fn describe(value: ValueRef<'_>) -> String {
     match value {
         ValueRef::Null => "NULL".to_owned(),
         ValueRef::Integer(i) => i.to_string(),
+        // A whole number below 1e16 is exact as an integer: `{r:.1}`'s text without the float
+        // printer.
         ValueRef::Real(r) if r.is_finite() && r.fract() == 0.0 && r.abs() < 1e16 => {
-            format!("{r:.1}")
+            let sign = if r.is_sign_negative() { "-" } else { "" };
+            format!("{sign}{}.0", r.abs() as u64)
         }
-        ValueRef::Real(r) if r.abs() < 1e16 => r.to_string(),
-        ValueRef::Real(r) => format!("{r:e}"),
+        ValueRef::Real(value) => crate::decimal::Shortest {
+            value,
+            exponent: value.abs() >= 1e16 || value.is_nan(),
+        }
+        .to_string(),
         ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
     }
@@ -454,6 +460,38 @@ mod idle_read_tests {
             "schema_migrations",
         ] {
             assert!(VersionTable::new(name).is_ok(), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe;
+    use rusqlite::types::ValueRef;
+
+    #[test]
+    fn describes_reals_as_the_float_printer_does() {
+        for r in [
+            0.0f64,
+            -0.0,
+            2.0,
+            -3.0,
+            1.5,
+            -1.25,
+            123_456_789_012_345.0,
+            9_999_999_999_999_998.0,
+            1e16,
+            1.8e19,
+            -7e300,
+        ] {
+            let expected = if r.fract() == 0.0 && f64::abs(r) < 1e16 {
+                format!("{r:.1}")
+            } else if f64::abs(r) < 1e16 {
+                r.to_string()
+            } else {
+                format!("{r:e}")
+            };
+            assert_eq!(describe(ValueRef::Real(r)), expected, "{r:?}");
         }
     }
 }
