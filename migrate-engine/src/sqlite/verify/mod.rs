@@ -11,6 +11,7 @@
 //! or load code, whatever its spelling.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use migrate_core::name::format_version;
@@ -30,6 +31,7 @@ use crate::sqlite::sandbox;
 use crate::sqlite::schema::{self, Entry, Rows, SchemaText};
 use crate::sqlite::synthesize;
 
+mod chunks;
 mod findings;
 mod watch;
 
@@ -138,23 +140,23 @@ pub fn verify_with_notes(
     table: &[Migration],
     declaration: &Declaration,
 ) -> Result<Vec<String>, Vec<Finding>> {
+    verify_on_threads(table, declaration, chunks::threads_for(table.len()))
+}
+
+/// [`verify_with_notes`] on at most `threads` threads (see [`chunks`]): the findings and notes
+/// are the same whatever the number.
+fn verify_on_threads(
+    table: &[Migration],
+    declaration: &Declaration,
+    threads: usize,
+) -> Result<Vec<String>, Vec<Finding>> {
     // Versions whose down failed on rows filled in by verification (which may not look like
     // users' data): verified again without them.
     let mut unfilled = BTreeSet::new();
     loop {
-        let mut verifier = Verifier::new(declaration).map_err(|error| {
-            vec![Finding {
-                file: String::new(),
-                line: None,
-                message: format!(
-                    "cannot open the in-memory database to verify migrations: {error}"
-                ),
-            }]
-        })?;
-        verifier.unfilled.clone_from(&unfilled);
-        verifier.fill = unfilled.len() < MAX_REFILLS;
-        match verifier.run(table) {
-            Ok(()) => return Ok(verifier.notes),
+        let fill = unfilled.len() < MAX_REFILLS;
+        match chunks::run(table, declaration, &unfilled, fill, threads) {
+            Ok(notes) => return Ok(notes),
             Err(Stop::Finding(finding)) => return Err(vec![finding]),
             Err(Stop::Refill(version)) => {
                 unfilled.insert(version);
@@ -215,6 +217,26 @@ enum Phase {
 }
 
 impl Verifier {
+    /// A verifier on a fresh in-memory database; `unfilled` and `fill` as in its fields.
+    fn open(
+        declaration: &Declaration,
+        unfilled: &BTreeSet<u64>,
+        fill: bool,
+    ) -> Result<Verifier, Stop> {
+        let mut verifier = Verifier::new(declaration).map_err(|error| {
+            Stop::Finding(Finding {
+                file: String::new(),
+                line: None,
+                message: format!(
+                    "cannot open the in-memory database to verify migrations: {error}"
+                ),
+            })
+        })?;
+        verifier.unfilled.clone_from(unfilled);
+        verifier.fill = fill;
+        Ok(verifier)
+    }
+
     fn new(declaration: &Declaration) -> rusqlite::Result<Verifier> {
         let mut conn = sandbox::open()?;
         let enforced = declaration.foreign_keys == ForeignKeys::Enforced;
@@ -253,9 +275,9 @@ impl Verifier {
         })
     }
 
-    fn run(&mut self, table: &[Migration]) -> Result<(), Stop> {
-        let mut reversible = true;
-        for migration in table {
+    /// Verifies `table[range]`, the database holding the migrations before it.
+    fn verify_range(&mut self, table: &[Migration], range: Range<usize>) -> Result<(), Stop> {
+        for migration in &table[range] {
             let k = migration.version();
             self.cache_rows()?;
             self.fill_empty_tables(migration)?;
@@ -279,7 +301,6 @@ impl Verifier {
             record(&mut undo, up);
             let written_up = self.take_written();
             if migration.irreversible().is_some() {
-                reversible = false;
                 self.forget(&written_up);
                 continue;
             }
@@ -303,6 +324,13 @@ impl Verifier {
             written.extend(self.take_written());
             self.forget(&written);
         }
+        Ok(())
+    }
+
+    /// Runs every down back to nothing, from the database holding every migration of
+    /// `table`, and checks that the database is empty (when every migration is reversible).
+    fn all_downs(&mut self, table: &[Migration]) -> Result<(), Stop> {
+        let reversible = table.iter().all(|m| m.irreversible().is_none());
         if reversible && !table.is_empty() {
             let last = &table[table.len() - 1];
             self.step(table, 0, last, Phase::AllDowns)?;
@@ -521,6 +549,17 @@ impl Verifier {
     /// before a migration is known for whichever tables it turns out to write.
     fn cache_rows(&mut self) -> Result<(), Finding> {
         for table in std::mem::take(&mut self.stale) {
+            // A view's rows follow from its definition, which the schema comparison covers,
+            // and the rows of the tables it reads, which are compared when written: cached,
+            // they would go stale whenever one of those tables changed.
+            if self
+                .mirror
+                .entries
+                .contains_key(&("view".to_owned(), table.clone()))
+            {
+                self.rows.remove(&table);
+                continue;
+            }
             match schema::rows(&self.conn, &table) {
                 Ok(rows) => {
                     self.rows.insert(table, rows);
@@ -550,14 +589,27 @@ impl Verifier {
         table == version_table || table == format!("{version_table}_history")
     }
 
+    /// Drops the cached rows of the tables written to, and of the tables whose foreign keys
+    /// point at them (a cascade writes those without the authorizer seeing it), so the next
+    /// [`Verifier::cache_rows`] reads them as they are now.
     fn forget(&mut self, written: &BTreeSet<String>) {
-        let tables: Vec<&String> = written
+        let mut tables: BTreeSet<String> = written
             .iter()
             .filter(|t| !self.is_engine_table(t))
+            .cloned()
             .collect();
+
+        let mut queue: Vec<String> = tables.iter().cloned().collect();
+        while let Some(parent) = queue.pop() {
+            for child in self.mirror.children(&parent) {
+                if tables.insert(child.clone()) {
+                    queue.push(child.clone());
+                }
+            }
+        }
         for table in tables {
-            self.rows.remove(table);
-            self.stale.insert(table.clone());
+            self.rows.remove(&table);
+            self.stale.insert(table);
         }
     }
 

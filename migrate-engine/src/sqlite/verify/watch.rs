@@ -19,6 +19,9 @@ pub(super) struct Watch {
     /// Whether an `ALTER TABLE` ran: a rename rewrites other objects too.
     pub(super) altered: bool,
     pub(super) refused: Option<String>,
+    /// The pragmas set on the connection (their lowercase names), but `foreign_keys`, which a
+    /// run makes a no-op: a setting outlives the migration that made it.
+    pub(super) pragmas: BTreeSet<String>,
 }
 
 /// The authorizer: refuses what would reach outside the in-memory database, and records every
@@ -72,6 +75,17 @@ pub(super) fn authorize(
             watch.ddl.insert(view_name.to_ascii_lowercase());
             return Authorization::Allow;
         }
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if sets_state(pragma_name) => {
+            watch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pragmas
+                .insert(pragma_name.to_ascii_lowercase());
+            return Authorization::Allow;
+        }
         AuthAction::Insert { table_name }
         | AuthAction::Update { table_name, .. }
         | AuthAction::Delete { table_name }
@@ -103,6 +117,27 @@ pub(super) fn authorize(
             .insert(written);
     }
     Authorization::Allow
+}
+
+/// Whether `PRAGMA name = value` (or `PRAGMA name(value)`) changes the connection or the
+/// database: not the pragmas whose argument names what to read (`table_info(t)`), nor
+/// `foreign_keys`, which a run makes a no-op.
+fn sets_state(name: &str) -> bool {
+    const READS: [&str; 12] = [
+        "foreign_keys",
+        "foreign_key_check",
+        "foreign_key_list",
+        "index_info",
+        "index_list",
+        "index_xinfo",
+        "integrity_check",
+        "quick_check",
+        "table_info",
+        "table_list",
+        "table_xinfo",
+        "wal_checkpoint",
+    ];
+    !READS.iter().any(|read| name.eq_ignore_ascii_case(read))
 }
 
 #[cfg(test)]
