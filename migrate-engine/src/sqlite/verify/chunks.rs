@@ -280,7 +280,7 @@ impl Verifier {
             .refresh(&self.conn, &version_table, &BTreeSet::new(), true)
             .ok()?;
         if self.foreign_keys == migrate_core::ForeignKeys::Enforced {
-            let tables: BTreeSet<String> = self
+            let tables: crate::sorted::Names = self
                 .mirror
                 .entries
                 .values()
