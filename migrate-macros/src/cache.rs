@@ -6,9 +6,9 @@
 //! verification leaves a marker in the crate's `OUT_DIR` (cargo's build-output directory of
 //! the crate, set when the crate has a build script, which the README recommends for new
 //! files to trigger a rebuild). The marker's name stands for the call site (the directory
-//! and the declaration) and its content is the key: a SHA-256 over the macro's version, the
-//! declaration and, for every script, its file name, its SHA-256, a hash of its exact bytes
-//! (the checksum normalises line endings) and what the macro read from it. Any edited, added,
+//! and the declaration) and its content is the key: the macro's version, the declaration and,
+//! for every script, its file name, its SHA-256, its exact text (the checksum normalises line
+//! endings) and what the macro read from it, compared byte for byte. Any edited, added,
 //! removed or renamed file changes the key, so a stale marker is never trusted: the set is
 //! verified again and the marker replaced. Without `OUT_DIR` there is no cache and every
 //! expansion verifies. Only passing verifications are recorded.
@@ -17,11 +17,9 @@
 //! `migrate-engine` under an unchanged version number (a path dependency, as in this
 //! workspace) reuses the passes recorded before; `cargo clean -p <crate>` clears them.
 
-use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use migrate_core::{Checksum, Migration, Script};
+use migrate_core::{Checksum, Migration};
 
 /// Whether [`verify`] ran the verification or found the set's pass recorded.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,7 +55,7 @@ const DIR: &str = "migrate-verified";
 /// Where a call site's marker lives, and the key it must hold for verification to be skipped.
 pub(crate) struct Entry {
     marker: PathBuf,
-    key: String,
+    key: Vec<u8>,
 }
 
 impl Entry {
@@ -81,7 +79,7 @@ impl Entry {
     /// Whether this set passed verification in an earlier expansion (the marker holds this
     /// key). An unreadable or different marker means no.
     pub(crate) fn verified(&self) -> bool {
-        std::fs::read_to_string(&self.marker).is_ok_and(|held| held == self.key)
+        std::fs::read(&self.marker).is_ok_and(|held| held == self.key)
     }
 
     /// Records a passing verification. A marker that cannot be written only costs the next
@@ -105,43 +103,56 @@ impl Entry {
     }
 }
 
-/// The SHA-256 (hex) of everything verification's outcome depends on.
-fn key(declaration: &str, migrations: &[Migration]) -> String {
-    let mut text = format!(
-        "embed_migrations! verification cache 1\nmigrate-macros {}\n{declaration}\n",
+/// Everything verification's outcome depends on, byte for byte: the format, the macro's
+/// release, the declaration and, for every migration, what the macro read from its files with
+/// each script's exact text (`Checksum` normalises a BOM and CRLF, which SQLite would not).
+/// Not hashed: building it is a copy and comparing it a `memcmp`, where hashing every script
+/// and writing checksums in hexadecimal ran in the unoptimised macro at every rebuild.
+fn key(declaration: &str, migrations: &[Migration]) -> Vec<u8> {
+    let header = format!(
+        "embed_migrations! verification cache 2\nmigrate-macros {}\n",
         env!("CARGO_PKG_VERSION")
     );
+    let total: usize = migrations
+        .iter()
+        .map(|m| m.up().sql().len() + m.down().sql().len() + 256)
+        .sum();
+    let mut key = Vec::with_capacity(header.len() + declaration.len() + total);
+    key.extend_from_slice(header.as_bytes());
+    put_bytes(&mut key, declaration.as_bytes());
+    put_u64(&mut key, migrations.len() as u64);
     for migration in migrations {
-        let _ = writeln!(
-            text,
-            "{} {:?} {:?} {:?} {}",
-            migration.version(),
-            migration.name(),
-            migration.irreversible(),
-            migration.lossy_down(),
-            migration.lineage().to_hex()
-        );
-        script(&mut text, migration.up());
-        script(&mut text, migration.down());
+        put_u64(&mut key, migration.version());
+        put_bytes(&mut key, migration.name().as_bytes());
+        for reason in [migration.irreversible(), migration.lossy_down()] {
+            match reason {
+                Some(reason) => {
+                    key.push(1);
+                    put_bytes(&mut key, reason.as_bytes());
+                }
+                None => key.push(0),
+            }
+        }
+        key.extend_from_slice(&migration.lineage().0);
+        for script in [migration.up(), migration.down()] {
+            put_bytes(&mut key, script.file_name().as_bytes());
+            key.extend_from_slice(&script.checksum().0);
+            key.push(u8::from(script.no_transaction()));
+            key.push(u8::from(script.disables_foreign_keys()));
+            put_bytes(&mut key, script.sql().as_bytes());
+        }
     }
-    Checksum::of(&text).to_hex()
+    key
 }
 
-fn script(text: &mut String, script: &Script) {
-    // `Checksum` normalises a BOM and CRLF, which SQLite would not; the raw bytes' hash keeps
-    // a script that differs only there from sharing a key.
-    let mut raw = std::collections::hash_map::DefaultHasher::new();
-    script.sql().as_bytes().hash(&mut raw);
-    let _ = writeln!(
-        text,
-        "  {:?} {} {:016x} {} {} {}",
-        script.file_name(),
-        script.checksum().to_hex(),
-        raw.finish(),
-        script.sql().len(),
-        script.no_transaction(),
-        script.disables_foreign_keys()
-    );
+fn put_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// A length, then the bytes: no two different sequences of fields give the same key.
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u64(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
