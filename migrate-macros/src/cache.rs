@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use migrate_core::{Checksum, Migration};
 
+use crate::out_dir::{self, put_bytes, put_u64};
+
 /// Whether [`verify`] ran the verification or found the set's pass recorded.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verified {
@@ -82,24 +84,9 @@ impl Entry {
         std::fs::read(&self.marker).is_ok_and(|held| held == self.key)
     }
 
-    /// Records a passing verification. A marker that cannot be written only costs the next
-    /// build a verification, so failures are ignored; the write goes through a temporary file
-    /// and a rename, so a reader never sees a partial key.
+    /// Records a passing verification (see [`out_dir::write`]).
     pub(crate) fn record(&self) {
-        let Some(parent) = self.marker.parent() else {
-            return;
-        };
-        if std::fs::create_dir_all(parent).is_err() {
-            return;
-        }
-        let partial = self
-            .marker
-            .with_extension(format!("partial-{}", std::process::id()));
-        if std::fs::write(&partial, &self.key).is_ok()
-            && std::fs::rename(&partial, &self.marker).is_err()
-        {
-            let _ = std::fs::remove_file(&partial);
-        }
+        out_dir::write(&self.marker, &self.key);
     }
 }
 
@@ -143,16 +130,6 @@ fn key(declaration: &str, migrations: &[Migration]) -> Vec<u8> {
         }
     }
     key
-}
-
-fn put_u64(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-/// A length, then the bytes: no two different sequences of fields give the same key.
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_u64(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod args;
 mod cache;
 mod expand;
 mod generate;
+mod out_dir;
 mod resolve;
 mod reuse;
 

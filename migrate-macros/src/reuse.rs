@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use migrate_core::source::SourceFile;
 use migrate_core::{Checksum, Database, Migration, Problem, Script};
 
+use crate::out_dir::{self, put_bytes, put_u64};
+
 /// Whether [`check`] ran the checks or took them from the record of an earlier expansion.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Checked {
@@ -156,33 +158,11 @@ impl Record {
             }
             value.extend_from_slice(&migration.lineage().0);
         }
-        let Some(parent) = self.path.parent() else {
-            return;
-        };
-        if std::fs::create_dir_all(parent).is_err() {
-            return;
-        }
-        let partial = self
-            .path
-            .with_extension(format!("partial-{}", std::process::id()));
         let mut record = Vec::with_capacity(self.key.len() + value.len());
         record.extend_from_slice(&self.key);
         record.extend_from_slice(&value);
-        if std::fs::write(&partial, &record).is_ok()
-            && std::fs::rename(&partial, &self.path).is_err()
-        {
-            let _ = std::fs::remove_file(&partial);
-        }
+        out_dir::write(&self.path, &record);
     }
-}
-
-fn put_u64(out: &mut Vec<u8>, value: u64) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_u64(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 fn put_str(out: &mut Vec<u8>, text: &str) {
