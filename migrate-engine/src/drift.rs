@@ -6,7 +6,7 @@ use crate::sorted::SortedMap;
 
 use migrate_core::{Checksum, Direction, Migration};
 
-use crate::error::DirtyOrigin;
+use crate::error::{DirtyOrigin, Error};
 use crate::plan::{Set, version_after};
 use crate::report::{MigrationStatus, Status};
 use crate::values::{Changed, Drift, SchemaVersion};
@@ -96,6 +96,40 @@ pub(crate) fn dirty_origin(
             _ => DirtyOrigin::OtherTool,
         },
         None => DirtyOrigin::OtherTool,
+    }
+}
+
+/// The state a run refuses to start from, whatever the database: dirty, or a version newer
+/// than the set's latest. `origin`: who left it dirty, which the caller reads from its
+/// history only when `state` is dirty (`None` otherwise).
+pub(crate) fn refuse_state(
+    migrations: Set<'_>,
+    state: SchemaVersion,
+    table: &str,
+    origin: Option<DirtyOrigin>,
+) -> Result<(), Error> {
+    if state.dirty {
+        let at = state.version.unwrap_or(0);
+        return Err(Error::Dirty {
+            version: state.version,
+            table: table.to_owned(),
+            origin: origin.unwrap_or(DirtyOrigin::OtherTool),
+            previous: migrations
+                .between(0, at.saturating_sub(1))
+                .last()
+                .map(Migration::version),
+            next: migrations
+                .between(at, u64::MAX)
+                .first()
+                .map(Migration::version),
+        });
+    }
+    match state.version {
+        Some(version) if version > migrations.latest().unwrap_or(0) => Err(Error::UnknownVersion {
+            database: version,
+            latest: migrations.latest(),
+        }),
+        _ => Ok(()),
     }
 }
 

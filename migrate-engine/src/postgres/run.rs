@@ -441,33 +441,12 @@ impl Run<'_> {
         if self.report.steps.is_empty() && self.left.is_none() {
             self.report.from = state.version;
         }
-        if state.dirty {
-            let at = state.version.unwrap_or(0);
-            let origin = dirty_origin(self.migrations, &self.tables, client, state.version).await?;
-            return Err(Error::Dirty {
-                version: state.version,
-                table: self.tables.name.clone(),
-                origin,
-                previous: self
-                    .migrations
-                    .between(0, at.saturating_sub(1))
-                    .last()
-                    .map(Migration::version),
-                next: self
-                    .migrations
-                    .between(at, u64::MAX)
-                    .first()
-                    .map(Migration::version),
-            });
-        }
-        if let Some(version) = state.version
-            && version > self.migrations.latest().unwrap_or(0)
-        {
-            return Err(Error::UnknownVersion {
-                database: version,
-                latest: self.migrations.latest(),
-            });
-        }
+        let origin = if state.dirty {
+            Some(dirty_origin(self.migrations, &self.tables, client, state.version).await?)
+        } else {
+            None
+        };
+        crate::drift::refuse_state(self.migrations, state, &self.tables.name, origin)?;
         if !self.tables.history_exists {
             history::create(client, &self.tables).await?;
             self.tables.history_exists = true;

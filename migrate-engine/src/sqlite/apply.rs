@@ -757,32 +757,12 @@ impl Run<'_> {
         };
         self.from.get_or_insert(state.version);
         self.report.from = self.from.unwrap_or_default();
-        if state.dirty {
-            let at = state.version.unwrap_or(0);
-            return Err(Error::Dirty {
-                version: state.version,
-                table: self.table.name().to_owned(),
-                origin: self.dirty_origin(tx, state.version)?,
-                previous: self
-                    .migrations
-                    .between(0, at.saturating_sub(1))
-                    .last()
-                    .map(Migration::version),
-                next: self
-                    .migrations
-                    .between(at, u64::MAX)
-                    .first()
-                    .map(Migration::version),
-            });
-        }
-        if let Some(version) = state.version
-            && version > self.migrations.latest().unwrap_or(0)
-        {
-            return Err(Error::UnknownVersion {
-                database: version,
-                latest: self.migrations.latest(),
-            });
-        }
+        let origin = if state.dirty {
+            Some(self.dirty_origin(tx, state.version)?)
+        } else {
+            None
+        };
+        crate::drift::refuse_state(self.migrations, state, self.table.name(), origin)?;
         if !self.history.exists(tx)? {
             self.history.create(tx)?;
         } else {
